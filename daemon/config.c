@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf-parser.h"
+#include "config.h"
+#include "strv.h"
+
+static const char *const propagation_names[] = {
+        [PROPAGATION_SLAVE] = "slave",
+        [PROPAGATION_PRIVATE] = "private",
+        NULL,
+};
+
+static const char *const restart_names[] = {
+        [RESTART_NO] = "no",
+        [RESTART_ON_FAILURE] = "on-failure",
+        [RESTART_ALWAYS] = "always",
+        NULL,
+};
+
+static const char *const reap_action_names[] = {
+        [REAP_REPORT] = "report",
+        [REAP_DETACH] = "detach",
+        [REAP_RESTART_UNIT] = "restart-unit",
+        [REAP_KILL] = "kill",
+        NULL,
+};
+
+static const char *const remove_names[] = {
+        [REMOVE_DEFERRED] = "deferred",
+        [REMOVE_IMMEDIATE] = "immediate",
+        [REMOVE_NO] = "no",
+        NULL,
+};
+
+const char *propagation_to_string(Propagation p) {
+        return p >= 0 && p < _PROPAGATION_MAX ? propagation_names[p] : NULL;
+}
+
+const char *restart_mode_to_string(RestartMode m) {
+        return m >= 0 && m < _RESTART_MAX ? restart_names[m] : NULL;
+}
+
+const char *reap_action_to_string(ReapAction a) {
+        return a >= 0 && a < _REAP_ACTION_MAX ? reap_action_names[a] : NULL;
+}
+
+const char *remove_mode_to_string(RemoveMode m) {
+        return m >= 0 && m < _REMOVE_MAX ? remove_names[m] : NULL;
+}
+
+ReapAction reap_action_from_string(const char *s) {
+        for (int i = 0; i < _REAP_ACTION_MAX; i++)
+                if (streq(reap_action_names[i], s))
+                        return (ReapAction) i;
+        return -EINVAL;
+}
+
+#define ITEM(section, key, type, field, arg) \
+        { section, key, &config_type_##type, offsetof(Config, field), arg }
+
+/* The order here is the order of --dump-config and of the sample file. */
+static const ConfigItem config_items[] = {
+        ITEM("Engine", "ExecStart", command, exec_start, NULL),
+        ITEM("Engine", "Propagation", enum, propagation, propagation_names),
+        ITEM("Engine", "PIDFile", path, pid_file, NULL),
+        ITEM("Engine", "Restart", enum, restart, restart_names),
+        ITEM("Engine", "RestartSec", sec, restart_usec, NULL),
+        ITEM("Engine", "StopTimeoutSec", sec, stop_timeout_usec, NULL),
+        ITEM("Engine", "StartLimitIntervalSec", sec, start_limit_interval_usec, NULL),
+        ITEM("Engine", "StartLimitBurst", unsigned, start_limit_burst, NULL),
+
+        ITEM("Watch", "Target", strv, targets, NULL),
+        ITEM("Watch", "Name", strv, names, NULL),
+        ITEM("Watch", "UUIDPrefix", strv, uuid_prefixes, NULL),
+        ITEM("Watch", "Pool", strv, pools, NULL),
+        ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
+
+        ITEM("Policy", "Action", enum, action, reap_action_names),
+        ITEM("Policy", "GraceSec", sec, grace_usec, NULL),
+        ITEM("Policy", "ProtectUnits", strv, protect_units, NULL),
+        ITEM("Policy", "ProtectComms", comm_list, protect_comms, NULL),
+        ITEM("Policy", "Remove", enum, remove, remove_names),
+};
+
+/* Units whose restart would hurt the whole host more than a leaked device;
+ * PID 1, dmwardend and the engine are protected whatever this says. */
+static const char *const default_protect_units[] = {
+        "dbus.service",
+        "systemd-journald.service",
+        "systemd-logind.service",
+        "systemd-udevd.service",
+};
+
+int config_new(Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+
+        *c = (Config) {
+                .propagation = PROPAGATION_SLAVE,
+                .restart = RESTART_ON_FAILURE,
+                .restart_usec = 2 * USEC_PER_SEC,
+                .stop_timeout_usec = 90 * USEC_PER_SEC,
+                .start_limit_interval_usec = 10 * USEC_PER_MINUTE,
+                .start_limit_burst = 5,
+                .reconcile_usec = 5 * USEC_PER_MINUTE,
+                .action = REAP_DETACH,
+                .grace_usec = 10 * USEC_PER_SEC,
+                .remove = REMOVE_DEFERRED,
+        };
+
+        r = strv_extend(&c->targets, "thin");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(default_protect_units); i++) {
+                r = strv_extend(&c->protect_units, default_protect_units[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        strv_free(c->exec_start);
+        free(c->pid_file);
+        strv_free(c->targets);
+        strv_free(c->names);
+        strv_free(c->uuid_prefixes);
+        strv_free(c->pools);
+        strv_free(c->protect_units);
+        strv_free(c->protect_comms);
+        free(c);
+        return NULL;
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_dropin_name(const char *name) {
+        size_t n = strlen(name);
+
+        return name[0] != '.' && n > 5 && streq(name + n - 5, ".conf");
+}
+
+/* Drop-ins in byte order of their names (not locale order, so that the same
+ * files always apply the same way). A missing directory means none. */
+static int list_dropins(const char *dir, char ***ret) {
+        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        names = calloc(1, sizeof(char *));
+        paths = calloc(1, sizeof(char *));
+        if (!names || !paths)
+                return -ENOMEM;
+
+        d = opendir(dir);
+        if (!d) {
+                if (errno == ENOENT || errno == ENOTDIR) {
+                        *ret = TAKE_PTR(paths);
+                        return 0;
+                }
+                return negative_errno();
+        }
+        while ((errno = 0, de = readdir(d))) {
+                if (!is_dropin_name(de->d_name))
+                        continue;
+                r = strv_extend(&names, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && errno != 0)
+                r = negative_errno();
+        closedir(d);
+        if (r < 0)
+                return r;
+
+        qsort(names, strv_length(names), sizeof(char *), compare_names);
+        for (char **n = names; *n; n++) {
+                char *p;
+
+                if (asprintf(&p, "%s/%s", dir, *n) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&paths, p);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(paths);
+        return 0;
+}
+
+static int add_dangling_error(char ***errors, const char *path) {
+        char *line;
+
+        if (asprintf(&line, "%s: cannot read: dangling symbolic link", path) < 0)
+                return -ENOMEM;
+        return strv_consume(errors, line);
+}
+
+int config_load(const char *path, Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_strv_free_ char **dropins = NULL;
+        _cleanup_free_ char *dropin_dir = NULL;
+        bool assigned[ELEMENTSOF(config_items)] = {};
+        bool failed = false;
+        int r;
+
+        r = config_new(&c);
+        if (r < 0)
+                return r;
+        errors = calloc(1, sizeof(char *));
+        if (!errors)
+                return -ENOMEM;
+
+        r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && r != -ENOENT)
+                failed = true;
+
+        if (asprintf(&dropin_dir, "%s.d", path) < 0)
+                return -ENOMEM;
+        r = list_dropins(dropin_dir, &dropins);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                char *line;
+
+                if (asprintf(&line, "%s: cannot list drop-ins: %s", dropin_dir, strerror(-r)) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&errors, line);
+                if (r < 0)
+                        return r;
+                failed = true;
+        }
+
+        for (char **p = dropins; p && *p; p++) {
+                r = config_parse_file(*p, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+                if (r == -ENOMEM)
+                        return r;
+                /* A drop-in that vanished after listing was never meant to
+                 * apply, but a dangling symlink is a mistake to point out. */
+                if (r == -ENOENT) {
+                        struct stat st;
+
+                        if (lstat(*p, &st) < 0)
+                                continue;
+                        r = add_dangling_error(&errors, *p);
+                        if (r < 0)
+                                return r;
+                        failed = true;
+                } else if (r < 0)
+                        failed = true;
+        }
+
+        if (failed) {
+                *ret_errors = TAKE_PTR(errors);
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_dump_all(const Config *c, FILE *out) {
+        return config_dump(config_items, ELEMENTSOF(config_items), c, out);
+}

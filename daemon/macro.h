@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Ownership helpers: cleanup attributes and explicit ownership transfer,
+ * in the spirit of systemd's macro.h (written afresh for dmwarden). */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_ __attribute__((noreturn))
+#define _pure_ __attribute__((pure))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Return the value of *p and reset *p to its "empty" value, so the cleanup
+ * attribute on the old owner does nothing. */
+#define TAKE_GENERIC(var, null_value)                   \
+        ({                                              \
+                __typeof__(var) *_pvar_ = &(var);       \
+                __typeof__(var) _val_ = *_pvar_;        \
+                *_pvar_ = (null_value);                 \
+                _val_;                                  \
+        })
+#define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
+#define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
+
+/* Define a cleanup helper for a free function that takes a pointer and
+ * accepts NULL: `DEFINE_TRIVIAL_CLEANUP_FUNC(Foo *, foo_free)` gives
+ * `foo_freep(Foo **)`. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
+        static inline void func##p(type *p) {           \
+                if (*p)                                 \
+                        func(*p);                       \
+        }
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                (void) close(fd);
+                errno = saved;
+        }
+        return -EBADF;
+}
+
+static inline void closep(int *fd) {
+        *fd = safe_close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+static inline const char *strna(const char *s) {
+        return s ?: "n/a";
+}
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+#define strcaseeq(a, b) (strcasecmp((a), (b)) == 0)
+#define isempty(s) (!(s) || !*(s))
+
+/* Turn a libc-style failure (-1 with errno) into a negative errno. */
+static inline int negative_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}

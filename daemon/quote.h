@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Splitting and quoting words the way systemd's ExecStart= does: blanks
+ * separate words, 'single' quotes are literal, "double" quotes and bare words
+ * take backslash escapes (\\ \" \' \n \t and a backslash before any other
+ * character keeps that character). */
+
+/* Extracts the next word from *p and advances *p. Returns 1 and a word,
+ * 0 at the end of input, -EINVAL on an unterminated quote or a trailing
+ * backslash, -ENOMEM. */
+int extract_word(const char **p, char **ret);
+
+/* Splits all of s into a NULL-terminated array (empty for blank input). */
+int split_words(const char *s, char ***ret);
+
+/* Returns a newly allocated form of word that extract_word() reads back
+ * exactly: the word itself when it needs no quoting, else double-quoted. */
+char *quote_word(const char *word);
+
+/* Joins words with single blanks, quoting each as needed. */
+char *join_quoted(char *const *words);

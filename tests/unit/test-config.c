@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "strv.h"
+#include "test-util.h"
+
+/* Loads a fixture from tests/data/config; on success *ret holds the config,
+ * on failure *ret_errors the messages. */
+static int load_fixture(const char *name, Config **ret, char ***ret_errors) {
+        char path[PATH_MAX];
+
+        test_data_path(path, sizeof(path), "config", name);
+        *ret = NULL;
+        *ret_errors = NULL;
+        return config_load(path, ret, ret_errors);
+}
+
+/* Asserts that name is rejected with exactly one message that starts with
+ * "<path>:<line>: " and contains each of the given fragments. */
+static void expect_rejected(const char *name, unsigned line, const char *const *fragments) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char path[PATH_MAX], prefix[PATH_MAX + 32];
+        int r;
+
+        r = load_fixture(name, &c, &errors);
+        cr_assert_eq(r, -EINVAL, "%s: expected -EINVAL, got %d", name, r);
+        cr_assert_null(c, "%s: no configuration may come back from a rejected load", name);
+        cr_assert_eq(strv_length(errors), 1, "%s: expected one message, got %zu (first: %s)", name,
+                     strv_length(errors), errors && errors[0] ? errors[0] : "none");
+
+        test_data_path(path, sizeof(path), "config", name);
+        snprintf(prefix, sizeof(prefix), "%s:%u: ", path, line);
+        cr_assert(strncmp(errors[0], prefix, strlen(prefix)) == 0, "%s: message \"%s\" does not start with \"%s\"",
+                  name, errors[0], prefix);
+        for (const char *const *f = fragments; *f; f++)
+                cr_assert(strstr(errors[0], *f), "%s: message \"%s\" lacks \"%s\"", name, errors[0], *f);
+}
+
+#define EXPECT_REJECTED(name, line, ...) \
+        expect_rejected((name), (line), (const char *const[]) { __VA_ARGS__, NULL })
+
+Test(config, defaults_need_no_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = config_load("/nonexistent/dmwarden.conf", &c, &errors);
+        cr_assert_eq(r, 0);
+        cr_assert_null(c->exec_start, "watch-only mode by default");
+        cr_assert_eq(c->propagation, PROPAGATION_SLAVE);
+        cr_assert_eq(c->restart, RESTART_ON_FAILURE);
+        cr_assert_eq(c->reconcile_usec, 5 * USEC_PER_MINUTE);
+        cr_assert_eq(c->action, REAP_DETACH);
+        cr_assert_eq(c->remove, REMOVE_DEFERRED);
+        cr_assert_eq(strv_length(c->targets), 1);
+        cr_assert_str_eq(c->targets[0], "thin");
+        cr_assert(strv_contains(c->protect_units, "dbus.service"));
+}
+
+Test(config, every_key_parsed) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = load_fixture("full.conf", &c, &errors);
+        cr_assert_eq(r, 0, "full.conf rejected: %s", errors && errors[0] ? errors[0] : "?");
+        cr_assert_eq(strv_length(c->exec_start), 5);
+        cr_assert_str_eq(c->exec_start[0], "/usr/sbin/dockerd");
+        cr_assert_str_eq(c->exec_start[4], "unix:///run/docker one.sock");
+        cr_assert_eq(c->propagation, PROPAGATION_PRIVATE);
+        cr_assert_str_eq(c->pid_file, "/run/docker.pid");
+        cr_assert_eq(c->restart, RESTART_ALWAYS);
+        cr_assert_eq(c->restart_usec, 500 * USEC_PER_MSEC);
+        cr_assert_eq(c->stop_timeout_usec, 90 * USEC_PER_SEC);
+        cr_assert_eq(c->start_limit_interval_usec, USEC_PER_HOUR);
+        cr_assert_eq(c->start_limit_burst, 7);
+        cr_assert_eq(strv_length(c->targets), 2, "the first Target= replaces the default");
+        cr_assert_str_eq(c->targets[1], "thin-pool");
+        cr_assert_str_eq(c->names[1], "name with space");
+        cr_assert_str_eq(c->uuid_prefixes[0], "LVM-");
+        cr_assert_str_eq(c->pools[0], "docker-*-pool");
+        cr_assert_eq(c->reconcile_usec, 30 * USEC_PER_SEC);
+        cr_assert_eq(c->action, REAP_KILL);
+        cr_assert_eq(c->grace_usec, 3 * USEC_PER_SEC);
+        cr_assert_eq(strv_length(c->protect_units), 1, "an empty assignment clears the default list");
+        cr_assert_str_eq(c->protect_units[0], "sshd.service");
+        cr_assert_eq(strv_length(c->protect_comms), 2);
+        cr_assert_eq(c->remove, REMOVE_IMMEDIATE);
+}
+
+Test(config, dropins_apply_in_byte_order_after_main_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = load_fixture("dropins/dmwarden.conf", &c, &errors);
+        cr_assert_eq(r, 0, "rejected: %s", errors && errors[0] ? errors[0] : "?");
+        cr_assert_eq(c->action, REAP_KILL, "20-later.conf wins over 10-earlier.conf and the main file");
+        cr_assert_eq(c->grace_usec, 2 * USEC_PER_SEC, "10-earlier.conf wins over the main file");
+        cr_assert_eq(strv_length(c->protect_comms), 3);
+        cr_assert_str_eq(c->protect_comms[0], "one");
+        cr_assert_str_eq(c->protect_comms[1], "two");
+        cr_assert_str_eq(c->protect_comms[2], "three");
+        cr_assert_eq(strv_length(c->targets), 1, "Target= reset and set again by 30-reset.conf");
+        cr_assert_null(c->names);
+}
+
+Test(config, indented_keys_are_keys_not_continuations) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+
+        cr_assert_eq(load_fixture("indented.conf", &c, &errors), 0);
+        cr_assert_eq(c->propagation, PROPAGATION_PRIVATE);
+        cr_assert_eq(c->restart, RESTART_NO);
+}
+
+Test(config, repeated_section_merges_and_later_key_wins) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+
+        cr_assert_eq(load_fixture("duplicate-section.conf", &c, &errors), 0);
+        cr_assert_eq(c->action, REAP_REPORT);
+        cr_assert_eq(c->grace_usec, 4 * USEC_PER_SEC);
+        cr_assert_eq(c->reconcile_usec, USEC_PER_MINUTE);
+}
+
+Test(config, rejects_unknown_key) {
+        EXPECT_REJECTED("unknown-key.conf", 3, "[Engine]", "Propagaton=", "unknown key");
+}
+
+Test(config, rejects_unknown_section) {
+        EXPECT_REJECTED("unknown-section.conf", 4, "unknown section [Enigne]");
+}
+
+Test(config, rejects_bad_enum_value) {
+        EXPECT_REJECTED("bad-enum.conf", 2, "[Policy]", "Action=nuke", "report, detach, restart-unit, kill");
+}
+
+Test(config, rejects_bad_number) {
+        EXPECT_REJECTED("bad-number.conf", 2, "[Engine]", "StartLimitBurst=five", "not a number");
+}
+
+Test(config, rejects_bad_duration) {
+        EXPECT_REJECTED("bad-duration.conf", 2, "[Engine]", "RestartSec=5x", "not a duration");
+}
+
+Test(config, rejects_relative_command) {
+        EXPECT_REJECTED("relative-command.conf", 2, "ExecStart=", "absolute path", "\"dockerd\"");
+}
+
+Test(config, rejects_unbalanced_quote) {
+        EXPECT_REJECTED("unbalanced-quote.conf", 2, "ExecStart=", "unbalanced quotes");
+}
+
+Test(config, rejects_value_libinih_would_cut_at_semicolon) {
+        EXPECT_REJECTED("inline-comment.conf", 2, "';' after a blank");
+}
+
+Test(config, rejects_line_without_equals) {
+        EXPECT_REJECTED("no-equals.conf", 2, "expected \"[Section]\" or \"Key=value\"", "Restart");
+}
+
+Test(config, rejects_key_outside_section) {
+        EXPECT_REJECTED("key-before-section.conf", 1, "Restart= outside of any section");
+}
+
+Test(config, rejects_line_longer_than_parser_buffer) {
+        EXPECT_REJECTED("long-line.conf", 2, "bytes long", "longer than the 199 bytes");
+}
+
+Test(config, rejects_non_utf8) {
+        EXPECT_REJECTED("non-utf8.conf", 2, "invalid UTF-8", "0xff", "column 13");
+}
+
+Test(config, rejects_comm_that_can_never_match) {
+        EXPECT_REJECTED("long-comm.conf", 2, "ProtectComms=", "longer than 15 bytes");
+}
+
+Test(config, reports_every_problem_not_just_the_first) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+
+        cr_assert_eq(load_fixture("many-errors.conf", &c, &errors), -EINVAL);
+        cr_assert_eq(strv_length(errors), 3);
+        cr_assert(strstr(errors[0], ":2: [Engine] Propagation=shared"));
+        cr_assert(strstr(errors[1], ":3: [Engine] RestartSec=soon"));
+        cr_assert(strstr(errors[2], ":6: [Policy] Remove=maybe"));
+}
+
+/* Drop-in directories that git cannot hold are made in a temporary dir. */
+static void make_dropin_world(char *dir, size_t size, const char *bad_name, bool as_symlink) {
+        char path[PATH_MAX];
+
+        test_make_tmpdir(dir, size);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d", dir);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d/%s", dir, bad_name);
+        if (as_symlink)
+                cr_assert_eq(symlink("/nonexistent/target.conf", path), 0);
+        else
+                cr_assert_eq(mkdir(path, 0755), 0);
+}
+
+static void expect_dropin_rejected(const char *bad_name, bool as_symlink, const char *why) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX], expected[PATH_MAX + 64];
+
+        make_dropin_world(dir, sizeof(dir), bad_name, as_symlink);
+        snprintf(main_path, sizeof(main_path), "%s/dmwarden.conf", dir);
+        cr_assert_eq(config_load(main_path, &c, &errors), -EINVAL);
+        cr_assert_eq(strv_length(errors), 1);
+        snprintf(expected, sizeof(expected), "%s/dmwarden.conf.d/%s: cannot read: %s", dir, bad_name, why);
+        cr_assert_str_eq(errors[0], expected);
+        test_remove_tree(dir);
+}
+
+Test(config, rejects_dropin_that_is_a_directory) {
+        expect_dropin_rejected("50-dir.conf", false, "Is a directory");
+}
+
+Test(config, rejects_dangling_dropin_symlink) {
+        expect_dropin_rejected("50-dangling.conf", true, "dangling symbolic link");
+}
+
+Test(config, dump_round_trips_every_key) {
+        _cleanup_(config_freep) Config *c = NULL, *again = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *first = NULL, *second = NULL;
+        char dir[PATH_MAX], path[PATH_MAX];
+        size_t n1 = 0, n2 = 0;
+        FILE *f;
+
+        cr_assert_eq(load_fixture("full.conf", &c, &errors), 0);
+        f = open_memstream(&first, &n1);
+        cr_assert_eq(config_dump_all(c, f), 0);
+        fclose(f);
+
+        /* Every key appears, in the file's syntax. */
+        cr_assert(strstr(first, "[Engine]\nExecStart=/usr/sbin/dockerd --storage-driver devicemapper -H "
+                                "\"unix:///run/docker one.sock\"\n"));
+        cr_assert(strstr(first, "\nStopTimeoutSec=1min 30s\n"));
+        cr_assert(strstr(first, "\nRestartSec=500ms\n"));
+        cr_assert(strstr(first, "\nName=docker-* \"name with space\"\n"));
+        cr_assert(strstr(first, "[Policy]\nAction=kill\n"));
+
+        /* Reading the dump back gives the same configuration. */
+        test_make_tmpdir(dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
+        test_write_file(path, first);
+        cr_assert_eq(config_load(path, &again, &errors), 0, "dump not accepted: %s",
+                     errors && errors[0] ? errors[0] : "?");
+        f = open_memstream(&second, &n2);
+        cr_assert_eq(config_dump_all(again, f), 0);
+        fclose(f);
+        cr_assert_str_eq(first, second);
+        test_remove_tree(dir);
+}
+
+Test(config, dump_of_defaults_lists_every_key) {
+        static const char *const keys[] = {
+                "ExecStart=\n", "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
+                "RestartSec=2s\n", "StopTimeoutSec=1min 30s\n", "StartLimitIntervalSec=10min\n",
+                "StartLimitBurst=5\n", "Target=thin\n", "Name=\n", "UUIDPrefix=\n", "Pool=\n",
+                "ReconcileSec=5min\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
+                "ProtectComms=\n", "Remove=deferred\n",
+        };
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        cr_assert_eq(config_new(&c), 0);
+        f = open_memstream(&text, &n);
+        cr_assert_eq(config_dump_all(c, f), 0);
+        fclose(f);
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                cr_assert(strstr(text, keys[i]), "dump lacks \"%s\":\n%s", keys[i], text);
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Summarizes meson's testlog.json: each suite's test counts (from Criterion's
+synthesis lines and the VM harness's TAP lines) and one closing line.
+Exits non-zero if any test failed or was skipped: CI runs every suite."""
+import json
+import re
+import sys
+
+SYNTHESIS = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+TAP = re.compile(r"^(not ok|ok) \d+ ", re.M)
+
+
+def count(entry):
+    """(passed, failed) inside one meson test, or None if it printed no counts."""
+    out = entry.get("stdout", "") or ""
+    found = SYNTHESIS.findall(out)
+    if found:
+        tested, passing, failing, crashing = (int(x) for x in found[-1])
+        return passing, failing + crashing + (tested - passing - failing - crashing)
+    tap = TAP.findall(out)
+    if tap:
+        return tap.count("ok"), tap.count("not ok")
+    return None
+
+
+def main(path):
+    passed = failed = skipped = 0
+    with open(path) as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    for e in entries:
+        result = e["result"]
+        suite = ",".join(s.split(":")[-1] for s in e.get("suite", []))
+        counts = count(e)
+        if result == "SKIP":
+            skipped += 1
+            print(f"{suite:<12} {e['name']:<20} SKIPPED (counted as a failure)")
+            continue
+        if counts is None:
+            counts = (1, 0) if result == "OK" else (0, 1)
+        elif result != "OK" and counts[1] == 0:
+            counts = (counts[0], 1)  # the runner failed outside any single test
+        passed += counts[0]
+        failed += counts[1]
+        print(f"{suite:<12} {e['name']:<20} {result:<8} {counts[0]} passed, {counts[1]} failed, "
+              f"{e.get('duration', 0):.1f} s")
+    print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+    return 0 if failed == 0 and skipped == 0 and entries else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

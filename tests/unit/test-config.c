@@ -286,3 +286,57 @@ Test(config, dump_of_defaults_lists_every_key) {
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 cr_assert(strstr(text, keys[i]), "dump lacks \"%s\":\n%s", keys[i], text);
 }
+
+/* The shipped sample shows every key with its default: uncommented, it must
+ * load to exactly the compiled-in defaults, and it must miss no key. */
+Test(config, shipped_sample_shows_every_default) {
+        _cleanup_(config_freep) Config *defaults = NULL, *sample = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *expected = NULL, *actual = NULL, *uncommented = NULL;
+        char dir[PATH_MAX], path[PATH_MAX], line[1024];
+        size_t n1 = 0, n2 = 0, n3 = 0;
+        FILE *in, *out;
+
+        snprintf(path, sizeof(path), "%s/conf/dmwarden.conf", getenv("DMWARDEN_SOURCE_ROOT"));
+        in = fopen(path, "re");
+        cr_assert_not_null(in, "cannot open %s", path);
+        out = open_memstream(&uncommented, &n3);
+        while (fgets(line, sizeof(line), in)) {
+                bool key_line = line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' && strchr(line, '=');
+
+                fputs(key_line ? line + 1 : line, out);
+        }
+        fclose(in);
+        fclose(out);
+
+        test_make_tmpdir(dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
+        test_write_file(path, uncommented);
+        cr_assert_eq(config_load(path, &sample, &errors), 0, "uncommented sample rejected: %s",
+                     errors && errors[0] ? errors[0] : "?");
+        cr_assert_eq(config_new(&defaults), 0);
+
+        out = open_memstream(&expected, &n1);
+        cr_assert_eq(config_dump_all(defaults, out), 0);
+        fclose(out);
+        out = open_memstream(&actual, &n2);
+        cr_assert_eq(config_dump_all(sample, out), 0);
+        fclose(out);
+        cr_assert_str_eq(actual, expected);
+
+        /* Every key the daemon knows is set by the sample, not left to chance:
+         * the sample's "Key=" lines must match the dump's line for line. */
+        for (char *l = expected; l && *l;) {
+                char *end = strchr(l, '\n');
+                size_t len = end ? (size_t) (end - l) : strlen(l);
+
+                if (len > 0 && l[0] != '[') {
+                        char want[1024];
+
+                        snprintf(want, sizeof(want), "\n%.*s\n", (int) len, l);
+                        cr_assert(strstr(uncommented, want), "sample lacks \"%.*s\"", (int) len, l);
+                }
+                l = end ? end + 1 : NULL;
+        }
+        test_remove_tree(dir);
+}

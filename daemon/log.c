@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -80,7 +81,9 @@ static bool stderr_is_journal(void) {
 static bool use_journal(void) {
         switch (log_target) {
         case LOG_TARGET_JOURNAL:
-                return true;
+                /* sd-journal drops messages silently when journald is not
+                 * there; a message on stderr is better than none. */
+                return access("/run/systemd/journal/socket", F_OK) == 0;
         case LOG_TARGET_CONSOLE:
                 return false;
         default:
@@ -88,42 +91,49 @@ static bool use_journal(void) {
         }
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func,
-                 const char *format, ...) {
-        int saved_errno = errno;
+static void log_write(int level, int error, const char *file, int line, const char *func,
+                      const char *format, va_list ap) {
         char message[LINE_MAX];
-        va_list ap;
-
-        error = abs(error);
-        if ((level & LOG_PRIMASK) > log_max_level)
-                goto finish;
 
         /* Let "%m" name the error we were given rather than whatever errno is. */
         errno = error;
-        va_start(ap, format);
         (void) vsnprintf(message, sizeof(message), format, ap);
-        va_end(ap);
 
-        if (use_journal()) {
-                char code_file[PATH_MAX + 16], code_line[32];
-
-                (void) snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
-                (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
-                if (error > 0)
-                        (void) sd_journal_send_with_location(code_file, code_line, func,
-                                                             "MESSAGE=%s", message,
-                                                             "PRIORITY=%i", level & LOG_PRIMASK,
-                                                             "ERRNO=%i", error,
-                                                             NULL);
-                else
-                        (void) sd_journal_send_with_location(code_file, code_line, func,
-                                                             "MESSAGE=%s", message,
-                                                             "PRIORITY=%i", level & LOG_PRIMASK,
-                                                             NULL);
-        } else
+        if (!use_journal()) {
                 (void) fprintf(stderr, "%s\n", message);
+                return;
+        }
 
-finish:
+        char code_file[PATH_MAX + 16], code_line[32], errno_field[32];
+        int r;
+
+        (void) snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
+        (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
+        /* An empty field name list ends at the first NULL, so ERRNO= is
+         * passed only when there is one. */
+        (void) snprintf(errno_field, sizeof(errno_field), "ERRNO=%i", error);
+        r = sd_journal_send_with_location(code_file, code_line, func,
+                                          "MESSAGE=%s", message,
+                                          "PRIORITY=%i", level,
+                                          error > 0 ? errno_field : NULL,
+                                          NULL);
+        if (r < 0)
+                (void) fprintf(stderr, "%s\n", message);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func,
+                 const char *format, ...) {
+        int saved_errno = errno;
+        va_list ap;
+
+        error = abs(error);
+        level &= LOG_PRIMASK;
+        if (level <= log_max_level) {
+                va_start(ap, format);
+                log_write(level, error, file, line, func, format, ap);
+                va_end(ap);
+        }
+
         errno = saved_errno;
         return -error;
 }

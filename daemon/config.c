@@ -10,6 +10,13 @@
 #include "config.h"
 #include "strv.h"
 
+static const char *const engine_type_names[] = {
+        [ENGINE_TYPE_NOTIFY] = "notify",
+        [ENGINE_TYPE_SIMPLE] = "simple",
+        [ENGINE_TYPE_SOCKET] = "socket",
+        NULL,
+};
+
 static const char *const propagation_names[] = {
         [PROPAGATION_SLAVE] = "slave",
         [PROPAGATION_PRIVATE] = "private",
@@ -37,6 +44,10 @@ static const char *const remove_names[] = {
         [REMOVE_NO] = "no",
         NULL,
 };
+
+const char *engine_type_to_string(EngineType t) {
+        return t >= 0 && t < _ENGINE_TYPE_MAX ? engine_type_names[t] : NULL;
+}
 
 const char *propagation_to_string(Propagation p) {
         return p >= 0 && p < _PROPAGATION_MAX ? propagation_names[p] : NULL;
@@ -67,6 +78,9 @@ ReapAction reap_action_from_string(const char *s) {
 /* The order here is the order of --dump-config and of the sample file. */
 static const ConfigItem config_items[] = {
         ITEM("Engine", "ExecStart", command, exec_start, NULL),
+        ITEM("Engine", "Type", enum, type, engine_type_names),
+        ITEM("Engine", "ReadySocket", path, ready_socket, NULL),
+        ITEM("Engine", "TimeoutStartSec", sec, start_timeout_usec, NULL),
         ITEM("Engine", "Propagation", enum, propagation, propagation_names),
         ITEM("Engine", "PIDFile", path, pid_file, NULL),
         ITEM("Engine", "Restart", enum, restart, restart_names),
@@ -106,6 +120,8 @@ int config_new(Config **ret) {
                 return -ENOMEM;
 
         *c = (Config) {
+                .type = ENGINE_TYPE_NOTIFY,
+                .start_timeout_usec = 5 * USEC_PER_MINUTE,
                 .propagation = PROPAGATION_SLAVE,
                 .restart = RESTART_ON_FAILURE,
                 .restart_usec = 2 * USEC_PER_SEC,
@@ -136,6 +152,7 @@ Config *config_free(Config *c) {
                 return NULL;
         strv_free(c->exec_start);
         free(c->pid_file);
+        free(c->ready_socket);
         strv_free(c->targets);
         strv_free(c->names);
         strv_free(c->uuid_prefixes);
@@ -269,6 +286,18 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
                         failed = true;
                 } else if (r < 0)
                         failed = true;
+        }
+
+        /* Keys that only make sense together, checked once all files are in. */
+        if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
+                char *line;
+
+                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&errors, line);
+                if (r < 0)
+                        return r;
+                failed = true;
         }
 
         if (failed) {

@@ -17,6 +17,14 @@ typedef enum Propagation {
         _PROPAGATION_MAX,
 } Propagation;
 
+/* How dmwarden learns that the engine is ready. */
+typedef enum EngineType {
+        ENGINE_TYPE_NOTIFY,     /* the engine sends READY=1 to NOTIFY_SOCKET */
+        ENGINE_TYPE_SIMPLE,     /* ready once exec() succeeded */
+        ENGINE_TYPE_SOCKET,     /* ready once ReadySocket= accepts a connection */
+        _ENGINE_TYPE_MAX,
+} EngineType;
+
 typedef enum RestartMode {
         RESTART_NO,
         RESTART_ON_FAILURE,
@@ -42,6 +50,9 @@ typedef enum RemoveMode {
 typedef struct Config {
         /* [Engine] */
         char **exec_start;              /* NULL: watch-only mode */
+        EngineType type;
+        char *ready_socket;
+        usec_t start_timeout_usec;
         Propagation propagation;
         char *pid_file;
         RestartMode restart;
@@ -78,6 +89,7 @@ int config_load(const char *path, Config **ret, char ***ret_errors);
 /* Prints every key, defaults included, in the file's own syntax. */
 int config_dump_all(const Config *c, FILE *out);
 
+const char *engine_type_to_string(EngineType t);
 const char *propagation_to_string(Propagation p);
 const char *restart_mode_to_string(RestartMode m);
 const char *reap_action_to_string(ReapAction a);

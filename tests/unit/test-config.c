@@ -133,6 +133,16 @@ Test(config, repeated_section_merges_and_later_key_wins) {
         cr_assert_eq(c->reconcile_usec, USEC_PER_MINUTE);
 }
 
+Test(config, rejects_socket_readiness_without_socket) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+
+        cr_assert_eq(load_fixture("socket-without-path.conf", &c, &errors), -EINVAL);
+        cr_assert_eq(strv_length(errors), 1);
+        cr_assert(strstr(errors[0], "socket-without-path.conf: [Engine] Type=socket needs ReadySocket="),
+                  "%s", errors[0]);
+}
+
 Test(config, rejects_unknown_key) {
         EXPECT_REJECTED("unknown-key.conf", 3, "[Engine]", "Propagaton=", "unknown key");
 }
@@ -268,7 +278,8 @@ Test(config, dump_round_trips_every_key) {
 
 Test(config, dump_of_defaults_lists_every_key) {
         static const char *const keys[] = {
-                "ExecStart=\n", "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
+                "ExecStart=\n", "Type=notify\n", "ReadySocket=\n", "TimeoutStartSec=5min\n",
+                "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
                 "RestartSec=2s\n", "StopTimeoutSec=1min 30s\n", "StartLimitIntervalSec=10min\n",
                 "StartLimitBurst=5\n", "Target=thin\n", "Name=\n", "UUIDPrefix=\n", "Pool=\n",
                 "ReconcileSec=5min\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",

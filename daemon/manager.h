@@ -2,17 +2,29 @@
 #pragma once
 
 /* The Manager owns everything the daemon has: the event loop, the active
- * configuration, and (as later parts land) the engine, devices and bus. */
+ * configuration, the engine, and (as later parts land) devices and bus. */
 
+#include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "engine.h"
 #include "macro.h"
 
 typedef struct Manager {
         sd_event *event;
         char *config_path;
         Config *config;
+        char *runtime_dir;
+
+        Engine *engine;                 /* NULL in watch-only mode */
+        pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
+        ino_t watched_namespace;
+
+        bool ready_sent;
+        bool stopping;
+        int exit_status;
 
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
@@ -24,10 +36,12 @@ int manager_new(const char *config_path, Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Sets up event sources; separate from allocation so a half-started manager
- * is still freed cleanly. */
+/* Sets up event sources and starts the engine; separate from allocation so
+ * a half-started manager is still freed cleanly. */
 int manager_start(Manager *m);
-/* Runs the loop until a stop signal; returns the exit status. */
+/* Runs the loop until stopped; returns the process exit status. */
 int manager_run(Manager *m);
 /* Re-reads the configuration; a bad one is rejected and the old one kept. */
 int manager_reload(Manager *m);
+/* The engine namespace's inode: the engine's, or the watched process's. */
+ino_t manager_engine_namespace(const Manager *m);

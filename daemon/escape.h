@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Making names from the kernel (comm, paths: any byte but NUL) safe to
+ * print: C-style escapes for terminals, JSON strings for machines. */
+
+#include <stdio.h>
+
+/* A copy with control characters, backslashes and bytes that are not valid
+ * UTF-8 written as \n, \t, \\ or \xNN; NULL on ENOMEM. */
+char *cescape(const char *s);
+
+/* s as a JSON string literal (null for NULL). Invalid UTF-8 cannot be said
+ * in JSON; each such byte becomes U+FFFD, so the output stays valid. */
+void json_write_string(FILE *f, const char *s);

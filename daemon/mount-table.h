@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The mounts of one device in one mount namespace, read through whichever
+ * kernel interface this kernel has: listmount()/statmount() with the nsfs
+ * namespace walk (Linux 6.12+), or the mountinfo text (any kernel). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum MountSource {
+        MOUNT_SOURCE_AUTO,       /* listmount if this kernel has it, else mountinfo */
+        MOUNT_SOURCE_LISTMOUNT,
+        MOUNT_SOURCE_MOUNTINFO,
+        _MOUNT_SOURCE_MAX,
+} MountSource;
+
+typedef struct MountEntry {
+        uint64_t id;              /* listmount's 64-bit id, or mountinfo's */
+        dev_t dev;
+        char *root;               /* path inside the filesystem */
+        char *mount_point;        /* as seen from the namespace's root */
+        char *fstype;
+        char *source;             /* may be NULL (statmount before 6.13) */
+        uint64_t pinned_mntns;    /* an nsfs mount of a mount namespace: its inode */
+} MountEntry;
+
+typedef struct MountTable {
+        MountEntry *entries;
+        size_t n_entries;
+} MountTable;
+
+void mount_entry_done(MountEntry *e);
+void mount_table_done(MountTable *t);
+/* Moves *e into t (leaving *e empty) on success. */
+int mount_table_add(MountTable *t, MountEntry *e);
+
+const char *mount_source_to_string(MountSource s);
+MountSource mount_source_from_string(const char *s);
+
+/* Whether listmount(), statmount() with a namespace id, and the
+ * NS_MNT_GET_NEXT walk all work here. Probes the kernel on every call. */
+bool mount_source_listmount_supported(void);
+
+/* Parses mountinfo text, keeping the mounts of dev and every nsfs mount of a
+ * mount namespace (those pin namespaces); everything else is skipped
+ * unparsed. Pure: no I/O. */
+int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t);
+
+/* The same from a mountinfo file, path relative to dir_fd ("PID/mountinfo"
+ * under a /proc fd). */
+int mount_table_read_mountinfo(int dir_fd, const char *path, dev_t dev, MountTable *t);
+
+/* The namespace's table by listmount()/statmount(), by namespace id. */
+int mount_table_read_listmount(uint64_t mntns_id, dev_t dev, MountTable *t);
+
+/* The table of a namespace no process is in: a short-lived child joins it
+ * and sends back its mountinfo. */
+int mount_table_read_setns(int mntns_fd, dev_t dev, MountTable *t);
+
+/* The 64-bit id of the mount namespace behind an nsfs fd (Linux 6.8+). */
+int mount_ns_get_id(int mntns_fd, uint64_t *ret);
+
+/* Calls f for every mount namespace the kernel lists, starting from ours,
+ * with a borrowed fd that is closed when f returns. f returning < 0 stops
+ * the walk with that value. */
+typedef int (*mount_ns_walk_func_t)(int mntns_fd, uint64_t mntns_id, uint64_t ino, void *userdata);
+int mount_ns_walk(mount_ns_walk_func_t f, void *userdata);
+
+/* "mnt:[4026531840]" (an nsfs link target or dentry name) → 4026531840. */
+int nsfs_name_parse(const char *s, const char *type, uint64_t *ret);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One process's references to a device, found by device number: files,
+ * cwd, root, exe and mappings on its filesystem, or the node itself open;
+ * plus the mount namespaces it holds open (they may hold mounts). */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "holder-scan.h"
+
+typedef struct ProcNsFd {
+        pid_t pid;
+        int fd;
+        uint64_t mntns;
+} ProcNsFd;
+
+typedef struct ProcFiles {
+        HolderRef *refs;
+        size_t n_refs;
+        ProcNsFd *ns_fds;
+        size_t n_ns_fds;
+} ProcFiles;
+
+/* Adds what process pid has to *f. nsfs_dev is the device of nsfs (0: do
+ * not look for namespace fds). Returns 0, or a negative errno for the
+ * process as a whole: -EACCES/-EPERM not allowed, -ENOENT gone. Files that
+ * close while we look are skipped. */
+int proc_files_scan(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles *f);
+
+void holder_ref_done(HolderRef *r);
+void proc_files_done(ProcFiles *f);

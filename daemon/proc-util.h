@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What dmwarden reads about one process from a /proc tree (the real one or a
+ * fixture, given as a directory fd), and the pure parsers behind it. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The parent PID and the PF_* flags from the text of /proc/PID/stat (whose
+ * comm field may hold blanks and parentheses). */
+int proc_parse_stat(const char *stat, pid_t *ret_ppid, unsigned *ret_flags);
+
+#define PROC_PF_KTHREAD 0x00200000U
+
+/* The systemd unit from the text of /proc/PID/cgroup: the first path
+ * component below the slices, if it names a unit. *ret is NULL if there is
+ * none (a process outside systemd's tree). */
+int cgroup_parse_unit(const char *cgroup, char **ret);
+
+/* The distinct paths of file mappings on device dev in the text of
+ * /proc/PID/maps (a NULL-terminated array, possibly empty). */
+int proc_maps_parse(const char *maps, dev_t dev, char ***ret);
+
+/* The mount namespace inode of pid (0: of "self"). */
+int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret);
+int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags);
+/* The command name, any bytes but NUL; only the kernel's newline is cut. */
+int proc_read_comm(int proc_fd, pid_t pid, char **ret);
+int proc_read_unit(int proc_fd, pid_t pid, char **ret);
+
+/* Whether an error reading /proc/PID means "not allowed" (counted as
+ * inaccessible) or "gone" (the process exited while we looked). */
+static inline bool proc_error_is_inaccessible(int r) {
+        return r == -EACCES || r == -EPERM;
+}
+static inline bool proc_error_is_vanished(int r) {
+        return r == -ENOENT || r == -ESRCH;
+}

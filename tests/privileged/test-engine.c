@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The engine supervisor on the real kernel: dmwardend runs a fake engine (a
+ * shell script) and the tests check what a user of the real one would. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "daemon-world.h"
+#include "loop-util.h"
+
+/* Generous: everything here may run under valgrind or on a loaded machine. */
+#define WAIT_MS 20000
+
+static DaemonWorld world;
+static TestLoop loop = { .fd = -1 };
+
+static void setup(void) {
+        world_init(&world);
+}
+
+static void teardown(void) {
+        world_destroy(&world);
+        test_loop_release(&loop);
+}
+
+/* Writes engine.sh: records its pid, runs body, then waits for signals. */
+static void write_engine(const char *body) {
+        char script[4096];
+
+        snprintf(script, sizeof(script),
+                 "#!/bin/bash\n"
+                 "echo $$ > @DIR@/engine.pid\n"
+                 "notify() { %s \"$@\"; }\n"
+                 "%s\n"
+                 "while :; do sleep 0.1; done\n",
+                 getenv("FAKE_NOTIFY"), body);
+        world_write_script(&world, "engine.sh", script);
+}
+
+static pid_t engine_pid(void) {
+        char buf[32];
+
+        cr_assert(world_wait_file(&world, "engine.pid", buf, sizeof(buf), WAIT_MS), "the engine never started");
+        return (pid_t) atoi(buf);
+}
+
+static bool engine_sees(pid_t pid, const char *text) {
+        char path[64], line[4096];
+        bool found = false;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int) pid);
+        f = fopen(path, "re");
+        cr_assert_not_null(f, "engine %d is gone", (int) pid);
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, text) != NULL;
+        fclose(f);
+        return found;
+}
+
+static bool host_sees(const char *text) {
+        return engine_sees(getpid(), text);
+}
+
+TestSuite(engine, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(engine, mounts_stay_in_the_engine_namespace_and_die_with_it) {
+        char body[1024], pin[128], devnum[32], tmpfs[128];
+        struct stat st_pin, st_ns;
+        char ns[64];
+        pid_t pid;
+
+        test_loop_new(&loop, 16);
+        snprintf(body, sizeof(body),
+                 "mkdir -p @DIR@/mnt-tmpfs @DIR@/mnt-loop\n"
+                 "mount -t tmpfs enginefs @DIR@/mnt-tmpfs || exit 1\n"
+                 "mount %s @DIR@/mnt-loop || exit 1\n"
+                 "notify READY=1",
+                 loop.node);
+        write_engine(body);
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        pid = engine_pid();
+        snprintf(devnum, sizeof(devnum), " %u:%u ", major(loop.devnum), minor(loop.devnum));
+        world_path(&world, "mnt-tmpfs", tmpfs, sizeof(tmpfs));
+        cr_assert(engine_sees(pid, tmpfs));
+        cr_assert(engine_sees(pid, devnum));
+        cr_assert(!host_sees(tmpfs), "the engine's tmpfs reached the host namespace");
+        cr_assert(!host_sees(devnum), "the engine's loop mount reached the host namespace");
+
+        /* The pin names the engine's namespace, for nsenter --mount=. */
+        world_path(&world, "run/engine.mnt", pin, sizeof(pin));
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int) pid);
+        cr_assert_eq(stat(pin, &st_pin), 0, "no pin at %s", pin);
+        cr_assert_eq(stat(ns, &st_ns), 0);
+        cr_assert_eq(st_pin.st_ino, st_ns.st_ino, "the pin names another namespace");
+
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly");
+        cr_assert(!process_exists(pid), "the engine outlived dmwardend");
+        cr_assert_neq(access(pin, F_OK), 0, "the pin was left behind");
+        cr_assert(wait_device_free(loop.node, 10000), "the engine's device is still busy after stop");
+}
+
+static void check_host_mount_propagation(const char *propagation, bool expect_visible) {
+        char config[256], shared[128], late[128];
+        pid_t pid;
+
+        /* A shared mount, as / is on a systemd host, with a late mount below. */
+        world_path(&world, "shared", shared, sizeof(shared));
+        world_path(&world, "shared/late", late, sizeof(late));
+        cr_assert_eq(mkdir(shared, 0755), 0);
+        cr_assert_eq(mount("sharedroot", shared, "tmpfs", 0, NULL), 0);
+        cr_assert_eq(mount(NULL, shared, NULL, MS_SHARED, NULL), 0);
+        cr_assert_eq(mkdir(late, 0755), 0);
+
+        write_engine("notify READY=1");
+        snprintf(config, sizeof(config), "[Engine]\nExecStart=@DIR@/engine.sh\nPropagation=%s\n", propagation);
+        world_write_config(&world, config);
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        pid = engine_pid();
+
+        cr_assert_eq(mount("latefs", late, "tmpfs", 0, NULL), 0);
+        cr_assert(host_sees(late));
+        /* Propagation is synchronous in mount(2): no waiting needed. */
+        cr_assert_eq(engine_sees(pid, late), expect_visible, "Propagation=%s: host mount %s in the engine",
+                     propagation, expect_visible ? "missing" : "visible");
+        cr_assert_eq(umount2(late, MNT_DETACH), 0);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, host_mounts_reach_a_slave_engine) {
+        check_host_mount_propagation("slave", true);
+}
+
+Test(engine, host_mounts_do_not_reach_a_private_engine) {
+        check_host_mount_propagation("private", false);
+}
+
+Test(engine, ready_is_relayed_only_after_the_engine_sends_it) {
+        char go[128], buf[16];
+
+        write_engine("while [ ! -e @DIR@/go ]; do sleep 0.05; done\n"
+                     "notify READY=1 'STATUS=fake engine up'");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+
+        (void) engine_pid();
+        cr_assert(world_wait_notify(&world, "STATUS=Starting", WAIT_MS), "sent: %s", world.notes);
+        cr_assert(!world_wait_notify(&world, "READY=1", 1500), "READY=1 before the engine was ready");
+        world_path(&world, "go", go, sizeof(go));
+        cr_assert(world_wait_file(&world, "engine.pid", buf, sizeof(buf), 0));
+        world_write_script(&world, "go", "");
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        cr_assert(world_wait_notify(&world, "fake engine up", WAIT_MS), "engine STATUS= not relayed: %s",
+                  world.notes);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, sigterm_reaches_the_engine) {
+        char buf[16];
+
+        write_engine("trap 'echo yes > @DIR@/got-term; exit 0' TERM\nnotify READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS));
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+        cr_assert(world_wait_file(&world, "got-term", buf, sizeof(buf), 0), "the engine never saw SIGTERM");
+        cr_assert(world_wait_log(&world, "exited successfully", 0));
+}
+
+Test(engine, stop_timeout_escalates_to_sigkill) {
+        pid_t pid;
+
+        write_engine("trap '' TERM\nnotify READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\nStopTimeoutSec=1s\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS));
+        pid = engine_pid();
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+        cr_assert(!process_exists(pid), "the engine survived SIGKILL");
+        cr_assert(world_wait_log(&world, "still running 1s after SIGTERM, sending SIGKILL", 0));
+        cr_assert(world_wait_log(&world, "killed by signal KILL", 0));
+}
+
+/* Start times (ns) the engine recorded, one per line. */
+static size_t read_starts(long long *starts, size_t max) {
+        char path[128];
+        size_t n = 0;
+        FILE *f;
+
+        world_path(&world, "starts", path, sizeof(path));
+        f = fopen(path, "re");
+        cr_assert_not_null(f);
+        while (n < max && fscanf(f, "%lld", &starts[n]) == 1)
+                n++;
+        fclose(f);
+        return n;
+}
+
+Test(engine, crash_loop_backs_off_and_ends_failed) {
+        long long starts[16];
+        size_t n;
+
+        world_write_script(&world, "engine.sh", "#!/bin/bash\ndate +%s%N >> @DIR@/starts\nexit 3\n");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\nRestart=on-failure\n"
+                                   "RestartSec=200ms\nStartLimitBurst=4\nStartLimitIntervalSec=1min\n");
+        world_start(&world);
+
+        cr_assert_eq(world_wait_exit(&world, 60000), 1, "dmwardend should fail once the engine is given up on");
+        cr_assert(world_wait_log(&world, "exited with status 3", 0));
+        cr_assert(world_wait_log(&world, "start limit hit", 0));
+        cr_assert(!world_wait_notify(&world, "READY=1", 0), "READY=1 for an engine that never ran");
+
+        n = read_starts(starts, 16);
+        cr_assert_eq(n, 4, "StartLimitBurst=4 allows exactly 4 starts, saw %zu", n);
+        /* 200 ms, then doubled: each gap at least as long as its delay. */
+        for (size_t i = 1; i < n; i++) {
+                long long want_ms = 200LL << (i - 1);
+                long long gap_ms = (starts[i] - starts[i - 1]) / 1000000LL;
+
+                cr_assert_geq(gap_ms, want_ms, "restart %zu came after %lld ms, back-off says %lld", i, gap_ms,
+                              want_ms);
+        }
+}
+
+Test(engine, socket_activation_fds_reach_the_engine) {
+        char line[256], fd_link[64], want[64];
+        int pair0[2], pair1[2], listen_fds, engine, listen_pid;
+        char names[64] = "";
+        struct stat st;
+
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair0), 0);
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair1), 0);
+        world.extra_fds[0] = pair0[0];
+        world.extra_fds[1] = pair1[0];
+        close(pair0[1]);
+        close(pair1[1]);
+
+        write_engine("echo \"$$ $LISTEN_PID $LISTEN_FDS $LISTEN_FDNAMES\" > @DIR@/listen.tmp\n"
+                     "readlink /proc/$$/fd/3 >> @DIR@/listen.tmp\n"
+                     "readlink /proc/$$/fd/4 >> @DIR@/listen.tmp\n"
+                     "mv @DIR@/listen.tmp @DIR@/listen\nnotify READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS));
+        cr_assert(world_wait_file(&world, "listen", line, sizeof(line), WAIT_MS));
+        cr_assert_eq(sscanf(line, "%d %d %d %63s", &engine, &listen_pid, &listen_fds, names), 4, "got: %s", line);
+        cr_assert_eq(listen_pid, engine, "LISTEN_PID must be the engine's own pid");
+        cr_assert_eq(listen_fds, 2);
+        cr_assert_str_eq(names, "first:second");
+
+        /* fd 3 and 4 in the engine are our very sockets. */
+        world_path(&world, "listen", fd_link, sizeof(fd_link));
+        FILE *f = fopen(fd_link, "re");
+        cr_assert_not_null(f);
+        cr_assert_not_null(fgets(line, sizeof(line), f));
+        for (int i = 0; i < 2; i++) {
+                cr_assert_not_null(fgets(line, sizeof(line), f));
+                cr_assert_eq(fstat(world.extra_fds[i], &st), 0);
+                snprintf(want, sizeof(want), "socket:[%lu]\n", (unsigned long) st.st_ino);
+                cr_assert_str_eq(line, want, "fd %d of the engine", 3 + i);
+        }
+        fclose(f);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, missing_binary_is_a_clear_error) {
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/no-such-engine --flag\nRestart=no\n");
+        world_start(&world);
+        cr_assert_eq(world_wait_exit(&world, WAIT_MS), 1);
+        cr_assert(world_wait_log(&world, "failed to execute", 0));
+        cr_assert(world_wait_log(&world, "/no-such-engine: No such file or directory", 0));
+}

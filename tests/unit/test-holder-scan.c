@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The scan through the mountinfo source on a fixture /proc and /sys (see
+ * tests/data/holders/README), so the grouping needs no root. */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <sys/sysmacros.h>
+
+#include "holder-scan.h"
+#include "strv.h"
+#include "test-util.h"
+
+static HolderScan *scan_fixture(bool describe_all) {
+        char proc[PATH_MAX], sys[PATH_MAX];
+        HolderScanOptions o = {
+                .dev = makedev(253, 7),
+                .source = MOUNT_SOURCE_AUTO,
+                .describe_all = describe_all,
+                .proc_root = proc,
+                .sys_root = sys,
+        };
+        HolderScan *s = NULL;
+
+        test_data_path(proc, sizeof(proc), "holders", "proc");
+        test_data_path(sys, sizeof(sys), "holders", "sys");
+        cr_assert_eq(holder_scan(&o, &s), 0);
+        return s;
+}
+
+Test(holder_scan_fixture, groups_by_namespace_and_names_root_members) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan_fixture(false);
+        const HolderNamespace *ns;
+
+        cr_assert_eq(s->source, MOUNT_SOURCE_MOUNTINFO, "a fixture /proc forces the mountinfo source");
+        cr_assert_eq(s->self_mntns, 4026531840);
+        cr_assert_eq(s->n_processes, 5);
+        cr_assert_eq(s->n_processes_vanished, 1);
+        cr_assert_eq(s->n_processes_inaccessible, 0);
+        cr_assert_eq(s->n_namespaces_scanned, 3);
+        cr_assert_eq(s->n_namespaces_inaccessible, 1, "the pinned namespace cannot be reached here");
+        cr_assert(!holder_scan_is_empty(s));
+
+        cr_assert_eq(s->n_namespaces, 1);
+        ns = &s->namespaces[0];
+        cr_assert_eq(ns->ino, 4026532300);
+        cr_assert_eq(ns->id, 0, "mountinfo does not know namespace ids");
+        cr_assert_eq(strv_length(ns->mount_points), 1);
+        cr_assert_str_eq(ns->mount_points[0], "/var/lib/docker/devicemapper/mnt/abc def");
+        cr_assert_eq(ns->n_members, 2);
+        cr_assert_eq(ns->members[0], 200);
+        cr_assert_eq(ns->members[1], 201);
+        cr_assert_eq(ns->n_processes, 1);
+        cr_assert_eq(ns->processes[0].pid, 200);
+        cr_assert_eq(ns->processes[0].ppid, 100);
+        cr_assert(ns->processes[0].root_member);
+        cr_assert_str_eq(ns->processes[0].comm, "unshare");
+        cr_assert_str_eq(ns->processes[0].unit, "leaky.service");
+        cr_assert_eq(ns->n_pins, 0);
+
+        cr_assert_eq(s->n_stacked, 1);
+        cr_assert_eq(s->stacked[0].kind, STACKED_HOLDER);
+        cr_assert_str_eq(s->stacked[0].name, "dm-9");
+        cr_assert_eq(s->stacked[0].dev, makedev(253, 9));
+}
+
+Test(holder_scan_fixture, describe_all_names_every_member) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan_fixture(true);
+
+        cr_assert_eq(s->n_namespaces, 1);
+        cr_assert_eq(s->namespaces[0].n_processes, 2);
+        cr_assert_eq(s->namespaces[0].processes[1].pid, 201);
+        cr_assert(!s->namespaces[0].processes[1].root_member);
+        cr_assert_str_eq(s->namespaces[0].processes[1].comm, "sleep");
+}
+
+Test(holder_scan_fixture, listmount_cannot_read_a_fixture) {
+        char proc[PATH_MAX];
+        HolderScanOptions o = { .dev = makedev(253, 7), .source = MOUNT_SOURCE_MOUNTINFO, .proc_root = proc };
+        HolderScan *s = NULL;
+
+        test_data_path(proc, sizeof(proc), "holders", "nonexistent");
+        cr_assert_eq(holder_scan(&o, &s), -ENOENT);
+        cr_assert_null(s);
+}

@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+# Helpers for VM scenarios. A scenario starts with
+#     set -euo pipefail
+#     . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
+# and runs as root in a transient systemd unit of the booted guest, with
+#     DMWARDEN_VM_ARTIFACTS  directory for extra files the host keeps
+#     DMWARDEN_VM_SCENARIO   the scenario's name
+#     DMWARDEN_VM_TIMINGS    file for "SCOPE WHAT SECONDS" lines (timing())
+#     DMWARDEN_VM_DEADLINE   epoch when the unit is killed
+# Everything runs 5-20x slower than on hardware (TCG): wait for conditions
+# with wait_for and generous timeouts, never with a fixed sleep.
+# Call assert*/fail at the top level of the scenario or of a function, not
+# inside $(...): exit in a subshell only ends the subshell.
+
+set -euo pipefail
+
+VM_BUSYBOX_TAR=/usr/local/share/dmwarden-vm/busybox-rootfs.tar
+VM_BUSYBOX_IMAGE=dmwarden-vm/busybox:latest
+: "${DMWARDEN_VM_ARTIFACTS:=/tmp/dmwarden-vm-artifacts}"
+: "${DMWARDEN_VM_SCENARIO:=scenario}"
+: "${DMWARDEN_VM_TIMINGS:=/dev/null}"
+mkdir -p "$DMWARDEN_VM_ARTIFACTS"
+
+# --- logging, cleanup, assertions -------------------------------------------
+
+# Also to the journal, so scenario steps line up with dockerd's and the
+# kernel's messages in journal.txt.
+log() {
+        printf '[%(%H:%M:%S)T +%3ds] %s\n' -1 "$SECONDS" "$*"
+        logger -t "dmwarden-vm-$DMWARDEN_VM_SCENARIO" -- "$*" 2>/dev/null || true
+}
+
+timing() { echo "$DMWARDEN_VM_SCENARIO $1 $2" >>"$DMWARDEN_VM_TIMINGS"; }
+
+# defer CMD...: run CMD (as one string, eval'd) when the scenario exits,
+# last deferred first. Failures there are logged, not fatal.
+_deferred=()
+defer() { _deferred+=("$*"); }
+_run_deferred() {
+        local rc=$? i
+        set +e
+        for ((i = ${#_deferred[@]} - 1; i >= 0; i--)); do
+                eval "${_deferred[i]}" || log "cleanup failed: ${_deferred[i]}"
+        done
+        exit "$rc"
+}
+trap _run_deferred EXIT
+
+# Say which command set -e ended the scenario on.
+set -o errtrace
+trap 'echo "command failed (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+fail() {
+        echo "ASSERTION FAILED: $*" >&2
+        logger -t "dmwarden-vm-$DMWARDEN_VM_SCENARIO" -- "ASSERTION FAILED: $*" 2>/dev/null || true
+        snapshot_state failure >/dev/null 2>&1 || true
+        exit 1
+}
+
+# assert MESSAGE CMD...: CMD must succeed.
+assert() {
+        local msg=$1
+        shift
+        if "$@"; then log "ok: $msg"; else fail "$msg (failed: $*)"; fi
+}
+
+# refute MESSAGE CMD...: CMD must fail.
+refute() {
+        local msg=$1
+        shift
+        if "$@"; then fail "$msg (succeeded: $*)"; else log "ok: $msg"; fi
+}
+
+# assert_eq ACTUAL EXPECTED MESSAGE
+assert_eq() {
+        [[ $1 == "$2" ]] || fail "$3: expected '$2', got '$1'"
+        log "ok: $3 ('$1')"
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: poll CMD (quietly) until it succeeds;
+# fail after SECONDS. The poll interval grows from 0.2 s to 2 s.
+wait_for() {
+        local limit=$1 what=$2 start=$SECONDS delay=0.2
+        shift 2
+        until "$@" >/dev/null 2>&1; do
+                if ((SECONDS - start >= limit)); then
+                        fail "timed out after $limit s waiting for: $what"
+                fi
+                sleep "$delay"
+                case $delay in 0.2) delay=0.5 ;; 0.5) delay=1 ;; *) delay=2 ;; esac
+        done
+        log "waited $((SECONDS - start)) s for: $what"
+}
+
+# snapshot_state LABEL: device-mapper, mount and docker state into artifacts.
+snapshot_state() {
+        local d=$DMWARDEN_VM_ARTIFACTS/state-$1
+        mkdir -p "$d"
+        dmsetup info -c >"$d/dmsetup-info.txt" 2>&1 || true
+        dmsetup info >"$d/dmsetup-info-long.txt" 2>&1 || true
+        dmsetup status >"$d/dmsetup-status.txt" 2>&1 || true
+        cat /proc/self/mountinfo >"$d/mountinfo.txt" 2>&1 || true
+        ps -eo pid,ppid,stat,comm,args >"$d/ps.txt" 2>&1 || true
+        lsblk >"$d/lsblk.txt" 2>&1 || true
+        if systemctl -q is-active docker.service; then
+                timeout 60 docker info >"$d/docker-info.txt" 2>&1 || true
+                timeout 60 docker ps -a >"$d/docker-ps.txt" 2>&1 || true
+        fi
+        echo "$d"
+}
+
+# --- device-mapper ----------------------------------------------------------
+
+dm_exists() { dmsetup info "$1" >/dev/null 2>&1; }
+
+dm_gone() { ! dm_exists "$1"; }
+
+dm_open_count() { dmsetup info -c --noheadings -o open "$1" | tr -d ' '; }
+
+# "MAJOR:MINOR", as in /proc/*/mountinfo's third field.
+dm_majmin() { dmsetup info -c --noheadings -o major,minor --separator : "$1" | tr -d ' '; }
+
+dm_node() { echo "/dev/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')"; }
+
+# The "State:" line of dmsetup info, e.g. "ACTIVE (DEFERRED REMOVE)".
+dm_state() { dmsetup info "$1" | sed -n 's/^State: *//p'; }
+
+dm_deferred_remove_pending() { [[ $(dm_state "$1") == *"DEFERRED REMOVE"* ]]; }
+
+# PIDs whose mount table has a mount of MAJOR:MINOR.
+pids_mounting() {
+        local p
+        for p in /proc/[0-9]*; do
+                p=${p#/proc/}
+                if mounts_device "$p" "$1"; then echo "$p"; fi
+        done
+        return 0
+}
+
+# mounts_device PID MAJOR:MINOR: the process's mount table has that device.
+mounts_device() { awk -v mm="$2" '$3 == mm { found = 1; exit } END { exit !found }' "/proc/$1/mountinfo" 2>/dev/null; }
+
+# in_list WORD LIST...: WORD is one of LIST (e.g. in_list "$pid" $(fuser_pids ...)).
+in_list() {
+        local w=$1
+        shift
+        [[ " $* " == *" $w "* ]]
+}
+
+# PIDs fuser -m reports for a block device (files, cwd, root, maps on it).
+fuser_pids() { fuser -m "$1" 2>/dev/null | tr -s ' ' '\n' | sed -n 's/^\([0-9][0-9]*\).*/\1/p'; }
+
+# --- docker -----------------------------------------------------------------
+
+# docker_start [STORAGE_OPT...]: starts docker.service with the devicemapper
+# driver in loop-lvm mode (no dm.thinpooldev: dockerd makes its pool on
+# sparse loop files under /var/lib/docker/devicemapper) and the given
+# --storage-opt values, if any. Waits for `docker info` and checks that it
+# shows deferred removal and deferred deletion on: Docker 20.10 turns both on
+# by default when the kernel and libdevmapper support them.
+# shellcheck disable=SC2120 # the arguments are optional
+docker_start() {
+        local t0=$SECONDS opts='' o
+        for o in "$@"; do opts+="${opts:+, }\"$o\""; done
+        mkdir -p /etc/docker
+        printf '{\n  "storage-driver": "devicemapper",\n  "storage-opts": [%s]\n}\n' "$opts" \
+                >/etc/docker/daemon.json
+        log "starting docker.service (devicemapper, loop-lvm${*:+, $*})"
+        # --no-block: a failed start is reported by _docker_answers, with logs.
+        systemctl start --no-block docker.service
+        wait_for 600 "docker info to answer" _docker_answers
+        timing docker-start "$((SECONDS - t0))"
+        timeout 60 docker info >"$DMWARDEN_VM_ARTIFACTS/docker-info.txt" 2>&1
+        assert_eq "$(docker_info_value 'Storage Driver')" devicemapper "docker's storage driver"
+        assert_eq "$(docker_info_value 'Deferred Removal Enabled')" true "docker's deferred removal"
+        assert_eq "$(docker_info_value 'Deferred Deletion Enabled')" true "docker's deferred deletion"
+        log "docker is up after $((SECONDS - t0)) s"
+}
+
+_docker_answers() {
+        if systemctl -q is-failed docker.service; then
+                journalctl -b -u docker.service -n 30 --no-pager >&2
+                fail "docker.service failed to start"
+        fi
+        timeout 30 docker info >/dev/null 2>&1
+}
+
+# The value of a "Key: value" line of `docker info`.
+docker_info_value() {
+        timeout 60 docker info 2>/dev/null | sed -n "s/^ *$1: //p" | head -n 1
+}
+
+# Imports the busybox root file system baked into the image, once.
+docker_import_busybox() {
+        if ! docker image inspect "$VM_BUSYBOX_IMAGE" >/dev/null 2>&1; then
+                docker import "$VM_BUSYBOX_TAR" "$VM_BUSYBOX_IMAGE" >/dev/null
+                log "imported $VM_BUSYBOX_IMAGE"
+        fi
+}
+
+# docker_run_container NAME [CMD...]: a detached busybox container (default
+# command: sleep for a day), without network; waits until it runs.
+docker_run_container() {
+        local name=$1
+        shift
+        (($#)) || set -- sleep 86400
+        docker_import_busybox
+        docker run -d --name "$name" --network none "$VM_BUSYBOX_IMAGE" "$@" >/dev/null
+        wait_for 120 "container $name to run" container_running "$name"
+}
+
+container_running() { [[ $(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null) == true ]]; }
+
+container_exists() { docker inspect "$1" >/dev/null 2>&1; }
+
+# The device-mapper name of the container's thin device (docker-M:m-I-HASH).
+container_thin_device() { docker inspect -f '{{.GraphDriver.Data.DeviceName}}' "$1"; }
+
+dockerd_pid() { systemctl show -p MainPID --value docker.service; }
+
+# Where dockerd mounted the container's thin device (.../devicemapper/mnt/ID;
+# the container's root is its rootfs/), looked up by device number in
+# dockerd's own mount table, so it also works when dockerd has a namespace
+# of its own.
+container_mount_point() {
+        local majmin
+        majmin=$(dm_majmin "$(container_thin_device "$1")")
+        awk -v mm="$majmin" '$3 == mm { print $5; exit }' "/proc/$(dockerd_pid)/mountinfo"
+}
+
+# --- holders ----------------------------------------------------------------
+
+# spawn_cwd_holder DIR [PROPAGATION]: a `sleep` in a new mount namespace
+# (unshare -m, propagation private by default) whose cwd is DIR. Sets
+# HOLDER_PID; the holder is killed when the scenario exits.
+spawn_cwd_holder() {
+        local dir=$1 propagation=${2:-private}
+        # shellcheck disable=SC2016 # $1 is for the inner shell
+        unshare --mount --propagation "$propagation" \
+                sh -c 'cd "$1" && exec sleep 86400' holder "$dir" </dev/null >/dev/null 2>&1 &
+        HOLDER_PID=$!
+        defer "kill $HOLDER_PID 2>/dev/null || true"
+        wait_for 60 "holder $HOLDER_PID to have its cwd in $dir" _cwd_is "$HOLDER_PID" "$dir"
+        log "holder $HOLDER_PID: unshare -m --propagation $propagation, cwd $dir, mnt ns $(readlink "/proc/$HOLDER_PID/ns/mnt")"
+}
+
+_cwd_is() { [[ $(readlink "/proc/$1/cwd") == "$2" && $(cat "/proc/$1/comm") == sleep ]]; }
+
+# stop_process PID: SIGTERM, then wait (up to 60 s) until it has exited
+# (a zombie counts: it holds nothing any more), and reap it if it is ours.
+stop_process() {
+        kill "$1" 2>/dev/null || true
+        wait_for 60 "process $1 to exit" _gone "$1"
+        wait "$1" 2>/dev/null || true
+}
+
+_gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }

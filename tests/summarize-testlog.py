@@ -13,7 +13,7 @@ TAP = re.compile(r"^(not ok|ok) \d+ ", re.M)
 
 def count(entry):
     """(passed, failed) inside one meson test, or None if it printed no counts."""
-    out = entry.get("stdout", "") or ""
+    out = (entry.get("stdout") or "") + (entry.get("stderr") or "")
     found = SYNTHESIS.findall(out)
     if found:
         tested, passing, failing, crashing = (int(x) for x in found[-1])

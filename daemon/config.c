@@ -45,25 +45,15 @@ static const char *const remove_names[] = {
         NULL,
 };
 
-const char *engine_type_to_string(EngineType t) {
-        return t >= 0 && t < _ENGINE_TYPE_MAX ? engine_type_names[t] : NULL;
-}
+DEFINE_ENUM_TO_STRING(engine_type, EngineType, engine_type_names, _ENGINE_TYPE_MAX);
 
-const char *propagation_to_string(Propagation p) {
-        return p >= 0 && p < _PROPAGATION_MAX ? propagation_names[p] : NULL;
-}
+DEFINE_ENUM_TO_STRING(propagation, Propagation, propagation_names, _PROPAGATION_MAX);
 
-const char *restart_mode_to_string(RestartMode m) {
-        return m >= 0 && m < _RESTART_MAX ? restart_names[m] : NULL;
-}
+DEFINE_ENUM_TO_STRING(restart_mode, RestartMode, restart_names, _RESTART_MAX);
 
-const char *reap_action_to_string(ReapAction a) {
-        return a >= 0 && a < _REAP_ACTION_MAX ? reap_action_names[a] : NULL;
-}
+DEFINE_ENUM_TO_STRING(reap_action, ReapAction, reap_action_names, _REAP_ACTION_MAX);
 
-const char *remove_mode_to_string(RemoveMode m) {
-        return m >= 0 && m < _REMOVE_MAX ? remove_names[m] : NULL;
-}
+DEFINE_ENUM_TO_STRING(remove_mode, RemoveMode, remove_names, _REMOVE_MAX);
 
 ReapAction reap_action_from_string(const char *s) {
         for (int i = 0; i < _REAP_ACTION_MAX; i++)

@@ -27,9 +27,7 @@ static const char *const engine_state_names[_ENGINE_STATE_MAX] = {
         [ENGINE_FAILED] = "failed",
 };
 
-const char *engine_state_to_string(EngineState s) {
-        return s >= 0 && s < _ENGINE_STATE_MAX ? engine_state_names[s] : NULL;
-}
+DEFINE_ENUM_TO_STRING(engine_state, EngineState, engine_state_names, _ENGINE_STATE_MAX);
 
 static void engine_changed(Engine *e) {
         if (e->on_change)

@@ -74,17 +74,11 @@ static const char *const stacked_kind_names[_STACKED_KIND_MAX] = {
         [STACKED_LOOP] = "loop",
 };
 
-const char *holder_ref_kind_to_string(HolderRefKind k) {
-        return k >= 0 && k < _HOLDER_REF_KIND_MAX ? ref_kind_names[k] : NULL;
-}
+DEFINE_ENUM_TO_STRING(holder_ref_kind, HolderRefKind, ref_kind_names, _HOLDER_REF_KIND_MAX);
 
-const char *holder_pin_kind_to_string(HolderPinKind k) {
-        return k >= 0 && k < _HOLDER_PIN_KIND_MAX ? pin_kind_names[k] : NULL;
-}
+DEFINE_ENUM_TO_STRING(holder_pin_kind, HolderPinKind, pin_kind_names, _HOLDER_PIN_KIND_MAX);
 
-const char *stacked_kind_to_string(StackedKind k) {
-        return k >= 0 && k < _STACKED_KIND_MAX ? stacked_kind_names[k] : NULL;
-}
+DEFINE_ENUM_TO_STRING(stacked_kind, StackedKind, stacked_kind_names, _STACKED_KIND_MAX);
 
 static void holder_done(Holder *h) {
         free(h->comm);

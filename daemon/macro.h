@@ -40,6 +40,13 @@
                         func(*p);                       \
         }
 
+/* Defines `const char *prefix_to_string(type)` over a name table indexed by
+ * the enum, NULL for values outside [0, max). */
+#define DEFINE_ENUM_TO_STRING(prefix, type, table, max)                 \
+        const char *prefix##_to_string(type v) {                       \
+                return v >= 0 && v < (max) ? (table)[v] : NULL;         \
+        }
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

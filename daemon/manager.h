@@ -6,9 +6,11 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "device-watch.h"
 #include "engine.h"
 #include "macro.h"
 
@@ -21,6 +23,13 @@ typedef struct Manager {
         Engine *engine;                 /* NULL in watch-only mode */
         pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
         ino_t watched_namespace;
+
+        DeviceWatch *watch;
+        char *device_source_dir;        /* tests: a directory source instead of dm */
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
+
+        sd_bus *bus;                    /* NULL when running without the bus */
 
         bool ready_sent;
         bool stopping;
@@ -35,6 +44,10 @@ typedef struct Manager {
 int manager_new(const char *config_path, Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Use a directory of device descriptions instead of device-mapper (the
+ * privileged tests' stand-in). Call before manager_start(). */
+int manager_set_device_source_dir(Manager *m, const char *dir);
 
 /* Sets up event sources and starts the engine; separate from allocation so
  * a half-started manager is still freed cleanly. */

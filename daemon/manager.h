@@ -5,10 +5,13 @@
  * configuration, the engine, and (as later parts land) devices and bus. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "device-watch.h"
 #include "engine.h"
 #include "macro.h"
 
@@ -21,6 +24,11 @@ typedef struct Manager {
         Engine *engine;                 /* NULL in watch-only mode */
         pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
         ino_t watched_namespace;
+
+        DeviceWatch *watch;
+        sd_bus *bus;                    /* NULL without a system bus */
+        uint64_t n_holders_reaped;
+        uint64_t n_devices_removed;
 
         bool ready_sent;
         bool stopping;

@@ -170,7 +170,8 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_PROPERTY("Holders", "a(ussttbsst)", property_get_holders, 0, CHANGES),
         SD_BUS_PROPERTY("LeakedSinceUSec", "t", NULL, offsetof(Device, leaked_since_usec), CHANGES),
         SD_BUS_PROPERTY("StateSinceUSec", "t", NULL, offsetof(Device, state_since_usec), CHANGES),
-        SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Device, last_scan_usec), CHANGES),
+        /* Rescans that change nothing are not announced. */
+        SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Device, last_scan_usec), 0),
         SD_BUS_PROPERTY("LastAction", "s", property_get_kernel_string, offsetof(Device, last_action), CHANGES),
         SD_BUS_VTABLE_END,
 };

@@ -267,7 +267,6 @@ static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_err
         }
         if (r < 0)
                 return bus_error_set_errnof(error, r, "Failed to reload %s: %s", m->config_path, strerror(-r));
-        bus_manager_changed(m, "Propagation", "DefaultAction", NULL);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -288,15 +287,19 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("EngineState", "s", property_get_engine_state, 0, CHANGES),
         SD_BUS_PROPERTY("EnginePID", "u", property_get_engine_pid, 0, CHANGES),
         SD_BUS_PROPERTY("EngineNamespace", "t", property_get_engine_namespace, 0, CHANGES),
-        SD_BUS_PROPERTY("EngineNamespacePath", "s", property_get_engine_namespace_path, 0, CHANGES),
+        /* The pin's path, or the watched process's: fixed for the daemon's life. */
+        SD_BUS_PROPERTY("EngineNamespacePath", "s", property_get_engine_namespace_path, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Propagation", "s", property_get_propagation, 0, CHANGES),
         SD_BUS_PROPERTY("DefaultAction", "s", property_get_default_action, 0, CHANGES),
         SD_BUS_PROPERTY("WatchedDevices", "u", property_get_stats, 0, CHANGES),
         SD_BUS_PROPERTY("LeakedDevices", "u", property_get_stats, 0, CHANGES),
-        SD_BUS_PROPERTY("HoldersReaped", "t", NULL, offsetof(Manager, n_holders_reaped), CHANGES),
-        SD_BUS_PROPERTY("DevicesRemoved", "t", NULL, offsetof(Manager, n_devices_removed), CHANGES),
-        SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, CHANGES),
-        SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, CHANGES),
+        SD_BUS_PROPERTY("HoldersReaped", "t", NULL, offsetof(Manager, holders_reaped), CHANGES),
+        SD_BUS_PROPERTY("DevicesRemoved", "t", NULL, offsetof(Manager, devices_removed), CHANGES),
+        /* Every scan pass moves these, and nothing tells the bus of a pass
+         * that changed no device: introspection says they do not signal. */
+        SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
+        SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
 
         SD_BUS_METHOD_WITH_NAMES("ListDevices", NULL,, "a(sos)", SD_BUS_PARAM(devices),
                                  method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -144,7 +144,7 @@ void bus_holder_reaped(Manager *m, Device *d, const HolderRecord *h, const char 
 }
 
 static bool state_is_leak(DeviceState s) {
-        return s == DEVICE_LEAKED || s == DEVICE_REAPING || s == DEVICE_STUCK;
+        return IN_SET(s, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK);
 }
 
 static void announce_device(Manager *m, Device *d, DeviceEvent ev) {

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "holder-records.h"
+#include "time-util.h"
 #include "macro.h"
 
 /* The life cycle of DESIGN.md: active → idle | leaked → reaping → released
@@ -64,12 +65,20 @@ typedef struct Device {
         usec_t last_scan_usec;          /* CLOCK_REALTIME; 0: never scanned */
 
         bool scan_pending;              /* queued for the next scan pass */
+        bool engine_mounted;            /* in the engine namespace's mount table */
+        /* pidfds of its holders: any exit triggers a rescan, since nothing
+         * else says when a leak's last holder went */
+        sd_event_source **exit_watches;
+        size_t n_exit_watches;
         char *object_path;              /* the bus layer's; owned here */
 } Device;
 
 int device_new(const DeviceInfo *info, Device **ret);
 Device *device_free(Device *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
+
+/* Drops the exit watches (the holders changed, or the device goes). */
+void device_clear_exit_watches(Device *d);
 
 /* The next state after a scan. Pure: the unit suite covers every row.
  * exists=false means device-mapper no longer has it. */

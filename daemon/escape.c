@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
+#include "macro.h"
 #include "utf8.h"
 
 /* Calls emit_valid for each run of valid UTF-8 and emit_invalid for each
@@ -112,4 +114,48 @@ void json_write_string(FILE *f, const char *s) {
         fputc('"', f);
         split_utf8(s, json_valid, json_invalid, f);
         fputc('"', f);
+}
+
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int cunescape(const char *s, char **ret) {
+        _cleanup_free_ char *out = malloc(strlen(s) + 1);
+        char *o = out;
+
+        if (!out)
+                return -ENOMEM;
+        for (; *s; s++) {
+                int hi, lo;
+
+                if (*s != '\\') {
+                        *o++ = *s;
+                        continue;
+                }
+                switch (*++s) {
+                case 'n': *o++ = '\n'; break;
+                case 't': *o++ = '\t'; break;
+                case '\\': *o++ = '\\'; break;
+                case 'x':
+                        hi = hex_digit(s[1]);
+                        lo = hi < 0 ? -EINVAL : hex_digit(s[2]);
+                        if (lo < 0 || (hi == 0 && lo == 0))
+                                return -EINVAL;
+                        *o++ = (char) (hi << 4 | lo);
+                        s += 2;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        *o = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
 }

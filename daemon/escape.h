@@ -13,3 +13,7 @@ char *cescape(const char *s);
 /* s as a JSON string literal (null for NULL). Invalid UTF-8 cannot be said
  * in JSON; each such byte becomes U+FFFD, so the output stays valid. */
 void json_write_string(FILE *f, const char *s);
+
+/* The inverse of cescape() for \n, \t, \\ and \xNN (any byte but NUL);
+ * -EINVAL on any other escape, a cut-off one, or \x00. */
+int cunescape(const char *s, char **ret);

@@ -23,7 +23,7 @@ typedef struct HolderRecord {
         bool root_member;       /* its parent is in another namespace */
         char *kind;             /* "mount", "fd", "device-node", "cwd", "root",
                                  * "exe", "map", "pin-mount", "pin-fd",
-                                 * "stacked", "loop" */
+                                 * "stacked", "loop", "unexplained" */
         char *path;             /* mount point or file as seen inside its
                                  * namespace, or the stacked device's name */
         uint64_t tid;           /* the thread, when not the process itself */
@@ -43,3 +43,11 @@ void holder_records_done(HolderRecords *r);
  * holder one row. Pure. */
 int holder_records_from_scan(const HolderScan *s, uint64_t engine_mntns,
                              HolderRecords *ret_engine, HolderRecords *ret_others);
+
+/* Whether two row lists say the same (same rows, same order). */
+bool holder_records_equal(const HolderRecords *a, const HolderRecords *b);
+
+/* Adds the row for references nobody could be found for: the kernel
+ * counts open_count opens that no scan explains (a process that could not
+ * be inspected, or a kernel-internal user). */
+int holder_records_add_unexplained(HolderRecords *r, unsigned open_count, unsigned inaccessible);

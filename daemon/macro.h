@@ -4,7 +4,10 @@
 /* Ownership helpers: cleanup attributes and explicit ownership transfer,
  * in the spirit of systemd's macro.h (written afresh for dmwarden). */
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,6 +22,20 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Whether x equals any of the values (evaluated once each). */
+#define IN_SET(x, first, ...)                                                   \
+        ({                                                                      \
+                const __typeof__(first) _in_x = (x);                            \
+                const __typeof__(first) _in_set[] = { first, __VA_ARGS__ };     \
+                bool _in_found = false;                                         \
+                for (size_t _in_i = 0; _in_i < ELEMENTSOF(_in_set); _in_i++)    \
+                        if (_in_set[_in_i] == _in_x) {                          \
+                                _in_found = true;                               \
+                                break;                                          \
+                        }                                                       \
+                _in_found;                                                      \
+        })
 
 /* Return the value of *p and reset *p to its "empty" value, so the cleanup
  * attribute on the old owner does nothing. */
@@ -72,6 +89,11 @@ static inline void fclosep(FILE **f) {
                 (void) fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
 
 static inline const char *strempty(const char *s) {
         return s ?: "";

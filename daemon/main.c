@@ -14,6 +14,7 @@
 typedef struct Arguments {
         const char *config_path;
         bool dump_config;
+        const char *test_device_source;
 } Arguments;
 
 static void help(void) {
@@ -31,12 +32,13 @@ static void help(void) {
 
 /* Returns 1 to go on, 0 to exit successfully, negative errno on bad usage. */
 static int parse_arguments(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG };
+        enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG, ARG_TEST_DEVICE_SOURCE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "config", required_argument, NULL, 'c' },
                 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+                { "test-device-source", required_argument, NULL, ARG_TEST_DEVICE_SOURCE },
                 {},
         };
         int c;
@@ -54,6 +56,9 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                         break;
                 case ARG_DUMP_CONFIG:
                         args->dump_config = true;
+                        break;
+                case ARG_TEST_DEVICE_SOURCE:
+                        args->test_device_source = optarg;
                         break;
                 default:
                         return -EINVAL; /* getopt said why */
@@ -116,6 +121,13 @@ int main(int argc, char *argv[]) {
         if (r < 0) {
                 log_error_errno(r, "Failed to allocate the manager: %m");
                 return EXIT_FAILURE;
+        }
+        if (args.test_device_source) {
+                r = manager_set_device_source_dir(m, args.test_device_source);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to allocate the manager: %m");
+                        return EXIT_FAILURE;
+                }
         }
         r = manager_start(m);
         if (r < 0)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus.h"
+#include "device-source.h"
 #include "log.h"
 #include "manager.h"
 #include "namespace-pin.h"
@@ -46,6 +48,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        bus_stop(m);
+        m->watch = device_watch_free(m->watch);
         if (m->engine) {
                 m->engine = engine_free(m->engine);
                 (void) runtime_dir_release(m->runtime_dir);
@@ -54,12 +58,23 @@ Manager *manager_free(Manager *m) {
         config_free(m->config);
         free(m->config_path);
         free(m->runtime_dir);
+        free(m->device_source_dir);
         free(m);
         return NULL;
 }
 
 ino_t manager_engine_namespace(const Manager *m) {
         return m->engine ? m->engine->namespace_inode : m->watched_namespace;
+}
+
+int manager_set_device_source_dir(Manager *m, const char *dir) {
+        char *copy = strdup(dir);
+
+        if (!copy)
+                return -ENOMEM;
+        free(m->device_source_dir);
+        m->device_source_dir = copy;
+        return 0;
 }
 
 static void manager_exit(Manager *m, int status) {
@@ -82,15 +97,25 @@ static void manager_update_status(Manager *m) {
         (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
+/* READY=1 once the engine is up (or there is none) and the first scan of
+ * the devices is done. */
+static void manager_maybe_ready(Manager *m) {
+        if (m->ready_sent || !m->watch)
+                return;
+        if (m->engine && m->engine->state != ENGINE_RUNNING)
+                return;
+        m->ready_sent = true;
+        (void) sd_notify(false, "READY=1");
+}
+
 static void on_engine_changed(Engine *e, void *userdata) {
         Manager *m = userdata;
 
         manager_update_status(m);
-
-        if (e->state == ENGINE_RUNNING && !m->ready_sent) {
-                m->ready_sent = true;
-                (void) sd_notify(false, "READY=1");
-        }
+        if (m->watch)
+                device_watch_engine_changed(m->watch);
+        bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);
+        manager_maybe_ready(m);
         if (m->stopping && !engine_is_alive(e)) {
                 manager_exit(m, EXIT_SUCCESS);
                 return;
@@ -135,8 +160,11 @@ int manager_reload(Manager *m) {
          * or Propagation= applies at its next start. */
         if (m->engine)
                 engine_set_config(m->engine, config);
+        if (m->watch)
+                device_watch_set_config(m->watch, config);
         config_free(m->config);
         m->config = config;
+        bus_manager_changed(m, "DefaultAction", "Propagation", NULL);
         log_info("Configuration %s reloaded.", m->config_path);
         return 0;
 }
@@ -253,8 +281,6 @@ static int manager_start_watch_only(Manager *m) {
 
         log_info("Watch-only mode: the engine namespace is %lu, that of PID %d.",
                  (unsigned long) m->watched_namespace, (int) m->watched_pid);
-        m->ready_sent = true;
-        (void) sd_notify(false, "READY=1");
         manager_update_status(m);
         return 0;
 }
@@ -289,6 +315,48 @@ static int manager_start_engine(Manager *m) {
         return 0;
 }
 
+static void manager_engine_location(void *userdata, uint64_t *ret_mntns, pid_t *ret_pid) {
+        Manager *m = userdata;
+
+        *ret_mntns = 0;
+        *ret_pid = -1;
+        if (!m->engine) {
+                *ret_mntns = m->watched_namespace;
+                *ret_pid = m->watched_pid;
+        } else if (engine_is_alive(m->engine) && m->engine->state != ENGINE_STOPPING) {
+                *ret_mntns = m->engine->namespace_inode;
+                *ret_pid = m->engine->pid;
+        }
+}
+
+static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceState old_state, void *userdata) {
+        Manager *m = userdata;
+
+        (void) w;
+        if (ev == DEVICE_EVENT_CHANGED && d->state != old_state)
+                log_info("Device %s: %s → %s.", d->info.name, device_state_to_string(old_state),
+                         device_state_to_string(d->state));
+        bus_device_changed(m, d, ev, old_state);
+}
+
+static int manager_start_devices(Manager *m) {
+        _cleanup_(device_source_freep) DeviceSource *source = NULL;
+        int r;
+
+        r = m->device_source_dir ? device_source_dir_new(m->device_source_dir, &source)
+                                 : device_source_dm_new(&source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the device source: %m");
+        r = device_watch_new(m->event, m->config, TAKE_PTR(source), manager_engine_location, on_device_changed, m,
+                             &m->watch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the device watch: %m");
+        r = device_watch_start(m->watch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start watching devices: %m");
+        return 0;
+}
+
 int manager_start(Manager *m) {
         int r;
 
@@ -312,9 +380,17 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to enable the watchdog: %m");
 
-        if (!m->config->exec_start)
-                return manager_start_watch_only(m);
-        return manager_start_engine(m);
+        r = m->config->exec_start ? manager_start_engine(m) : manager_start_watch_only(m);
+        if (r < 0)
+                return r;
+        r = manager_start_devices(m);
+        if (r < 0)
+                return r;
+        r = bus_start(m);
+        if (r < 0)
+                log_warning_errno(r, "Running without the D-Bus interface: %m");
+        manager_maybe_ready(m);
+        return 0;
 }
 
 int manager_run(Manager *m) {

@@ -5,7 +5,6 @@
  * configuration, the engine, and (as later parts land) devices and bus. */
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -26,9 +25,11 @@ typedef struct Manager {
         ino_t watched_namespace;
 
         DeviceWatch *watch;
-        sd_bus *bus;                    /* NULL without a system bus */
-        uint64_t n_holders_reaped;
-        uint64_t n_devices_removed;
+        char *device_source_dir;        /* tests: a directory source instead of dm */
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
+
+        sd_bus *bus;                    /* NULL when running without the bus */
 
         bool ready_sent;
         bool stopping;
@@ -43,6 +44,10 @@ typedef struct Manager {
 int manager_new(const char *config_path, Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Use a directory of device descriptions instead of device-mapper (the
+ * privileged tests' stand-in). Call before manager_start(). */
+int manager_set_device_source_dir(Manager *m, const char *dir);
 
 /* Sets up event sources and starts the engine; separate from allocation so
  * a half-started manager is still freed cleanly. */

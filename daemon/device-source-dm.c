@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The real device source: udev tells when a device-mapper device came,
+ * changed or went; libdevmapper says what it is now. */
+#include <errno.h>
+#include <libdevmapper.h>
+#include <libudev.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "device-source.h"
+#include "log.h"
+
+typedef struct DmSource {
+        DeviceSource base;
+        struct udev *udev;
+        struct udev_monitor *monitor;
+        sd_event_source *io;
+} DmSource;
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct dm_task *, dm_task_destroy);
+
+/* libdevmapper logs to stderr by default; its messages are ours at debug
+ * level, and our callers say what failed. */
+_printf_(5, 6) static void dm_log_debug(int level, const char *file, int line, int dm_errno_or_class, const char *f, ...) {
+        char buf[512];
+        va_list ap;
+
+        (void) level;
+        (void) dm_errno_or_class;
+        va_start(ap, f);
+        (void) vsnprintf(buf, sizeof(buf), f, ap);
+        va_end(ap);
+        log_debug("libdevmapper %s:%d: %s", file, line, buf);
+}
+
+static int dm_task_new_named(int type, const char *name, struct dm_task **ret) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = dm_task_create(type);
+
+        if (!dmt)
+                return -ENOMEM;
+        if (name && !dm_task_set_name(dmt, name))
+                return -EINVAL;
+        *ret = TAKE_PTR(dmt);
+        return 0;
+}
+
+/* The name of the pool behind "MAJ:MIN ..." thin parameters. */
+static int pool_name(const char *params, char **ret) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        unsigned ma, mi;
+        struct dm_info info;
+        const char *name;
+        int r;
+
+        if (!params || sscanf(params, "%u:%u", &ma, &mi) != 2)
+                return -EINVAL;
+        r = dm_task_new_named(DM_DEVICE_INFO, NULL, &dmt);
+        if (r < 0)
+                return r;
+        if (dm_task_set_major(dmt, (int) ma) && dm_task_set_minor(dmt, (int) mi) && dm_task_run(dmt) &&
+            dm_task_get_info(dmt, &info) && info.exists && (name = dm_task_get_name(dmt)) && *name)
+                *ret = strdup(name);
+        else if (asprintf(ret, "%u:%u", ma, mi) < 0)
+                *ret = NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int query_table(const char *name, DeviceInfo *info) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        uint64_t start, length;
+        char *type = NULL, *params = NULL;
+        int r;
+
+        r = dm_task_new_named(DM_DEVICE_TABLE, name, &dmt);
+        if (r < 0)
+                return r;
+        if (!dm_task_run(dmt))
+                return -EIO;
+        (void) dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+        info->target = strdup(type ?: "");
+        if (!info->target)
+                return -ENOMEM;
+        if (type && streq(type, "thin"))
+                return pool_name(params, &info->pool);
+        info->pool = strdup("");
+        return info->pool ? 0 : -ENOMEM;
+}
+
+static int dm_source_query(DeviceSource *s, const char *name, DeviceInfo *ret) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        _cleanup_(device_info_done) DeviceInfo info = {};
+        struct dm_info di;
+        const char *uuid;
+        int r;
+
+        (void) s;
+        if (access("/dev/mapper/control", F_OK) < 0)
+                return -ENODEV;
+        r = dm_task_new_named(DM_DEVICE_INFO, name, &dmt);
+        if (r < 0)
+                return r;
+        if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &di))
+                return log_debug_errno(-EIO, "device-mapper cannot tell about %s.", name);
+        if (!di.exists)
+                return -ENODEV;
+        uuid = dm_task_get_uuid(dmt);
+        info.name = strdup(name);
+        info.uuid = strdup(uuid ?: "");
+        if (!info.name || !info.uuid)
+                return -ENOMEM;
+        info.dev = makedev((unsigned) di.major, (unsigned) di.minor);
+        info.open_count = (unsigned) di.open_count;
+        info.suspended = di.suspended;
+        info.deferred_remove = di.deferred_remove;
+
+        r = query_table(name, &info);
+        if (r == -EIO)
+                return -ENODEV;  /* removed between the two calls */
+        if (r < 0)
+                return r;
+        *ret = TAKE_GENERIC(info, (DeviceInfo) {});
+        return 0;
+}
+
+static int dm_source_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        DeviceInfo *infos = NULL;
+        size_t n = 0;
+        struct dm_names *names;
+        int r;
+
+        /* Without the control node libdevmapper would try to create it and
+         * load the module: not our business on a kernel without it. */
+        if (access("/dev/mapper/control", F_OK) < 0)
+                return -ENODEV;
+        r = dm_task_new_named(DM_DEVICE_LIST, NULL, &dmt);
+        if (r < 0)
+                return r;
+        if (!dm_task_run(dmt) || !(names = dm_task_get_names(dmt)))
+                return -ENODEV;  /* no device-mapper in this kernel */
+
+        for (bool more = names->dev != 0; more;
+             names = (struct dm_names *) ((char *) names + names->next)) {
+                DeviceInfo info, *grown;
+
+                more = names->next != 0;
+                r = dm_source_query(s, names->name, &info);
+                if (r == -ENODEV)
+                        continue;  /* gone since the list */
+                if (r < 0) {
+                        device_infos_free(infos, n);
+                        return r;
+                }
+                grown = reallocarray(infos, n + 1, sizeof(*infos));
+                if (!grown) {
+                        device_info_done(&info);
+                        device_infos_free(infos, n);
+                        return -ENOMEM;
+                }
+                infos = grown;
+                infos[n++] = info;
+        }
+        *ret = infos;
+        *ret_n = n;
+        return 0;
+}
+
+static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        uint32_t cookie = 0;
+        int r;
+
+        (void) s;
+        r = dm_task_new_named(DM_DEVICE_REMOVE, name, &dmt);
+        if (r < 0)
+                return r;
+        if (deferred ? !dm_task_deferred_remove(dmt) : !dm_task_retry_remove(dmt))
+                return -EINVAL;
+        /* Let udev handle the node, and wait for it, as dmsetup does. */
+        if (!dm_task_set_cookie(dmt, &cookie, 0))
+                return -EIO;
+        r = dm_task_run(dmt) ? 0 : -dm_task_get_errno(dmt);
+        (void) dm_udev_wait(cookie);
+        return r < 0 ? r : 0;
+}
+
+static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        DmSource *d = userdata;
+
+        (void) es;
+        (void) fd;
+        (void) revents;
+        for (;;) {
+                struct udev_device *dev;
+                const char *name, *sysname;
+
+                errno = 0;
+                dev = udev_monitor_receive_device(d->monitor);
+                if (!dev) {
+                        if (errno == ENOBUFS) {
+                                log_warning("The udev monitor overflowed; re-reading every device.");
+                                d->base.on_changed(&d->base, NULL, d->base.userdata);
+                                continue;
+                        }
+                        return 0;  /* EAGAIN: drained */
+                }
+                name = udev_device_get_property_value(dev, "DM_NAME");
+                sysname = udev_device_get_sysname(dev);
+                if (name)
+                        d->base.on_changed(&d->base, name, d->base.userdata);
+                else if (sysname && strncmp(sysname, "dm-", 3) == 0)
+                        /* Before its table is loaded a dm device has no name in
+                         * udev yet; only a full re-read tells. */
+                        d->base.on_changed(&d->base, NULL, d->base.userdata);
+                udev_device_unref(dev);
+        }
+}
+
+static int dm_source_start(DeviceSource *s, sd_event *event) {
+        DmSource *d = (DmSource *) s;
+        int r;
+
+        d->udev = udev_new();
+        if (!d->udev)
+                return log_error_errno(-ENOMEM, "udev_new() failed.");
+        d->monitor = udev_monitor_new_from_netlink(d->udev, "udev");
+        if (!d->monitor)
+                return log_error_errno(-errno ?: -EIO, "Cannot open the udev monitor: %m");
+        r = udev_monitor_filter_add_match_subsystem_devtype(d->monitor, "block", "disk");
+        if (r < 0)
+                return log_error_errno(r, "Cannot filter the udev monitor: %m");
+        /* Room for bursts (many containers at once); overflow is handled
+         * by a full re-read anyway. */
+        (void) udev_monitor_set_receive_buffer_size(d->monitor, 8 * 1024 * 1024);
+        r = udev_monitor_enable_receiving(d->monitor);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the udev monitor: %m");
+        return sd_event_add_io(event, &d->io, udev_monitor_get_fd(d->monitor), EPOLLIN, on_udev, d);
+}
+
+static void dm_source_free(DeviceSource *s) {
+        DmSource *d = (DmSource *) s;
+
+        sd_event_source_disable_unref(d->io);
+        udev_monitor_unref(d->monitor);
+        udev_unref(d->udev);
+        free(d);
+}
+
+static const DeviceSourceOps dm_ops = {
+        .kind = "device-mapper",
+        .start = dm_source_start,
+        .enumerate = dm_source_enumerate,
+        .query = dm_source_query,
+        .remove = dm_source_remove,
+        .free = dm_source_free,
+};
+
+int device_source_dm_new(DeviceSource **ret) {
+        DmSource *d = calloc(1, sizeof(*d));
+
+        if (!d)
+                return -ENOMEM;
+        d->base.ops = &dm_ops;
+        dm_log_with_errno_init(dm_log_debug);
+        *ret = &d->base;
+        return 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "device-source.h"
+
+DeviceSource *device_source_free(DeviceSource *s) {
+        if (s)
+                s->ops->free(s);
+        return NULL;
+}
+
+void device_infos_free(DeviceInfo *infos, size_t n) {
+        for (size_t i = 0; infos && i < n; i++)
+                device_info_done(&infos[i]);
+        free(infos);
+}

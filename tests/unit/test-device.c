@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "config.h"
+#include "device-watch.h"
+#include "device.h"
+#include "escape.h"
+#include "mount-devices.h"
+#include "strv.h"
+
+static DeviceState next(DeviceState old, bool engine, bool others) {
+        DeviceUse u = { .engine_holds = engine, .others_hold = others };
+
+        return device_next_state(old, true, &u);
+}
+
+Test(device_life_cycle, engine_use_wins) {
+        for (DeviceState s = 0; s < DEVICE_REMOVED; s++) {
+                cr_assert_eq(next(s, true, false), DEVICE_ACTIVE, "from %s", device_state_to_string(s));
+                cr_assert_eq(next(s, true, true), DEVICE_ACTIVE, "from %s", device_state_to_string(s));
+        }
+}
+
+Test(device_life_cycle, let_go_with_references_is_a_leak) {
+        cr_assert_eq(next(DEVICE_ACTIVE, false, true), DEVICE_LEAKED);
+        cr_assert_eq(next(DEVICE_IDLE, false, true), DEVICE_LEAKED);
+        cr_assert_eq(next(DEVICE_RELEASED, false, true), DEVICE_LEAKED, "held again after release");
+        cr_assert_eq(next(DEVICE_LEAKED, false, true), DEVICE_LEAKED);
+}
+
+Test(device_life_cycle, reaping_and_stuck_end_by_the_reaper_or_release) {
+        cr_assert_eq(next(DEVICE_REAPING, false, true), DEVICE_REAPING);
+        cr_assert_eq(next(DEVICE_STUCK, false, true), DEVICE_STUCK);
+        cr_assert_eq(next(DEVICE_REAPING, false, false), DEVICE_RELEASED);
+        cr_assert_eq(next(DEVICE_STUCK, false, false), DEVICE_RELEASED);
+}
+
+Test(device_life_cycle, no_references) {
+        cr_assert_eq(next(DEVICE_ACTIVE, false, false), DEVICE_IDLE, "the engine let go cleanly");
+        cr_assert_eq(next(DEVICE_IDLE, false, false), DEVICE_IDLE);
+        cr_assert_eq(next(DEVICE_LEAKED, false, false), DEVICE_RELEASED);
+        cr_assert_eq(next(DEVICE_RELEASED, false, false), DEVICE_RELEASED, "released until removed");
+}
+
+Test(device_life_cycle, gone_is_removed) {
+        DeviceUse u = { .engine_holds = true, .others_hold = true };
+
+        for (DeviceState s = 0; s < _DEVICE_STATE_MAX; s++)
+                cr_assert_eq(device_next_state(s, false, &u), DEVICE_REMOVED);
+}
+
+Test(device_life_cycle, leaked_since_is_kept_while_the_leak_lasts) {
+        DeviceInfo info = { .name = (char *) "d", .dev = makedev(253, 3) };
+        Device *d;
+
+        cr_assert_eq(device_new(&info, &d), 0);
+        cr_assert(device_set_state(d, DEVICE_ACTIVE, 100));
+        cr_assert_eq(d->leaked_since_usec, 0);
+        cr_assert(device_set_state(d, DEVICE_LEAKED, 200));
+        cr_assert_eq(d->leaked_since_usec, 200);
+        cr_assert(!device_set_state(d, DEVICE_LEAKED, 250), "same state is no change");
+        cr_assert(device_set_state(d, DEVICE_REAPING, 300));
+        cr_assert(device_set_state(d, DEVICE_STUCK, 400));
+        cr_assert_eq(d->leaked_since_usec, 200);
+        cr_assert(device_set_state(d, DEVICE_RELEASED, 500));
+        cr_assert_eq(d->leaked_since_usec, 0);
+        cr_assert_eq(d->state_since_usec, 500);
+        device_free(d);
+}
+
+Test(device_life_cycle, state_names_round_trip) {
+        for (DeviceState s = 0; s < _DEVICE_STATE_MAX; s++)
+                cr_assert_eq(device_state_from_string(device_state_to_string(s)), s);
+        cr_assert_eq(device_state_from_string("Leaked"), _DEVICE_STATE_INVALID);
+        cr_assert_eq(device_state_from_string(NULL), _DEVICE_STATE_INVALID);
+}
+
+Test(mount_devices, sorted_unique_and_strict) {
+        const char *mi =
+                "22 1 8:3 / / rw - ext4 /dev/sda3 rw\n"
+                "30 22 253:7 /rootfs /var/lib/docker/devicemapper/mnt/x\\040y rw - xfs /dev/mapper/d rw\n"
+                "31 22 0:21 / /proc rw - proc proc rw\n"
+                "32 30 253:7 / /mnt/again rw - xfs /dev/mapper/d rw\n";
+        DevSet s = {};
+
+        cr_assert_eq(mountinfo_parse_devices(mi, &s), 0);
+        cr_assert_eq(s.n, 3);
+        cr_assert_eq(s.devs[0], makedev(0, 21));
+        cr_assert(dev_set_contains(&s, makedev(253, 7)));
+        cr_assert(dev_set_contains(&s, makedev(8, 3)));
+        cr_assert(!dev_set_contains(&s, makedev(253, 8)));
+        dev_set_done(&s);
+
+        cr_assert_eq(mountinfo_parse_devices("", &s), 0);
+        cr_assert_eq(s.n, 0);
+        cr_assert(!dev_set_contains(&s, makedev(8, 3)));
+        cr_assert_eq(mountinfo_parse_devices("22 1 8", &s), -EBADMSG, "a cut-off line is an error");
+        cr_assert_eq(mountinfo_parse_devices("22 1 x:y / / rw - a b c\n", &s), -EBADMSG);
+}
+
+Test(cunescape, inverse_of_cescape) {
+        const char *hostile[] = { "plain", "with space", "new\nline", "tab\there", "back\\slash",
+                                  "\xff\xfe not utf-8", "100%", "caf\xc3\xa9" };
+
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+                char *e = cescape(hostile[i]), *u = NULL;
+
+                cr_assert_not_null(e);
+                cr_assert_eq(cunescape(e, &u), 0, "%s", e);
+                cr_assert_str_eq(u, hostile[i]);
+                free(e);
+                free(u);
+        }
+}
+
+Test(cunescape, rejects_bad_escapes) {
+        char *u = NULL;
+
+        cr_assert_eq(cunescape("a\\", &u), -EINVAL);
+        cr_assert_eq(cunescape("a\\q", &u), -EINVAL);
+        cr_assert_eq(cunescape("a\\x4", &u), -EINVAL);
+        cr_assert_eq(cunescape("a\\x00", &u), -EINVAL, "no NUL inside a name");
+        cr_assert_eq(cunescape("a\\x4g", &u), -EINVAL);
+        cr_assert_null(u);
+}
+
+static Config *config_with(const char *targets, const char *names, const char *uuids, const char *pools) {
+        Config *c;
+
+        cr_assert_eq(config_new(&c), 0);
+        if (targets) {
+                c->targets = strv_free(c->targets);
+                cr_assert_eq(strv_extend(&c->targets, targets), 0);
+        }
+        if (names)
+                cr_assert_eq(strv_extend(&c->names, names), 0);
+        if (uuids)
+                cr_assert_eq(strv_extend(&c->uuid_prefixes, uuids), 0);
+        if (pools)
+                cr_assert_eq(strv_extend(&c->pools, pools), 0);
+        return c;
+}
+
+Test(watch_rules, default_is_every_thin_device) {
+        Config *c = config_with(NULL, NULL, NULL, NULL);
+        DeviceInfo thin = { .name = (char *) "docker-8:1-1-abc", .uuid = (char *) "", .target = (char *) "thin",
+                            .pool = (char *) "docker-8:1-1-pool" };
+        DeviceInfo linear = thin;
+
+        linear.target = (char *) "linear";
+        cr_assert(device_watch_matches(c, &thin));
+        cr_assert(!device_watch_matches(c, &linear));
+        config_free(c);
+}
+
+Test(watch_rules, names_uuids_and_pools) {
+        Config *c = config_with("thin", "docker-*", "LVM-", "*-pool");
+        DeviceInfo d = { .name = (char *) "docker-1", .uuid = (char *) "LVM-abc", .target = (char *) "thin",
+                         .pool = (char *) "vg-pool" };
+
+        cr_assert(device_watch_matches(c, &d));
+        d.name = (char *) "other";
+        cr_assert(!device_watch_matches(c, &d), "name glob");
+        d.name = (char *) "docker-1";
+        d.uuid = (char *) "CRYPT-x";
+        cr_assert(!device_watch_matches(c, &d), "UUID prefix");
+        d.uuid = (char *) "LVM-abc";
+        d.pool = (char *) "";
+        cr_assert(!device_watch_matches(c, &d), "a device without pool does not match a pool rule");
+        config_free(c);
+}

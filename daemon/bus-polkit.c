@@ -29,6 +29,16 @@ static void polkit_query_free(void *p) {
         free(q);
 }
 
+/* act reads the arguments again, from the start. */
+static int act_now(sd_bus_message *m, BusAuthorizedFunc act, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_rewind(m, true);
+        if (r < 0)
+                return r;
+        return act(m, userdata, error);
+}
+
 static int reply_denied(PolkitQuery *q, const char *why) {
         return sd_bus_reply_method_errorf(q->request, SD_BUS_ERROR_ACCESS_DENIED,
                                           "Access denied: %s needs root or polkit authorization for %s; %s.",
@@ -60,10 +70,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
                 return reply_denied(q, challenge ? "authentication is required and was not given"
                                                  : "polkit does not allow it");
 
-        r = sd_bus_message_rewind(q->request, true);
-        if (r < 0)
-                return sd_bus_reply_method_errno(q->request, r, NULL);
-        r = q->act(q->request, q->userdata, &error);
+        r = act_now(q->request, q->act, q->userdata, &error);
         if (r < 0)
                 return sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(q->request, &error)
                                                    : sd_bus_reply_method_errno(q->request, r, NULL);
@@ -126,7 +133,7 @@ int bus_authorize(sd_bus_message *m, const char *action_id, BusAuthorizedFunc ac
         if (r >= 0)
                 r = sd_bus_creds_get_euid(creds, &euid);
         if (r >= 0 && euid == 0)
-                return act(m, userdata, error);
+                return act_now(m, act, userdata, error);
         if (r < 0)
                 log_debug_errno(r, "Cannot tell the UID of %s, asking polkit: %m",
                                 strna(sd_bus_message_get_sender(m)));

@@ -143,12 +143,24 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         return 0;
 }
 
+static bool names_a_number(const char *s) {
+        unsigned maj, min;
+        int n = 0;
+
+        return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
+}
+
+/* daemon_running: whether a plain name might have been the daemon's. */
 static int scan_here(const Arguments *args, bool daemon_running) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
         dev_t dev;
         int r;
 
         r = block_device_resolve(args->device, &dev);
+        if (r < 0 && names_a_number(args->device)) {
+                log_error_errno(r, "%s is not a block device: %m", args->device);
+                return EXIT_BAD_ARGUMENT;
+        }
         if (r < 0 && !daemon_running) {
                 log_error_errno(r, "dmwardend is not running, and %s is not a block device to scan here: %m",
                                 args->device);
@@ -175,13 +187,6 @@ static int scan_here(const Arguments *args, bool daemon_running) {
                 return EXIT_SCAN_FAILED;
         }
         return EXIT_SUCCESS;
-}
-
-static bool names_a_number(const char *s) {
-        unsigned maj, min;
-        int n = 0;
-
-        return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
 }
 
 /* Asks the daemon first: a path or MAJ:MIN is looked up among its devices

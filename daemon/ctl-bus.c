@@ -72,43 +72,62 @@ static int read_variant(sd_bus_message *m, char type, void *p) {
         }
 }
 
-int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base) {
+/* Calls each(m, userdata) inside every entry of the dictionary array at m,
+ * whose entries have the signature entry ("sv", "oa{sa{sv}}", ...). */
+static int for_each_entry(sd_bus_message *m, const char *entry, int (*each)(sd_bus_message *m, void *userdata),
+                          void *userdata) {
+        char array[64];
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        (void) snprintf(array, sizeof(array), "{%s}", entry);
+        r = sd_bus_message_enter_container(m, 'a', array);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const CtlProperty *p = table;
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                while (p->name && !streq(p->name, name))
-                        p++;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                if (!p->name || !contents || (p->type == 'H' ? !streq(contents, "a(ussttbsst)")
-                                                             : contents[0] != p->type || contents[1]))
-                        r = sd_bus_message_skip(m, "v");
-                else {
-                        r = sd_bus_message_enter_container(m, 'v', contents);
-                        if (r >= 0)
-                                r = read_variant(m, p->type, (uint8_t *) base + p->offset);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                }
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
+        while ((r = sd_bus_message_enter_container(m, 'e', entry)) > 0) {
+                r = each(m, userdata);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
         }
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
+}
+
+typedef struct PropertyTarget {
+        const CtlProperty *table;
+        void *base;
+} PropertyTarget;
+
+/* One {sv}: into its table entry if it has one of the right type. */
+static int read_property(sd_bus_message *m, void *userdata) {
+        const PropertyTarget *t = userdata;
+        const CtlProperty *p = t->table;
+        const char *name, *contents;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        while (p->name && !streq(p->name, name))
+                p++;
+        r = sd_bus_message_peek_type(m, NULL, &contents);
+        if (r < 0)
+                return r;
+        if (!p->name || !contents ||
+            (p->type == 'H' ? !streq(contents, "a(ussttbsst)") : contents[0] != p->type || contents[1]))
+                return sd_bus_message_skip(m, "v");
+        r = sd_bus_message_enter_container(m, 'v', contents);
+        if (r >= 0)
+                r = read_variant(m, p->type, (uint8_t *) t->base + p->offset);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base) {
+        return for_each_entry(m, "sv", read_property, &(PropertyTarget) { table, base });
 }
 
 #define DEVICE_PROPERTY(name, type, field) { name, type, offsetof(CtlDevice, field) }
@@ -128,81 +147,69 @@ static const CtlProperty device_properties[] = {
         {},
 };
 
-/* One object of GetManagedObjects: (o, a{sa{sv}}). Returns 1 if it is a
- * device, 0 if not. */
-static int read_object(sd_bus_message *m, CtlDevice *d) {
+/* One interface of an object: {sa{sv}}. */
+static int read_interface(sd_bus_message *m, void *userdata) {
+        CtlDevice *d = userdata;
         const char *interface;
-        bool is_device = false;
         int r;
 
+        r = sd_bus_message_read(m, "s", &interface);
+        if (r < 0)
+                return r;
+        if (!streq(interface, BUS_DEVICE_INTERFACE))
+                return sd_bus_message_skip(m, "a{sv}");
+        d->is_device = true;
+        return ctl_read_properties(m, device_properties, d);
+}
+
+/* One object: {oa{sa{sv}}}; only devices are kept. */
+static int read_object(sd_bus_message *m, void *userdata) {
+        CtlDeviceList *l = userdata;
+        CtlDevice *grown, *d;
+        int r;
+
+        grown = reallocarray(l->devices, l->n + 1, sizeof(CtlDevice));
+        if (!grown)
+                return -ENOMEM;
+        l->devices = grown;
+        d = &l->devices[l->n];
         *d = (CtlDevice) {};
         r = sd_bus_message_read(m, "o", &d->path);
+        if (r >= 0)
+                r = for_each_entry(m, "sa{sv}", read_interface, d);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                r = sd_bus_message_read(m, "s", &interface);
-                if (r < 0)
-                        return r;
-                if (streq(interface, BUS_DEVICE_INTERFACE)) {
-                        is_device = true;
-                        r = ctl_read_properties(m, device_properties, d);
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        return is_device && d->name;
+        if (d->is_device && d->name)
+                l->n++;
+        return 0;
 }
 
 static int compare_devices(const void *a, const void *b) {
         return strcmp(((const CtlDevice *) a)->name, ((const CtlDevice *) b)->name);
 }
 
-int ctl_get_devices(sd_bus *bus, sd_bus_message **ret_reply, CtlDevice **ret, size_t *ret_n, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ CtlDevice *devices = NULL;
-        size_t n = 0;
+void ctl_device_list_done(CtlDeviceList *l) {
+        l->reply = sd_bus_message_unref(l->reply);
+        free(l->devices);
+        l->devices = NULL;
+        l->n = 0;
+}
+
+int ctl_get_devices(sd_bus *bus, CtlDeviceList *ret, sd_bus_error *error) {
+        _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
         int r;
 
         r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", error, &reply, NULL);
+                               "GetManagedObjects", error, &l.reply, NULL);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        r = for_each_entry(l.reply, "oa{sa{sv}}", read_object, &l);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                CtlDevice *grown = reallocarray(devices, n + 1, sizeof(CtlDevice));
-
-                if (!grown)
-                        return -ENOMEM;
-                devices = grown;
-                r = read_object(reply, &devices[n]);
-                if (r < 0)
-                        return r;
-                n += r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        if (n > 0)
-                qsort(devices, n, sizeof(CtlDevice), compare_devices);
-        *ret_reply = TAKE_PTR(reply);
-        *ret = TAKE_PTR(devices);
-        *ret_n = n;
+        if (l.n > 0)
+                qsort(l.devices, l.n, sizeof(CtlDevice), compare_devices);
+        *ret = l;
+        l = (CtlDeviceList) {};
         return 0;
 }
 

@@ -107,17 +107,15 @@ int ctl_holders(sd_bus *bus, const char *name, bool json) {
 
 int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ CtlDevice *devices = NULL;
-        size_t n = 0;
+        _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
         int r;
 
-        r = ctl_get_devices(bus, &reply, &devices, &n, &error);
+        r = ctl_get_devices(bus, &l, &error);
         if (r < 0)
                 return ctl_daemon_missing(&error) ? -ESRCH : r;
-        for (size_t i = 0; i < n; i++)
-                if (devices[i].major == major(dev) && devices[i].minor == minor(dev)) {
-                        *ret = strdup(devices[i].name);
+        for (size_t i = 0; i < l.n; i++)
+                if (l.devices[i].major == major(dev) && l.devices[i].minor == minor(dev)) {
+                        *ret = strdup(l.devices[i].name);
                         return *ret ? 0 : -ENOMEM;
                 }
         return -ENODEV;

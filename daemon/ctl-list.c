@@ -65,17 +65,15 @@ static void print_json(const CtlDevice *devices, size_t n) {
 
 int ctl_list(sd_bus *bus, bool json) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ CtlDevice *devices = NULL;
-        size_t n = 0;
+        _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
         int r;
 
-        r = ctl_get_devices(bus, &reply, &devices, &n, &error);
+        r = ctl_get_devices(bus, &l, &error);
         if (r < 0)
                 return ctl_call_failed(r, &error, "list the devices");
         if (json)
-                print_json(devices, n);
+                print_json(l.devices, l.n);
         else
-                print_table(devices, n);
+                print_table(l.devices, l.n);
         return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 }

@@ -56,11 +56,19 @@ typedef struct CtlDevice {
         uint32_t n_holders;
         uint64_t leaked_since_usec;
         uint64_t state_since_usec;
+        bool is_device;
 } CtlDevice;
 
-/* Every device object, sorted by name, from GetManagedObjects; strings
- * point into *ret_reply. On failure error says why. */
-int ctl_get_devices(sd_bus *bus, sd_bus_message **ret_reply, CtlDevice **ret, size_t *ret_n, sd_bus_error *error);
+/* Every device object, sorted by name; the strings point into reply. */
+typedef struct CtlDeviceList {
+        sd_bus_message *reply;
+        CtlDevice *devices;
+        size_t n;
+} CtlDeviceList;
+
+void ctl_device_list_done(CtlDeviceList *l);
+/* From GetManagedObjects. On failure error says why. */
+int ctl_get_devices(sd_bus *bus, CtlDeviceList *ret, sd_bus_error *error);
 
 /* "2026-01-31 12:00:00" in local time, "-" for 0. Returns buf. */
 char *ctl_format_timestamp(char *buf, size_t size, usec_t t);

@@ -138,25 +138,23 @@ static int dir_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n) {
         DeviceInfo *infos = NULL;
         size_t n = 0;
         struct dirent *de;
+        int r;
 
         dir = opendir(d->dir);
         if (!dir)
                 return log_error_errno(-errno, "Cannot open the device directory %s: %m", d->dir);
         while ((de = readdir(dir))) {
-                DeviceInfo info, *grown;
+                DeviceInfo info;
 
                 if (de->d_name[0] == '.')
                         continue;
                 if (dir_read_one(d, dirfd(dir), de->d_name, &info) < 0)
                         continue;  /* vanished, or bad: said so already */
-                grown = reallocarray(infos, n + 1, sizeof(*infos));
-                if (!grown) {
-                        device_info_done(&info);
+                r = device_infos_append(&infos, &n, &info);
+                if (r < 0) {
                         device_infos_free(infos, n);
-                        return -ENOMEM;
+                        return r;
                 }
-                infos = grown;
-                infos[n++] = info;
         }
         *ret = infos;
         *ret_n = n;

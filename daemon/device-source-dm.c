@@ -145,7 +145,7 @@ static int dm_source_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n)
 
         for (bool more = names->dev != 0; more;
              names = (struct dm_names *) ((char *) names + names->next)) {
-                DeviceInfo info, *grown;
+                DeviceInfo info;
 
                 more = names->next != 0;
                 r = dm_source_query(s, names->name, &info);
@@ -155,14 +155,11 @@ static int dm_source_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n)
                         device_infos_free(infos, n);
                         return r;
                 }
-                grown = reallocarray(infos, n + 1, sizeof(*infos));
-                if (!grown) {
-                        device_info_done(&info);
+                r = device_infos_append(&infos, &n, &info);
+                if (r < 0) {
                         device_infos_free(infos, n);
-                        return -ENOMEM;
+                        return r;
                 }
-                infos = grown;
-                infos[n++] = info;
         }
         *ret = infos;
         *ret_n = n;

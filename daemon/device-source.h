@@ -40,6 +40,8 @@ struct DeviceSource {
 DeviceSource *device_source_free(DeviceSource *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DeviceSource *, device_source_free);
 void device_infos_free(DeviceInfo *infos, size_t n);
+/* Moves *info to the end of the array (freeing it on failure). */
+int device_infos_append(DeviceInfo **infos, size_t *n, DeviceInfo *info);
 
 /* The real one: libudev monitor for block devices with DM_NAME, details
  * from libdevmapper. */

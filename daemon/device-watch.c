@@ -140,6 +140,13 @@ static void drop_device(DeviceWatch *w, size_t index) {
         Device *d = w->devices[index];
         DeviceState old = d->state;
 
+        /* A leaked device the kernel removed (deferred removal at last
+         * close) was released first, even if no scan saw it in between. */
+        if (IN_SET(old, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK)) {
+                (void) device_set_state(d, DEVICE_RELEASED, now_realtime());
+                notify(w, d, DEVICE_EVENT_CHANGED, old);
+                old = DEVICE_RELEASED;
+        }
         (void) device_set_state(d, DEVICE_REMOVED, now_realtime());
         log_debug("Device %s is gone (was %s).", d->info.name, device_state_to_string(old));
         notify(w, d, DEVICE_EVENT_REMOVED, old);

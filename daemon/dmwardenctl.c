@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmwardenctl: the operator's command line. For now one command, holders,
- * which runs the daemon's own scanner in-process and prints what it found. */
+/* dmwardenctl: the operator's command line. status and list ask dmwardend
+ * over the bus; holders asks it too, and runs the daemon's own scanner
+ * in-process for block devices it does not watch or when it is not there. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -8,18 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "block-device.h"
+#include "bus-error.h"
+#include "ctl.h"
 #include "holder-scan.h"
 #include "holders-format.h"
 #include "log.h"
 
-/* Distinct so scripts can tell a typo from a missing privilege from a real
- * failure; 2 and 4 follow the LSB meanings ("invalid argument",
- * "insufficient privilege"). */
-#define EXIT_SCAN_FAILED 1
-#define EXIT_BAD_ARGUMENT 2
-#define EXIT_NOT_ROOT 4
+/* The exit statuses are in ctl.h; a local scan without root is "not
+ * allowed" like a call the daemon refuses. */
+#define EXIT_SCAN_FAILED EXIT_FAILED
+#define EXIT_NOT_ROOT EXIT_NOT_ALLOWED
 
 typedef struct Arguments {
         const char *command;
@@ -30,28 +32,36 @@ typedef struct Arguments {
 } Arguments;
 
 static void help(void) {
-        printf("Usage: dmwardenctl [OPTIONS] holders DEVICE\n\n"
-               "Says what keeps a block device busy, in every mount namespace.\n\n"
+        printf("Usage: dmwardenctl [OPTIONS] COMMAND\n\n"
+               "Shows what dmwardend watches, and says what keeps a block device busy, in\n"
+               "every mount namespace.\n\n"
                "Commands:\n"
-               "  holders DEVICE      Mounts of DEVICE in any mount namespace (with the\n"
-               "                      processes in it, or what pins a namespace no process\n"
-               "                      is in), processes with files, cwd, root or maps on it\n"
-               "                      or the device node open, and devices stacked on it\n\n"
+               "  status              The daemon: engine, namespace, policy, counters\n"
+               "  list                Every watched device, its state and holders\n"
+               "  holders DEVICE      What keeps DEVICE busy. For a device dmwardend watches,\n"
+               "                      its holders outside the engine's namespace at its last\n"
+               "                      scan. Otherwise (or with --full or --source, or when\n"
+               "                      dmwardend is not running) a scan here: mounts of DEVICE\n"
+               "                      in any mount namespace (with the processes in it, or\n"
+               "                      what pins a namespace no process is in), processes\n"
+               "                      with files, cwd, root or maps on it or the device node\n"
+               "                      open, and devices stacked on it\n\n"
                "Options:\n"
                "  -h --help           Show this help\n"
                "     --version        Show the version\n"
                "     --json           Print JSON instead of a table\n"
-               "     --full           Scan every process's open files even when the\n"
+               "     --full           Scan here; scan every process's open files even when the\n"
                "                      device's open count says its mounts explain it (the\n"
                "                      default for devices that are not device-mapper), and\n"
                "                      name every process of a holding namespace, not only\n"
                "                      its root members\n"
-               "     --source=SOURCE  How to read mount tables: auto (default), listmount\n"
+               "     --source=SOURCE  Scan here, reading mount tables with auto (default), listmount\n"
                "                      (Linux 6.12+), mountinfo\n\n"
                "DEVICE is a device node (/dev/dm-3, /dev/mapper/NAME), a device-mapper or\n"
                "kernel name (looked up in /dev/mapper, then /dev), or MAJOR:MINOR.\n\n"
-               "Exit status: 0 the scan ran (whether or not anything holds DEVICE),\n"
-               "1 the scan failed, 2 bad arguments or no such block device, 4 not root.\n");
+               "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed,\n"
+               "2 bad arguments or no such device, 3 dmwardend is not running,\n"
+               "4 not allowed (a scan here needs root).\n");
 }
 
 /* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
@@ -93,11 +103,13 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
         if (optind >= argc)
                 return log_error_errno(-EINVAL, "No command given; see --help.");
         args->command = argv[optind++];
-        if (strcmp(args->command, "holders") != 0)
+        if (!streq(args->command, "holders") && !streq(args->command, "status") && !streq(args->command, "list"))
                 return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", args->command);
-        if (optind >= argc)
-                return log_error_errno(-EINVAL, "holders needs a DEVICE; see --help.");
-        args->device = argv[optind++];
+        if (streq(args->command, "holders")) {
+                if (optind >= argc)
+                        return log_error_errno(-EINVAL, "holders needs a DEVICE; see --help.");
+                args->device = argv[optind++];
+        }
         if (optind < argc)
                 return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.", argv[optind]);
         return 1;
@@ -131,10 +143,95 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         return 0;
 }
 
-int main(int argc, char *argv[]) {
+static bool names_a_number(const char *s) {
+        unsigned maj, min;
+        int n = 0;
+
+        return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
+}
+
+/* daemon_running: whether a plain name might have been the daemon's. */
+static int scan_here(const Arguments *args, bool daemon_running) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        Arguments args = { .source = MOUNT_SOURCE_AUTO };
         dev_t dev;
+        int r;
+
+        r = block_device_resolve(args->device, &dev);
+        if (r < 0 && names_a_number(args->device)) {
+                log_error_errno(r, "%s is not a block device: %m", args->device);
+                return EXIT_BAD_ARGUMENT;
+        }
+        if (r < 0 && !daemon_running) {
+                log_error_errno(r, "dmwardend is not running, and %s is not a block device to scan here: %m",
+                                args->device);
+                return EXIT_NOT_RUNNING;
+        }
+        if (r < 0) {
+                log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", args->device);
+                return EXIT_BAD_ARGUMENT;
+        }
+        if (geteuid() != 0) {
+                log_error("Looking into other processes' namespaces and files needs root.");
+                return EXIT_NOT_ROOT;
+        }
+
+        r = scan(args, dev, &s);
+        if (r < 0) {
+                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
+                return EXIT_SCAN_FAILED;
+        }
+
+        r = args->json ? holders_print_json(stdout, s, args->device) : holders_print_table(stdout, s, args->device, args->full);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the result: %m");
+                return EXIT_SCAN_FAILED;
+        }
+        return EXIT_SUCCESS;
+}
+
+/* Asks the daemon first: a path or MAJ:MIN is looked up among its devices
+ * by number. Returns the exit status, or -ESRCH / -ENODEV to scan here. */
+static int holders_from_daemon(const Arguments *args) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *name = NULL;
+        dev_t dev;
+        int r;
+
+        if (sd_bus_open_system(&bus) < 0)
+                return -ESRCH;
+        (void) bus_error_register();
+        if (!names_a_number(args->device))
+                return ctl_holders(bus, args->device, args->json);
+        r = block_device_resolve(args->device, &dev);
+        if (r < 0)
+                return -ENODEV;
+        r = ctl_device_name_by_number(bus, dev, &name);
+        if (r < 0)
+                return r == -ESRCH ? r : -ENODEV;
+        return ctl_holders(bus, name, args->json);
+}
+
+static int run_holders(const Arguments *args) {
+        int r = -ESRCH;
+
+        if (!args->full && args->source == MOUNT_SOURCE_AUTO) {
+                r = holders_from_daemon(args);
+                if (r >= 0)
+                        return r;
+        }
+        return scan_here(args, r != -ESRCH);
+}
+
+static int run_on_daemon(const Arguments *args) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+
+        if (ctl_connect(&bus) < 0)
+                return EXIT_NOT_RUNNING;
+        return streq(args->command, "status") ? ctl_status(bus, args->json) : ctl_list(bus, args->json);
+}
+
+int main(int argc, char *argv[]) {
+        Arguments args = { .source = MOUNT_SOURCE_AUTO };
         int r;
 
         log_parse_environment();
@@ -144,27 +241,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_BAD_ARGUMENT;
         if (r == 0)
                 return EXIT_SUCCESS;
-
-        r = block_device_resolve(args.device, &dev);
-        if (r < 0) {
-                log_error_errno(r, "%s is not a block device: %m", args.device);
-                return EXIT_BAD_ARGUMENT;
-        }
-        if (geteuid() != 0) {
-                log_error("Looking into other processes' namespaces and files needs root.");
-                return EXIT_NOT_ROOT;
-        }
-
-        r = scan(&args, dev, &s);
-        if (r < 0) {
-                log_error_errno(r, "Failed to scan for holders of %s: %m", args.device);
-                return EXIT_SCAN_FAILED;
-        }
-
-        r = args.json ? holders_print_json(stdout, s, args.device) : holders_print_table(stdout, s, args.device, args.full);
-        if (r < 0) {
-                log_error_errno(r, "Failed to print the result: %m");
-                return EXIT_SCAN_FAILED;
-        }
-        return EXIT_SUCCESS;
+        if (streq(args.command, "holders"))
+                return run_holders(&args);
+        return run_on_daemon(&args);
 }

@@ -9,7 +9,7 @@ packages=(
         gcc meson ninja-build pkg-config
         libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev
         # unit and privileged suites
-        libcriterion-dev e2fsprogs util-linux
+        libcriterion-dev e2fsprogs util-linux dbus-daemon
         # VM suite: image build and boot
         debootstrap qemu-system-x86 qemu-utils
 )

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl-run.h"
 #include "holder-scan.h"
 #include "loop-util.h"
 #include "proc-util.h"
@@ -490,50 +491,6 @@ Test(holder_scan, root_members_and_describe_all, .timeout = 120) {
 /* ---- dmwardenctl holders, as an operator runs it ---- */
 
 /* Runs $DMWARDENCTL with args as uid; returns its exit status, output in *out. */
-static int run_ctl(uid_t uid, char **out, const char *const *args) {
-        const char *ctl = getenv("DMWARDENCTL");
-        char *argv[8] = { (char *) ctl };
-        size_t size = 0, n = 1;
-        char buf[4096];
-        FILE *f = open_memstream(out, &size);
-        int p[2], status;
-        ssize_t k;
-        pid_t pid;
-
-        cr_assert_not_null(ctl, "DMWARDENCTL is not set; run the tests through meson");
-        for (; *args && n < ELEMENTSOF(argv) - 1; args++)
-                argv[n++] = (char *) *args;
-        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                if (dup2(p[1], STDOUT_FILENO) < 0)
-                        _exit(126);
-                if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
-                        _exit(125);
-                execv(ctl, argv);
-                _exit(127);
-        }
-        close(p[1]);
-        while ((k = read(p[0], buf, sizeof(buf))) > 0)
-                fwrite(buf, 1, (size_t) k, f);
-        close(p[0]);
-        fclose(f);
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-        cr_assert(WIFEXITED(status));
-        return WEXITSTATUS(status);
-}
-
-#define RUN_CTL(uid, out, ...) run_ctl((uid), (out), (const char *const[]) { __VA_ARGS__, NULL })
-
-static bool json_valid(const char *text) {
-        FILE *p = popen("/usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'", "w");
-
-        cr_assert_not_null(p);
-        fputs(text, p);
-        return pclose(p) == 0;
-}
-
 Test(dmwardenctl, holders_in_every_source_and_format, .timeout = 120) {
         World w;
         char pid_field[32];

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl-run.h"
+
+int run_ctl(uid_t uid, char **out, const char *const *args) {
+        const char *ctl = getenv("DMWARDENCTL");
+        char *argv[8] = { (char *) ctl };
+        size_t size = 0, n = 1;
+        char buf[4096];
+        FILE *f = open_memstream(out, &size);
+        int p[2], status;
+        ssize_t k;
+        pid_t pid;
+
+        cr_assert_not_null(ctl, "DMWARDENCTL is not set; run the tests through meson");
+        for (; *args && n < sizeof(argv) / sizeof(argv[0]) - 1; args++)
+                argv[n++] = (char *) *args;
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                if (dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+                        _exit(125);
+                execv(ctl, argv);
+                _exit(127);
+        }
+        close(p[1]);
+        while ((k = read(p[0], buf, sizeof(buf))) > 0)
+                fwrite(buf, 1, (size_t) k, f);
+        close(p[0]);
+        fclose(f);
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+bool json_valid(const char *text) {
+        FILE *p = popen("/usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'", "w");
+
+        cr_assert_not_null(p);
+        fputs(text, p);
+        return pclose(p) == 0;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Running dmwardenctl ($DMWARDENCTL) as a user would, and checking what it
+ * prints. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Runs it as uid with args (NULL-terminated); its stdout goes to *out
+ * (free it). Returns the exit status. */
+int run_ctl(uid_t uid, char **out, const char *const *args);
+#define RUN_CTL(uid, out, ...) run_ctl((uid), (out), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* Whether text is one valid JSON document. */
+bool json_valid(const char *text);

@@ -9,7 +9,7 @@
 #include "macro.h"
 #include "time-util.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/dmwarden/dmwarden.conf"
+#define CONFIG_DEFAULT_PATH DMWARDEN_CONFIG_PATH /* sysconfdir/dmwarden/dmwarden.conf */
 
 typedef enum Propagation {
         PROPAGATION_SLAVE,

@@ -161,11 +161,8 @@ fuser_pids() { fuser -m "$1" 2>/dev/null | tr -s ' ' '\n' | sed -n 's/^\([0-9][0
 # by default when the kernel and libdevmapper support them.
 # shellcheck disable=SC2120 # the arguments are optional
 docker_start() {
-        local t0=$SECONDS opts='' o
-        for o in "$@"; do opts+="${opts:+, }\"$o\""; done
-        mkdir -p /etc/docker
-        printf '{\n  "storage-driver": "devicemapper",\n  "storage-opts": [%s]\n}\n' "$opts" \
-                >/etc/docker/daemon.json
+        local t0=$SECONDS
+        docker_configure "$@"
         log "starting docker.service (devicemapper, loop-lvm${*:+, $*})"
         # --no-block: a failed start is reported by _docker_answers, with logs.
         systemctl start --no-block docker.service
@@ -176,6 +173,16 @@ docker_start() {
         assert_eq "$(docker_info_value 'Deferred Removal Enabled')" true "docker's deferred removal"
         assert_eq "$(docker_info_value 'Deferred Deletion Enabled')" true "docker's deferred deletion"
         log "docker is up after $((SECONDS - t0)) s"
+}
+
+# docker_configure [STORAGE_OPT...]: /etc/docker/daemon.json for the
+# devicemapper driver in loop-lvm mode, with these storage options.
+docker_configure() {
+        local opts='' o
+        for o in "$@"; do opts+="${opts:+, }\"$o\""; done
+        mkdir -p /etc/docker
+        printf '{\n  "storage-driver": "devicemapper",\n  "storage-opts": [%s]\n}\n' "$opts" \
+                >/etc/docker/daemon.json
 }
 
 _docker_answers() {
@@ -217,7 +224,8 @@ container_exists() { docker inspect "$1" >/dev/null 2>&1; }
 # The device-mapper name of the container's thin device (docker-M:m-I-HASH).
 container_thin_device() { docker inspect -f '{{.GraphDriver.Data.DeviceName}}' "$1"; }
 
-dockerd_pid() { systemctl show -p MainPID --value docker.service; }
+# dockerd's PID, whether docker.service or dmwardend started it.
+dockerd_pid() { pgrep -xo dockerd; }
 
 # Where dockerd mounted the container's thin device (.../devicemapper/mnt/ID;
 # the container's root is its rootfs/), looked up by device number in
@@ -239,10 +247,26 @@ spawn_cwd_holder() {
         # shellcheck disable=SC2016 # $1 is for the inner shell
         unshare --mount --propagation "$propagation" \
                 sh -c 'cd "$1" && exec sleep 86400' holder "$dir" </dev/null >/dev/null 2>&1 &
+        _holder_started "$dir" "unshare -m --propagation $propagation"
+}
+
+# spawn_engine_cwd_holder DIR: the same from inside the engine namespace
+# (nsenter into /run/dmwarden/engine.mnt, then unshare -m): the leak that is
+# still possible under dmwarden, since the engine's mounts exist nowhere
+# else. DIR is a path in the engine namespace.
+spawn_engine_cwd_holder() {
+        local dir=$1
+        # shellcheck disable=SC2016 # $1 is for the inner shell
+        nsenter --mount=/run/dmwarden/engine.mnt unshare --mount --propagation private \
+                sh -c 'cd "$1" && exec sleep 86400' holder "$dir" </dev/null >/dev/null 2>&1 &
+        _holder_started "$dir" "nsenter engine.mnt, unshare -m"
+}
+
+_holder_started() {
         HOLDER_PID=$!
         defer "kill $HOLDER_PID 2>/dev/null || true"
-        wait_for 60 "holder $HOLDER_PID to have its cwd in $dir" _cwd_is "$HOLDER_PID" "$dir"
-        log "holder $HOLDER_PID: unshare -m --propagation $propagation, cwd $dir, mnt ns $(readlink "/proc/$HOLDER_PID/ns/mnt")"
+        wait_for 60 "holder $HOLDER_PID to have its cwd in $1" _cwd_is "$HOLDER_PID" "$1"
+        log "holder $HOLDER_PID: $2, cwd $1, mnt ns $(readlink "/proc/$HOLDER_PID/ns/mnt")"
 }
 
 _cwd_is() { [[ $(readlink "/proc/$1/cwd") == "$2" && $(cat "/proc/$1/comm") == sleep ]]; }
@@ -256,3 +280,57 @@ stop_process() {
 }
 
 _gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }
+
+# --- dmwarden ---------------------------------------------------------------
+
+# dmwarden_start_engine [CONFIG_LINE...]: stops docker.service and runs
+# dmwardend as the transient unit dmwarden-vm.service with dockerd as its
+# engine (the storage settings of docker_start stay in daemon.json), extra
+# lines appended to its configuration; waits until the unit is active
+# (READY=1 after dockerd's own) and docker answers.
+dmwarden_start_engine() {
+        local t0=$SECONDS line
+        systemctl stop docker.socket docker.service containerd.service 2>/dev/null || true
+        docker_configure
+        mkdir -p /etc/dmwarden
+        {
+                printf '[Engine]\nExecStart=/usr/sbin/dockerd\n'
+                for line in "$@"; do printf '%s\n' "$line"; done
+        } >/etc/dmwarden/dmwarden.conf
+        systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
+                -p TimeoutStartSec=600 -E DMWARDEN_LOG_LEVEL=debug "$(command -v dmwardend)"
+        defer "dmwarden_stop"
+        wait_for 60 "docker to answer through dmwarden" _docker_answers_plain
+        timing dmwarden-engine-start "$((SECONDS - t0))"
+        assert_eq "$(docker_info_value 'Storage Driver')" devicemapper "docker's storage driver under dmwarden"
+        log "dmwarden-vm.service active with dockerd $(dockerd_pid) after $((SECONDS - t0)) s"
+}
+
+_docker_answers_plain() { timeout 30 docker info >/dev/null 2>&1; }
+
+dmwarden_stop() {
+        systemctl stop dmwarden-vm.service 2>/dev/null || true
+        journalctl -b -u dmwarden-vm.service --no-pager >"$DMWARDEN_VM_ARTIFACTS/dmwardend.log" 2>&1 || true
+}
+
+# dmwarden_journal_says TEXT: whether dmwardend's journal has TEXT.
+dmwarden_journal_says() {
+        journalctl -b -u dmwarden-vm.service -o cat --no-pager | grep -qF -- "$1"
+}
+
+# The object path of a device, as the daemon gives it (busctl prints
+# `o "/org/dmwarden1/device/..."`; object paths need no unquoting).
+dmwarden_device_path() {
+        busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager GetDevice s "$1" |
+                sed -n 's/^o "\(.*\)"$/\1/p'
+}
+
+# dmwarden_device_property NAME PROPERTY: busctl's text, e.g. `s "leaked"`.
+dmwarden_device_property() {
+        local path
+        path=$(dmwarden_device_path "$1")
+        [[ -n $path ]] || return 1
+        busctl get-property org.dmwarden1 "$path" org.dmwarden1.Device "$2"
+}
+
+dmwarden_device_state_is() { [[ $(dmwarden_device_property "$1" State 2>/dev/null) == "s \"$2\"" ]]; }

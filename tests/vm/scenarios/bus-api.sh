@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The D-Bus API on the real system bus, with Docker (devicemapper) running
+# under dmwarden: the container's thin device appears on the bus as active;
+# a leak (a process that entered the engine namespace, unshared, and keeps
+# its cwd in the container's mount) turns it leaked, and ListHolders names
+# the holder; an unprivileged user can read but not Reap; a restarted
+# dmwarden finds the leak again; when the holder goes, the device goes.
+set -euo pipefail
+# shellcheck source=../lib.sh
+. "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
+
+tree_has() { busctl tree --list org.dmwarden1 | grep -qxF -- "$1"; }
+nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+dmwarden_start_engine '[Policy]' 'Action=report'
+assert "org.dmwarden1 is on the system bus" busctl status org.dmwarden1
+busctl introspect org.dmwarden1 /org/dmwarden1 >"$DMWARDEN_VM_ARTIFACTS/introspect.txt"
+for member in org.dmwarden1.Manager org.freedesktop.DBus.ObjectManager .ListHolders .Reap .EngineState; do
+        assert "introspection lists $member" grep -qF -- "$member" "$DMWARDEN_VM_ARTIFACTS/introspect.txt"
+done
+assert_eq "$(busctl get-property org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager EngineState)" \
+        's "running"' "EngineState"
+
+docker_run_container onbus
+dev=$(container_thin_device onbus)
+mnt=$(container_mount_point onbus)
+wait_for 60 "$dev to be on the bus" dmwarden_device_path "$dev"
+path=$(dmwarden_device_path "$dev")
+log "container onbus: $dev at $path, mounted on $mnt inside the engine namespace"
+assert "busctl tree lists $path" tree_has "$path"
+wait_for 60 "$dev to be active" dmwarden_device_state_is "$dev" active
+assert_eq "$(dmwarden_device_property "$dev" Target)" 's "thin"' "Target"
+
+spawn_engine_cwd_holder "$mnt/rootfs"
+holder=$HOLDER_PID
+assert "docker rm -f reports success" docker rm -f onbus
+rm_done_usec=${EPOCHREALTIME/./}
+wait_for 120 "$dev to turn leaked on the bus" dmwarden_device_state_is "$dev" leaked
+# The daemon stamps the leak (CLOCK_REALTIME, µs): exact, not polled.
+leaked_usec=$(dmwarden_device_property "$dev" LeakedSinceUSec | awk '{ print $2 }')
+log "leaked on the bus $(((leaked_usec - rm_done_usec) / 1000)) ms after docker rm returned (negative: before it returned)"
+echo "rm_to_leaked_ms=$(((leaked_usec - rm_done_usec) / 1000))" >"$DMWARDEN_VM_ARTIFACTS/leak-latency.txt"
+
+holders=$(busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager ListHolders s "$dev")
+log "ListHolders: $holders"
+assert "ListHolders names holder $holder" grep -qE "^a\(ussttbsst\) [0-9]+ $holder " <<<"$holders"
+assert "ListHolders names its comm" grep -qF '"sleep"' <<<"$holders"
+assert "ListHolders names the pinned cwd" grep -qF '"cwd"' <<<"$holders"
+assert "dmwardenctl list agrees" sh -c "dmwardenctl list | grep -F -- '$dev' | grep -qw leaked"
+assert "dmwardenctl status counts the leak" sh -c "dmwardenctl status | grep -qE 'Devices: [0-9]+ watched, 1 leaked'"
+
+assert "an unprivileged user can read the state" nobody busctl get-property org.dmwarden1 "$path" \
+        org.dmwarden1.Device State
+refute "an unprivileged user cannot Reap" nobody busctl call org.dmwarden1 /org/dmwarden1 \
+        org.dmwarden1.Manager Reap ss "$dev" report
+denied=$(nobody busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Scan 2>&1 || true)
+log "unprivileged Scan: $denied"
+assert "an unprivileged Scan is denied as such" grep -qi "denied\|not allowed\|interactive authentication" <<<"$denied"
+
+t0=$SECONDS
+systemctl restart dmwarden-vm.service
+wait_for 120 "docker to answer after the restart" _docker_answers_plain
+wait_for 120 "the restarted daemon to find the leak again" dmwarden_device_state_is "$dev" leaked
+timing restart-to-leak-found "$((SECONDS - t0))"
+
+stop_process "$holder"
+t0=$SECONDS
+wait_for 120 "the kernel to remove $dev" dm_gone "$dev"
+wait_for 60 "$dev to leave the bus" sh -c "! busctl tree --list org.dmwarden1 | grep -qxF -- '$path'"
+timing release-to-off-bus "$((SECONDS - t0))"
+assert "dmwardend logged the release" dmwarden_journal_says "Device $dev: leaked → released."

@@ -102,12 +102,12 @@ DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use
         /* Whatever else holds it, a device the engine uses is the engine's. */
         if (use->engine_holds)
                 return DEVICE_ACTIVE;
-        if (!use->others_hold)
-                return state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;
-        /* Reaping and stuck end by what the reaper finds, not by a scan. */
-        if (IN_SET(old, DEVICE_REAPING, DEVICE_STUCK))
-                return old;
-        return DEVICE_LEAKED;
+        /* Others holding a device the engine never used is no leak: udev
+         * probes every new device from a mount namespace of its own. */
+        if (use->others_hold && use->engine_used)
+                /* Reaping and stuck end by what the reaper finds, not by a scan. */
+                return IN_SET(old, DEVICE_REAPING, DEVICE_STUCK) ? old : DEVICE_LEAKED;
+        return state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;
 }
 
 bool device_set_state(Device *d, DeviceState s, usec_t now_realtime) {

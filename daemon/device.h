@@ -52,6 +52,9 @@ typedef struct DeviceUse {
                                  * by a process in it */
         bool others_hold;       /* any reference outside the engine namespace,
                                  * or a stacked device */
+        bool engine_used;       /* the engine held it once, asked for its
+                                 * removal, or it predates the daemon: only
+                                 * then can the engine have let it go */
 } DeviceUse;
 
 typedef struct Device {
@@ -66,6 +69,7 @@ typedef struct Device {
 
         bool scan_pending;              /* queued for the next scan pass */
         bool engine_mounted;            /* in the engine namespace's mount table */
+        bool engine_used;               /* see DeviceUse */
         /* pidfds of its holders: any exit triggers a rescan, since nothing
          * else says when a leak's last holder went */
         sd_event_source **exit_watches;

@@ -11,7 +11,7 @@
 #include "strv.h"
 
 static DeviceState next(DeviceState old, bool engine, bool others) {
-        DeviceUse u = { .engine_holds = engine, .others_hold = others };
+        DeviceUse u = { .engine_holds = engine, .others_hold = others, .engine_used = true };
 
         return device_next_state(old, true, &u);
 }
@@ -35,6 +35,15 @@ Test(device_life_cycle, reaping_and_stuck_end_by_the_reaper_or_release) {
         cr_assert_eq(next(DEVICE_STUCK, false, true), DEVICE_STUCK);
         cr_assert_eq(next(DEVICE_REAPING, false, false), DEVICE_RELEASED);
         cr_assert_eq(next(DEVICE_STUCK, false, false), DEVICE_RELEASED);
+}
+
+Test(device_life_cycle, held_but_never_the_engines_is_no_leak) {
+        DeviceUse probe = { .others_hold = true };
+
+        cr_assert_eq(device_next_state(DEVICE_IDLE, true, &probe), DEVICE_IDLE,
+                     "udev probing a new device from its own namespace");
+        probe.engine_used = true;
+        cr_assert_eq(device_next_state(DEVICE_IDLE, true, &probe), DEVICE_LEAKED);
 }
 
 Test(device_life_cycle, no_references) {

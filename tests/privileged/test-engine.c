@@ -167,6 +167,27 @@ Test(engine, ready_is_relayed_only_after_the_engine_sends_it) {
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
 }
 
+Test(engine, ready_from_a_helper_that_exited_is_accepted_from_root) {
+        /* The sender is gone (or a zombie) when dmwardend reads the message,
+         * so its namespace cannot be checked; it was root. */
+        write_engine("notify --from-exited-child READY=1 || exit 1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, ready_from_a_helper_that_exited_is_ignored_from_others) {
+        write_engine("notify --from-exited-child --uid 65534 READY=1 || exit 1\n"
+                     "touch @DIR@/sent");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_log(&world, "(UID 65534): not part of the engine", WAIT_MS),
+                  "no warning about the non-root sender");
+        cr_assert(!world_wait_notify(&world, "READY=1", 1000), "READY=1 from an unverifiable non-root sender");
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
 Test(engine, sigterm_reaches_the_engine) {
         char buf[16];
 

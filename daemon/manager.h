@@ -22,6 +22,8 @@ typedef struct Manager {
         pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
         ino_t watched_namespace;
 
+        pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
+
         bool ready_sent;
         bool stopping;
         int exit_status;

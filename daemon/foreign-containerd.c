@@ -20,10 +20,14 @@ static void closedirp(DIR **d) {
                 (void) closedir(*d);
 }
 
-static bool is_containerd(int proc_fd, pid_t pid) {
+static int is_containerd(int proc_fd, pid_t pid) {
         _cleanup_free_ char *comm = NULL;
+        int r;
 
-        return proc_read_comm(proc_fd, pid, &comm) >= 0 && streq(comm, "containerd");
+        r = proc_read_comm(proc_fd, pid, &comm);
+        if (r < 0)
+                return r;
+        return streq(comm, "containerd");
 }
 
 /* Whether pid's parent chain reaches the engine or its namespace. An
@@ -49,8 +53,11 @@ static int check_process(int proc_fd, pid_t pid, uint64_t engine_ns, pid_t engin
         uint64_t ns;
         int r;
 
-        if (pid == engine_pid || !is_containerd(proc_fd, pid))
+        if (pid == engine_pid)
                 return false;
+        r = is_containerd(proc_fd, pid);
+        if (r <= 0)
+                return r;
         r = proc_read_mntns(proc_fd, pid, &ns);
         if (r < 0)
                 return r;

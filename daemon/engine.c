@@ -15,6 +15,7 @@
 #include "namespace-pin.h"
 #include "notify-message.h"
 #include "notify-socket.h"
+#include "proc-util.h"
 
 /* How often a Type=socket engine's socket is tried while it starts. */
 #define READY_PROBE_INTERVAL (200 * USEC_PER_MSEC)
@@ -221,7 +222,8 @@ static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         return 0;
 }
 
-static bool sender_is_engine(const Engine *e, pid_t pid) {
+/* Whether pid is the engine or lives in its namespace. */
+static bool pid_is_engine(const Engine *e, pid_t pid) {
         ino_t inode;
 
         if (pid <= 0)
@@ -232,9 +234,32 @@ static bool sender_is_engine(const Engine *e, pid_t pid) {
         return namespace_inode(pid, &inode) >= 0 && inode == e->namespace_inode;
 }
 
+/* Whether a notification comes from the engine. A short-lived helper (an
+ * sd_notify() from a script's child, systemd-notify --no-block) may be gone,
+ * or a zombie without namespaces, by the time we read its message, and its
+ * namespace can no longer be checked; SCM_PIDFD would pin it, but needs
+ * Linux 6.5. Such a message is accepted from root only: root may forge the
+ * engine's own pid in SCM_CREDENTIALS anyway, so this trusts nobody who could
+ * not already speak for the engine, while anyone else on the host (the
+ * abstract socket has no permissions) stays shut out. */
+static bool sender_is_engine(const Engine *e, const struct ucred *cred) {
+        ino_t inode;
+        int r;
+
+        if (pid_is_engine(e, cred->pid))
+                return true;
+        if (cred->pid <= 0 || cred->uid != 0)
+                return false;
+        r = namespace_inode(cred->pid, &inode);
+        if (!proc_error_is_vanished(r))
+                return false;
+        log_debug("Accepting a notification from PID %d, which is gone: it came from root.", (int) cred->pid);
+        return true;
+}
+
 static void engine_apply_notification(Engine *e, const NotifyMessage *m) {
         if (m->main_pid > 0 && m->main_pid != e->main_pid) {
-                if (sender_is_engine(e, m->main_pid)) {
+                if (pid_is_engine(e, m->main_pid)) {
                         log_info("Engine main process is now PID %d.", (int) m->main_pid);
                         e->main_pid = m->main_pid;
                 } else
@@ -266,8 +291,9 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 log_warning_errno((int) n, "Failed to receive a notification from the engine, ignoring: %m");
                 return 0;
         }
-        if (!sender_is_engine(e, cred.pid)) {
-                log_warning("Ignoring notification from PID %d: not part of the engine.", (int) cred.pid);
+        if (!sender_is_engine(e, &cred)) {
+                log_warning("Ignoring notification from PID %d (UID %d): not part of the engine.", (int) cred.pid,
+                            (int) cred.uid);
                 return 0;
         }
         if (notify_message_parse(buf, (size_t) n, &m) < 0)

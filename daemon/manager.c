@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "bus.h"
 #include "device-source.h"
+#include "foreign-containerd.h"
 #include "log.h"
 #include "manager.h"
 #include "namespace-pin.h"
@@ -108,10 +111,43 @@ static void manager_maybe_ready(Manager *m) {
         (void) sd_notify(false, "READY=1");
 }
 
+/* Everything that mounts thin devices for the engine must live in its
+ * namespace; a containerd elsewhere (containerd.service left running, which
+ * dockerd attaches to when its socket exists) is the usual mis-set-up. Only a
+ * warning: we cannot tell cheaply whether the engine really uses it. */
+static void manager_warn_foreign_containerd(Manager *m) {
+        _cleanup_free_ ForeignProcess *found = NULL;
+        _cleanup_close_ int proc_fd = -EBADF;
+        const Engine *e = m->engine;
+        size_t n = 0;
+        int r;
+
+        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0) {
+                log_debug_errno(negative_errno(), "Failed to open /proc, not looking for containerd: %m");
+                return;
+        }
+        r = foreign_containerd_find(proc_fd, e->namespace_inode, e->pid, &found, &n);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to look for containerd outside the engine namespace, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                log_warning("containerd (PID %d) runs in mount namespace %" PRIu64 ", not in the engine's (%lu): "
+                            "if the engine uses it, its containers' mounts are made outside the engine namespace. "
+                            "Stop and disable containerd.service and let the engine start its own.",
+                            (int) found[i].pid, found[i].mntns, (unsigned long) e->namespace_inode);
+}
+
 static void on_engine_changed(Engine *e, void *userdata) {
         Manager *m = userdata;
 
         manager_update_status(m);
+
+        if (e->state == ENGINE_RUNNING && m->containerd_checked_pid != e->pid) {
+                m->containerd_checked_pid = e->pid;
+                manager_warn_foreign_containerd(m);
+        }
         if (m->watch)
                 device_watch_engine_changed(m->watch);
         bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);

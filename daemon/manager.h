@@ -31,6 +31,8 @@ typedef struct Manager {
 
         sd_bus *bus;                    /* NULL when running without the bus */
 
+        pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
+
         bool ready_sent;
         bool stopping;
         int exit_status;

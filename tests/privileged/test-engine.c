@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon-world.h"
@@ -21,12 +22,17 @@
 
 static DaemonWorld world;
 static TestLoop loop = { .fd = -1 };
+static pid_t helper = -1;       /* a process a test started besides the daemon */
 
 static void setup(void) {
         world_init(&world);
 }
 
 static void teardown(void) {
+        if (helper > 0) {
+                kill(helper, SIGKILL);
+                waitpid(helper, NULL, 0);
+        }
         world_destroy(&world);
         test_loop_release(&loop);
 }
@@ -164,6 +170,64 @@ Test(engine, ready_is_relayed_only_after_the_engine_sends_it) {
         cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
         cr_assert(world_wait_notify(&world, "fake engine up", WAIT_MS), "engine STATUS= not relayed: %s",
                   world.notes);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, ready_from_a_helper_that_exited_is_accepted_from_root) {
+        /* The sender is gone (or a zombie) when dmwardend reads the message,
+         * so its namespace cannot be checked; it was root. */
+        write_engine("notify --from-exited-child READY=1 || exit 1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+Test(engine, ready_from_a_helper_that_exited_is_ignored_from_others) {
+        write_engine("notify --from-exited-child --uid 65534 READY=1 || exit 1\n"
+                     "touch @DIR@/sent");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_log(&world, "(UID 65534): not part of the engine", WAIT_MS),
+                  "no warning about the non-root sender");
+        cr_assert(!world_wait_notify(&world, "READY=1", 1000), "READY=1 from an unverifiable non-root sender");
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+/* Starts dir/containerd (a copy of sleep, so comm says containerd) in the
+ * host namespace, as containerd.service would run. */
+static pid_t start_host_containerd(void) {
+        char path[128], command[256];
+        pid_t pid;
+
+        world_path(&world, "containerd", path, sizeof(path));
+        snprintf(command, sizeof(command), "cp /bin/sleep %s", path);
+        cr_assert_eq(system(command), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                execl(path, "containerd", "600", (char *) NULL);
+                _exit(127);
+        }
+        helper = pid;
+        return pid;
+}
+
+Test(engine, a_containerd_outside_the_engine_namespace_is_reported) {
+        char log_text[128], engine_containerd[32];
+        pid_t host;
+
+        host = start_host_containerd();
+        /* The engine's own containerd, inside its namespace, is fine. */
+        write_engine("@DIR@/containerd 600 &\necho $! > @DIR@/own.pid\nnotify READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        snprintf(log_text, sizeof(log_text), "containerd (PID %d) runs in mount namespace", (int) host);
+        cr_assert(world_wait_log(&world, log_text, WAIT_MS), "no warning about the host's containerd");
+        cr_assert(world_wait_file(&world, "own.pid", engine_containerd, sizeof(engine_containerd), WAIT_MS));
+        snprintf(log_text, sizeof(log_text), "containerd (PID %d)", atoi(engine_containerd));
+        cr_assert(!world_wait_log(&world, log_text, 0), "the engine's own containerd was reported");
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
 }
 

@@ -17,6 +17,9 @@ set -euo pipefail
 
 VM_BUSYBOX_TAR=/usr/local/share/dmwarden-vm/busybox-rootfs.tar
 VM_BUSYBOX_IMAGE=dmwarden-vm/busybox:latest
+# The unit that runs dockerd: docker.service, or a unit whose main process
+# is dmwardend with dockerd as its child (see dockerd_pid).
+DOCKER_UNIT=docker.service
 : "${DMWARDEN_VM_ARTIFACTS:=/tmp/dmwarden-vm-artifacts}"
 : "${DMWARDEN_VM_SCENARIO:=scenario}"
 : "${DMWARDEN_VM_TIMINGS:=/dev/null}"
@@ -103,7 +106,7 @@ snapshot_state() {
         cat /proc/self/mountinfo >"$d/mountinfo.txt" 2>&1 || true
         ps -eo pid,ppid,stat,comm,args >"$d/ps.txt" 2>&1 || true
         lsblk >"$d/lsblk.txt" 2>&1 || true
-        if systemctl -q is-active docker.service; then
+        if systemctl -q is-active "$DOCKER_UNIT"; then
                 timeout 60 docker info >"$d/docker-info.txt" 2>&1 || true
                 timeout 60 docker ps -a >"$d/docker-ps.txt" 2>&1 || true
         fi
@@ -224,8 +227,30 @@ container_exists() { docker inspect "$1" >/dev/null 2>&1; }
 # The device-mapper name of the container's thin device (docker-M:m-I-HASH).
 container_thin_device() { docker inspect -f '{{.GraphDriver.Data.DeviceName}}' "$1"; }
 
-# dockerd's PID, whether docker.service or dmwardend started it.
-dockerd_pid() { pgrep -xo dockerd; }
+dockerd_pid() {
+        local main
+        main=$(systemctl show -p MainPID --value "$DOCKER_UNIT")
+        if [[ $(cat "/proc/$main/comm" 2>/dev/null) == dockerd ]]; then
+                echo "$main"
+        else
+                pgrep -P "$main" -x dockerd
+        fi
+}
+
+# docker_stop: stops what docker_start started (docker.service with
+# containerd.service and docker.socket) and waits until neither daemon runs,
+# so a dockerd started otherwise finds no system containerd to attach to.
+docker_stop() {
+        local t0=$SECONDS
+        systemctl stop docker.socket docker.service containerd.service
+        wait_for 120 "dockerd and containerd to exit" _no_process dockerd containerd
+        timing docker-stop "$((SECONDS - t0))"
+}
+
+_no_process() {
+        local name
+        for name; do ! pgrep -x "$name" >/dev/null || return 1; done
+}
 
 # Where dockerd mounted the container's thin device (.../devicemapper/mnt/ID;
 # the container's root is its rootfs/), looked up by device number in
@@ -235,6 +260,30 @@ container_mount_point() {
         local majmin
         majmin=$(dm_majmin "$(container_thin_device "$1")")
         awk -v mm="$majmin" '$3 == mm { print $5; exit }' "/proc/$(dockerd_pid)/mountinfo"
+}
+
+# --- mount namespaces -------------------------------------------------------
+
+# The inode of a mount namespace, from a PID or an nsfs file (such as the
+# pin /run/dmwarden/engine.mnt).
+mntns_of() {
+        if [[ $1 == /* ]]; then stat -L -c %i "$1"; else stat -L -c %i "/proc/$1/ns/mnt"; fi
+}
+
+# ns_mounts_device NSFILE MAJOR:MINOR: the mount namespace NSFILE names (a
+# pin, or /proc/PID/ns/mnt) has a mount of that device.
+ns_mounts_device() {
+        nsenter --mount="$1" cat /proc/self/mountinfo |
+                awk -v mm="$2" '$3 == mm { found = 1 } END { exit !found }'
+}
+
+# PIDs whose mount namespace is the given inode.
+pids_in_mntns() {
+        local p
+        for p in /proc/[0-9]*; do
+                [[ $(stat -L -c %i "$p/ns/mnt" 2>/dev/null) == "$1" ]] && echo "${p#/proc/}"
+        done
+        return 0
 }
 
 # --- holders ----------------------------------------------------------------
@@ -290,7 +339,7 @@ _gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }
 # (READY=1 after dockerd's own) and docker answers.
 dmwarden_start_engine() {
         local t0=$SECONDS line
-        systemctl stop docker.socket docker.service containerd.service 2>/dev/null || true
+        docker_stop
         docker_configure
         mkdir -p /etc/dmwarden
         {
@@ -299,6 +348,7 @@ dmwarden_start_engine() {
         } >/etc/dmwarden/dmwarden.conf
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
                 -p TimeoutStartSec=600 -E DMWARDEN_LOG_LEVEL=debug "$(command -v dmwardend)"
+        DOCKER_UNIT=dmwarden-vm.service
         defer "dmwarden_stop"
         wait_for 60 "docker to answer through dmwarden" _docker_answers_plain
         timing dmwarden-engine-start "$((SECONDS - t0))"

@@ -33,10 +33,19 @@ int ctl_call_failed(int r, const sd_bus_error *error, const char *what) {
                 log_error("Not allowed to %s: %s", what, error->message ?: "access denied");
                 return EXIT_NOT_ALLOWED;
         }
-        if (sd_bus_error_has_names(error, BUS_ERROR_NO_SUCH_DEVICE, BUS_ERROR_INVALID_NAME,
-                                   BUS_ERROR_INVALID_ACTION)) {
+        if (sd_bus_error_has_name(error, BUS_ERROR_NO_SUCH_DEVICE)) {
+                log_error("Cannot %s: %s", what, error->message);
+                return EXIT_NO_SUCH_DEVICE;
+        }
+        if (sd_bus_error_has_names(error, BUS_ERROR_INVALID_NAME, BUS_ERROR_INVALID_ACTION)) {
                 log_error("Cannot %s: %s", what, error->message);
                 return EXIT_BAD_ARGUMENT;
+        }
+        /* The daemon's own refusals: its message says why, in full. */
+        if (sd_bus_error_has_names(error, BUS_ERROR_NOT_SUPPORTED, BUS_ERROR_BUSY, BUS_ERROR_PROTECTED,
+                                   BUS_ERROR_NOT_WATCHED, BUS_ERROR_INVALID_CONFIGURATION)) {
+                log_error("Cannot %s: %s", what, error->message);
+                return EXIT_FAILED;
         }
         log_error("Failed to %s: %s", what, sd_bus_error_is_set(error) && error->message ? error->message : strerror(-r));
         return EXIT_FAILED;

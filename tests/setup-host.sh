@@ -8,6 +8,8 @@ packages=(
         # build
         gcc meson ninja-build pkg-config
         libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev
+        # man pages
+        scdoc
         # unit and privileged suites
         libcriterion-dev e2fsprogs util-linux dbus-daemon
         # VM suite: image build and boot

@@ -139,6 +139,25 @@ int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base)
         return for_each_entry(m, "sv", read_property, &(PropertyTarget) { table, base });
 }
 
+int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
+                               sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", BUS_MANAGER_INTERFACE);
+        if (r < 0)
+                return ctl_call_failed(r, &error, what);
+        r = ctl_read_properties(reply, table, base);
+        if (r < 0) {
+                log_error_errno(r, "Failed to %s: %m", what);
+                return EXIT_FAILED;
+        }
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
 #define DEVICE_PROPERTY(name, type, field) { name, type, offsetof(CtlDevice, field) }
 static const CtlProperty device_properties[] = {
         DEVICE_PROPERTY("Name", 's', name),

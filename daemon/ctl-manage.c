@@ -108,16 +108,9 @@ int ctl_scan(sd_bus *bus, bool json) {
         r = call_manage(bus, "Scan", "scan the devices", NULL);
         if (r != 0)
                 return r;
-
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", BUS_MANAGER_INTERFACE);
-        if (r < 0)
-                return ctl_call_failed(r, &error, "read the scan's result");
-        r = ctl_read_properties(reply, scan_properties, &s);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the scan's result: %m");
-                return EXIT_FAILED;
-        }
+        r = ctl_get_manager_properties(bus, scan_properties, &s, "read the scan's result", &reply);
+        if (r != 0)
+                return r;
         r = ctl_get_devices(bus, &l, &error);
         if (r < 0)
                 return ctl_call_failed(r, &error, "list the devices");

@@ -43,6 +43,11 @@ typedef struct CtlProperty {
 
 /* Reads an a{sv} into base by table; properties not in it are skipped. */
 int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base);
+/* The manager's properties into base by table; the strings point into
+ * *ret_reply. Returns 0, or the exit status with the reason logged (what
+ * failed: "read the daemon's status"). */
+int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
+                               sd_bus_message **ret_reply);
 
 typedef struct CtlDevice {
         const char *path;

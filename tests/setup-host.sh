@@ -11,7 +11,7 @@ packages=(
         # man pages
         scdoc
         # unit and privileged suites
-        libcriterion-dev e2fsprogs util-linux dbus-daemon bash-completion
+        libcriterion-dev e2fsprogs util-linux dbus-daemon bash-completion systemd
         # VM suite: image build and boot
         debootstrap qemu-system-x86 qemu-utils
 )

@@ -58,7 +58,7 @@ static const CtlProperty scan_properties[] = {
 
 /* What an operator looks at next: devices a scan found held. */
 static bool is_held(const CtlDevice *d) {
-        return streq(d->state, "leaked") || streq(d->state, "reaping") || streq(d->state, "stuck");
+        return d->state && (streq(d->state, "leaked") || streq(d->state, "reaping") || streq(d->state, "stuck"));
 }
 
 static void print_scan_table(const ScanResult *s, const CtlDeviceList *l) {

@@ -33,10 +33,19 @@ int ctl_call_failed(int r, const sd_bus_error *error, const char *what) {
                 log_error("Not allowed to %s: %s", what, error->message ?: "access denied");
                 return EXIT_NOT_ALLOWED;
         }
-        if (sd_bus_error_has_names(error, BUS_ERROR_NO_SUCH_DEVICE, BUS_ERROR_INVALID_NAME,
-                                   BUS_ERROR_INVALID_ACTION)) {
+        if (sd_bus_error_has_name(error, BUS_ERROR_NO_SUCH_DEVICE)) {
+                log_error("Cannot %s: %s", what, error->message);
+                return EXIT_NO_SUCH_DEVICE;
+        }
+        if (sd_bus_error_has_names(error, BUS_ERROR_INVALID_NAME, BUS_ERROR_INVALID_ACTION)) {
                 log_error("Cannot %s: %s", what, error->message);
                 return EXIT_BAD_ARGUMENT;
+        }
+        /* The daemon's own refusals: its message says why, in full. */
+        if (sd_bus_error_has_names(error, BUS_ERROR_NOT_SUPPORTED, BUS_ERROR_BUSY, BUS_ERROR_PROTECTED,
+                                   BUS_ERROR_NOT_WATCHED, BUS_ERROR_INVALID_CONFIGURATION)) {
+                log_error("Cannot %s: %s", what, error->message);
+                return EXIT_FAILED;
         }
         log_error("Failed to %s: %s", what, sd_bus_error_is_set(error) && error->message ? error->message : strerror(-r));
         return EXIT_FAILED;
@@ -128,6 +137,25 @@ static int read_property(sd_bus_message *m, void *userdata) {
 
 int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base) {
         return for_each_entry(m, "sv", read_property, &(PropertyTarget) { table, base });
+}
+
+int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
+                               sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+                               &error, &reply, "s", BUS_MANAGER_INTERFACE);
+        if (r < 0)
+                return ctl_call_failed(r, &error, what);
+        r = ctl_read_properties(reply, table, base);
+        if (r < 0) {
+                log_error_errno(r, "Failed to %s: %m", what);
+                return EXIT_FAILED;
+        }
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
 }
 
 #define DEVICE_PROPERTY(name, type, field) { name, type, offsetof(CtlDevice, field) }

@@ -81,20 +81,13 @@ static void print_json(const Status *s) {
 }
 
 int ctl_status(sd_bus *bus, bool json) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Status s = {};
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.Properties", "GetAll",
-                               &error, &reply, "s", BUS_MANAGER_INTERFACE);
-        if (r < 0)
-                return ctl_call_failed(r, &error, "read the daemon's status");
-        r = ctl_read_properties(reply, status_properties, &s);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the daemon's status: %m");
-                return EXIT_FAILED;
-        }
+        r = ctl_get_manager_properties(bus, status_properties, &s, "read the daemon's status", &reply);
+        if (r != 0)
+                return r;
         if (json)
                 print_json(&s);
         else

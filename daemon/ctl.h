@@ -2,8 +2,8 @@
 #pragma once
 
 /* dmwardenctl's side of the bus: connecting, reading the daemon's objects,
- * and the commands that only ask the daemon (status, list, holders NAME).
- * Each command returns the process exit status. */
+ * and the commands that only ask the daemon (status, list, holders NAME,
+ * scan, reap, remove). Each command returns the process exit status. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,11 +15,13 @@
 
 /* Distinct so scripts can tell them apart; 2, 3 and 4 follow the LSB
  * meanings ("invalid argument", "program is not running", "insufficient
- * privilege"). */
+ * privilege"); 5 is ours: a device name the daemon does not watch, or a
+ * path that is no block device. */
 #define EXIT_FAILED 1
 #define EXIT_BAD_ARGUMENT 2
 #define EXIT_NOT_RUNNING 3
 #define EXIT_NOT_ALLOWED 4
+#define EXIT_NO_SUCH_DEVICE 5
 
 /* The system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured); logs and returns
  * negative errno if there is none, which means dmwardend is not running. */
@@ -41,6 +43,11 @@ typedef struct CtlProperty {
 
 /* Reads an a{sv} into base by table; properties not in it are skipped. */
 int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base);
+/* The manager's properties into base by table; the strings point into
+ * *ret_reply. Returns 0, or the exit status with the reason logged (what
+ * failed: "read the daemon's status"). */
+int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
+                               sd_bus_message **ret_reply);
 
 typedef struct CtlDevice {
         const char *path;
@@ -82,6 +89,11 @@ int ctl_list(sd_bus *bus, bool json);
  * the daemon watches no such device, -ESRCH if it is not running, so the
  * caller may scan in-process instead. */
 int ctl_holders(sd_bus *bus, const char *name, bool json);
+/* The managing methods (root, or polkit's org.dmwarden1.manage). reap with
+ * action NULL runs the daemon's DefaultAction. */
+int ctl_scan(sd_bus *bus, bool json);
+int ctl_reap(sd_bus *bus, const char *name, const char *action, bool json);
+int ctl_remove(sd_bus *bus, const char *name, bool json);
 /* The daemon's name for the watched device with number dev; -ENODEV if
  * none, -ESRCH if the daemon is not running. */
 int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret);

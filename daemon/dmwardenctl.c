@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmwardenctl: the operator's command line. status and list ask dmwardend
- * over the bus; holders asks it too, and runs the daemon's own scanner
- * in-process for block devices it does not watch or when it is not there. */
+/* dmwardenctl: the operator's command line. status, list, scan, reap and
+ * remove ask dmwardend over the bus; holders asks it too, and runs the
+ * daemon's own scanner in-process for block devices it does not watch or
+ * when it is not there. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 
 #include "block-device.h"
 #include "bus-error.h"
+#include "config.h"
 #include "ctl.h"
 #include "holder-scan.h"
 #include "holders-format.h"
@@ -26,6 +28,7 @@
 typedef struct Arguments {
         const char *command;
         const char *device;
+        const char *action;
         bool json;
         bool full;
         MountSource source;
@@ -45,7 +48,14 @@ static void help(void) {
                "                      in any mount namespace (with the processes in it, or\n"
                "                      what pins a namespace no process is in), processes\n"
                "                      with files, cwd, root or maps on it or the device node\n"
-               "                      open, and devices stacked on it\n\n"
+               "                      open, and devices stacked on it\n"
+               "  scan                Re-derive every watched device's state from the kernel\n"
+               "                      now, and name the devices found held\n"
+               "  reap NAME           Act against the holders of watched device NAME now,\n"
+               "                      with --action, else the daemon's default action\n"
+               "  remove NAME         Deactivate watched device NAME now, if nothing holds it\n"
+               "                      (scan, reap and remove need root or polkit's\n"
+               "                      org.dmwarden1.manage)\n\n"
                "Options:\n"
                "  -h --help           Show this help\n"
                "     --version        Show the version\n"
@@ -56,23 +66,40 @@ static void help(void) {
                "                      name every process of a holding namespace, not only\n"
                "                      its root members\n"
                "     --source=SOURCE  Scan here, reading mount tables with auto (default), listmount\n"
-               "                      (Linux 6.12+), mountinfo\n\n"
+               "                      (Linux 6.12+), mountinfo\n"
+               "     --action=ACTION  With reap: report, detach, restart-unit or kill\n\n"
                "DEVICE is a device node (/dev/dm-3, /dev/mapper/NAME), a device-mapper or\n"
                "kernel name (looked up in /dev/mapper, then /dev), or MAJOR:MINOR.\n\n"
-               "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed,\n"
-               "2 bad arguments or no such device, 3 dmwardend is not running,\n"
-               "4 not allowed (a scan here needs root).\n");
+               "NAME is a device-mapper name as dmwardenctl list shows it.\n\n"
+               "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed (the\n"
+               "daemon's message says why), 2 bad arguments, 3 dmwardend is not running,\n"
+               "4 not allowed (a scan here needs root), 5 no such device.\n");
 }
+
+/* Every command, and the argument it takes. */
+static const struct {
+        const char *name;
+        const char *argument;
+} commands[] = {
+        { "status", NULL },
+        { "list", NULL },
+        { "holders", "DEVICE" },
+        { "scan", NULL },
+        { "reap", "NAME" },
+        { "remove", "NAME" },
+        {},
+};
 
 /* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
 static int parse_arguments(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_FULL, ARG_SOURCE };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_FULL, ARG_SOURCE, ARG_ACTION };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "source", required_argument, NULL, ARG_SOURCE },
+                { "action", required_argument, NULL, ARG_ACTION },
                 {},
         };
         int c;
@@ -96,6 +123,12 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                         if ((int) args->source < 0)
                                 return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", optarg);
                         break;
+                case ARG_ACTION:
+                        if ((int) reap_action_from_string(optarg) < 0)
+                                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
+                                                       "restart-unit or kill.", optarg);
+                        args->action = optarg;
+                        break;
                 default:
                         return -EINVAL; /* getopt said why */
                 }
@@ -103,13 +136,18 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
         if (optind >= argc)
                 return log_error_errno(-EINVAL, "No command given; see --help.");
         args->command = argv[optind++];
-        if (!streq(args->command, "holders") && !streq(args->command, "status") && !streq(args->command, "list"))
+        for (c = 0; commands[c].name && !streq(commands[c].name, args->command); c++)
+                ;
+        if (!commands[c].name)
                 return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", args->command);
-        if (streq(args->command, "holders")) {
+        if (commands[c].argument) {
                 if (optind >= argc)
-                        return log_error_errno(-EINVAL, "holders needs a DEVICE; see --help.");
+                        return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->command,
+                                               commands[c].argument);
                 args->device = argv[optind++];
         }
+        if (args->action && !streq(args->command, "reap"))
+                return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
         if (optind < argc)
                 return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.", argv[optind]);
         return 1;
@@ -157,9 +195,11 @@ static int scan_here(const Arguments *args, bool daemon_running) {
         int r;
 
         r = block_device_resolve(args->device, &dev);
+        /* A path to something else (/dev/null) is a mistake of the caller's;
+         * one to nothing is a device that is not there. */
         if (r < 0 && names_a_number(args->device)) {
                 log_error_errno(r, "%s is not a block device: %m", args->device);
-                return EXIT_BAD_ARGUMENT;
+                return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
         }
         if (r < 0 && !daemon_running) {
                 log_error_errno(r, "dmwardend is not running, and %s is not a block device to scan here: %m",
@@ -168,7 +208,7 @@ static int scan_here(const Arguments *args, bool daemon_running) {
         }
         if (r < 0) {
                 log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", args->device);
-                return EXIT_BAD_ARGUMENT;
+                return EXIT_NO_SUCH_DEVICE;
         }
         if (geteuid() != 0) {
                 log_error("Looking into other processes' namespaces and files needs root.");
@@ -227,6 +267,12 @@ static int run_on_daemon(const Arguments *args) {
 
         if (ctl_connect(&bus) < 0)
                 return EXIT_NOT_RUNNING;
+        if (streq(args->command, "scan"))
+                return ctl_scan(bus, args->json);
+        if (streq(args->command, "reap"))
+                return ctl_reap(bus, args->device, args->action, args->json);
+        if (streq(args->command, "remove"))
+                return ctl_remove(bus, args->device, args->json);
         return streq(args->command, "status") ? ctl_status(bus, args->json) : ctl_list(bus, args->json);
 }
 

@@ -8,8 +8,10 @@ packages=(
         # build
         gcc meson ninja-build pkg-config
         libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev
+        # man pages
+        scdoc
         # unit and privileged suites
-        libcriterion-dev e2fsprogs util-linux dbus-daemon
+        libcriterion-dev e2fsprogs util-linux dbus-daemon bash-completion systemd
         # VM suite: image build and boot
         debootstrap qemu-system-x86 qemu-utils
 )

@@ -9,24 +9,37 @@
 
 #include "ctl-run.h"
 
-int run_ctl(uid_t uid, char **out, const char *const *args) {
+/* Reads fd to its end into *text (free it) and closes fd. */
+static void read_all(int fd, char **text) {
+        size_t size = 0;
+        char buf[4096];
+        FILE *f = open_memstream(text, &size);
+        ssize_t k;
+
+        cr_assert_not_null(f);
+        while ((k = read(fd, buf, sizeof(buf))) > 0)
+                fwrite(buf, 1, (size_t) k, f);
+        close(fd);
+        fclose(f);
+}
+
+int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args) {
         const char *ctl = getenv("DMWARDENCTL");
         char *argv[8] = { (char *) ctl };
-        size_t size = 0, n = 1;
-        char buf[4096];
-        FILE *f = open_memstream(out, &size);
-        int p[2], status;
-        ssize_t k;
+        size_t n = 1;
+        int p[2], e[2] = { -1, -1 }, status;
         pid_t pid;
 
         cr_assert_not_null(ctl, "DMWARDENCTL is not set; run the tests through meson");
         for (; *args && n < sizeof(argv) / sizeof(argv[0]) - 1; args++)
                 argv[n++] = (char *) *args;
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        if (err)
+                cr_assert_eq(pipe2(e, O_CLOEXEC), 0);
         pid = fork();
         cr_assert_geq(pid, 0);
         if (pid == 0) {
-                if (dup2(p[1], STDOUT_FILENO) < 0)
+                if (dup2(p[1], STDOUT_FILENO) < 0 || (err && dup2(e[1], STDERR_FILENO) < 0))
                         _exit(126);
                 if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
                         _exit(125);
@@ -34,13 +47,20 @@ int run_ctl(uid_t uid, char **out, const char *const *args) {
                 _exit(127);
         }
         close(p[1]);
-        while ((k = read(p[0], buf, sizeof(buf))) > 0)
-                fwrite(buf, 1, (size_t) k, f);
-        close(p[0]);
-        fclose(f);
+        /* stdout first, then stderr: dmwardenctl's few lines of complaint
+         * fit in the pipe meanwhile. */
+        read_all(p[0], out);
+        if (err) {
+                close(e[1]);
+                read_all(e[0], err);
+        }
         cr_assert_eq(waitpid(pid, &status, 0), pid);
         cr_assert(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+int run_ctl(uid_t uid, char **out, const char *const *args) {
+        return run_ctl_err(uid, out, NULL, args);
 }
 
 bool json_valid(const char *text) {

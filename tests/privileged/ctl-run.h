@@ -11,6 +11,10 @@
  * (free it). Returns the exit status. */
 int run_ctl(uid_t uid, char **out, const char *const *args);
 #define RUN_CTL(uid, out, ...) run_ctl((uid), (out), (const char *const[]) { __VA_ARGS__, NULL })
+/* The same, with its stderr in *err (free it) instead of the test's. */
+int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args);
+#define RUN_CTL_ERR(uid, out, err, ...) \
+        run_ctl_err((uid), (out), (err), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* Whether text is one valid JSON document. */
 bool json_valid(const char *text);

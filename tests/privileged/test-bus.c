@@ -447,6 +447,74 @@ Test(bus, others_may_read_but_not_manage) {
         cr_assert(process_exists(world.pid));
 }
 
+Test(bus, dmwardenctl_scan_as_root_names_what_it_found) {
+        char *out = NULL, *json = NULL, *gone = NULL, *err = NULL;
+
+        cr_assert_eq(RUN_CTL(0, &out, "scan"), 0);
+        cr_assert(strstr(out, "Scanned 2 watched devices in ") && strstr(out, ": 0 leaked."), "scan said:\n%s", out);
+        cr_assert_eq(RUN_CTL(0, &json, "scan", "--json"), 0);
+        cr_assert(json_valid(json), "%s", json);
+        cr_assert(strstr(json, "\"WatchedDevices\":2,\"LeakedDevices\":0,") && strstr(json, "\"Held\":[]"), "%s",
+                  json);
+
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+        cr_assert_eq(RUN_CTL_ERR(0, &gone, &err, "scan"), 3, "no daemon: exit status 3");
+        cr_assert(strstr(err, "dmwardend is not running"), "%s", err);
+        free(out);
+        free(json);
+        free(gone);
+        free(err);
+}
+
+Test(bus, dmwardenctl_managing_as_nobody_is_not_allowed) {
+        const char *const commands[][4] = { { "scan" }, { "reap", "thin-a", "--action=report" }, { "remove", "thin-a" } };
+
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                char *out = NULL, *err = NULL;
+
+                cr_assert_eq(run_ctl_err(NOBODY, &out, &err, commands[i]), 4, "%s as nobody: %s", commands[i][0],
+                             err);
+                cr_assert(strstr(err, "Not allowed to "), "%s as nobody said: %s", commands[i][0], err);
+                free(out);
+                free(err);
+        }
+        cr_assert(process_exists(world.pid));
+}
+
+Test(bus, dmwardenctl_on_an_unknown_device_says_no_such_device) {
+        const char *const commands[][4] = {
+                { "reap", "nope", "--action=kill" }, { "reap", "nope" }, { "remove", "nope" }, { "holders", "nope" },
+        };
+
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                char *out = NULL, *err = NULL;
+
+                cr_assert_eq(run_ctl_err(0, &out, &err, commands[i]), 5, "%s nope: %s", commands[i][0], err);
+                cr_assert(strstr(err, "nope"), "%s nope said: %s", commands[i][0], err);
+                free(out);
+                free(err);
+        }
+}
+
+Test(bus, dmwardenctl_reap_refuses_a_bad_action_before_asking) {
+        char *out = NULL, *err = NULL, *good = NULL, *why = NULL;
+        int status;
+
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &err, "reap", "thin-a", "--action=nuke"), 2);
+        cr_assert(strstr(err, "Unknown action \"nuke\"; use one of report, detach, restart-unit or kill."), "%s",
+                  err);
+        cr_assert_str_empty(out);
+        /* A good action reaches the daemon, which acts or says why not. */
+        status = RUN_CTL_ERR(0, &good, &why, "reap", "thin-a", "--action=report");
+        cr_assert(status == 0 ? strstr(good, "thin-a: report done; now ") != NULL
+                              : status == 1 && strstr(why, "Cannot reap the holders: ") != NULL,
+                  "reap --action=report: status %d, said %s%s", status, good, why);
+        free(out);
+        free(err);
+        free(good);
+        free(why);
+}
+
 Test(bus, hostile_names_reach_the_bus_intact) {
         char longest[DEVICE_NAME_MAX + 1], file[16], expect[512];
         const char *names[] = { "with space", "a/b", "gr\xc3\xbc\xc3\x9f", "under_score", "bad\x80\xff", longest };
@@ -580,7 +648,7 @@ Test(bus, dmwardenctl_agrees_with_the_bus) {
         cr_assert(strstr(mine, "2 watched, 0 leaked"), "%s", mine);
         cr_assert_eq(RUN_CTL(0, &table, "holders", "thin-a"), 0);
         cr_assert(strstr(table, "0 references to thin-a"), "%s", table);
-        cr_assert_eq(RUN_CTL(0, &none, "holders", "nope"), 2, "an unknown device is a bad argument");
+        cr_assert_eq(RUN_CTL(0, &none, "holders", "nope"), 5, "an unknown device has its own status");
 
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
         cr_assert_eq(RUN_CTL(0, &gone, "status"), 3, "no daemon: exit status 3");

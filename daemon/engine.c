@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "namespace-pin.h"
 #include "notify-message.h"
 #include "notify-socket.h"
+#include "proc-util.h"
 
 /* How often a Type=socket engine's socket is tried while it starts. */
 #define READY_PROBE_INTERVAL (200 * USEC_PER_MSEC)
@@ -222,14 +224,14 @@ static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 }
 
 static bool sender_is_engine(const Engine *e, pid_t pid) {
-        ino_t inode;
+        uint64_t inode;
 
         if (pid <= 0)
                 return false;
         if (pid == e->pid || pid == e->main_pid)
                 return true;
         /* Like NotifyAccess=all: anything inside the engine's namespace. */
-        return namespace_inode(pid, &inode) >= 0 && inode == e->namespace_inode;
+        return proc_read_mntns(AT_FDCWD, pid, &inode) >= 0 && inode == e->namespace_inode;
 }
 
 static void engine_apply_notification(Engine *e, const NotifyMessage *m) {
@@ -343,7 +345,7 @@ int engine_start(Engine *e) {
 
         e->pid = e->main_pid = pid;
         e->started_usec = now_usec(e);
-        r = namespace_inode(pid, &e->namespace_inode);
+        r = proc_read_mntns(AT_FDCWD, pid, &e->namespace_inode);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the engine's namespace inode: %m");
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "namespace-pin.h"
+#include "proc-util.h"
 #include "strv.h"
 
 int manager_new(const char *config_path, Config *config, Manager **ret) {
@@ -58,7 +60,7 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-ino_t manager_engine_namespace(const Manager *m) {
+uint64_t manager_engine_namespace(const Manager *m) {
         return m->engine ? m->engine->namespace_inode : m->watched_namespace;
 }
 
@@ -247,7 +249,7 @@ static int manager_start_watch_only(Manager *m) {
                         return log_error_errno(r, "Failed to read the engine's PID from PIDFile=%s: %m",
                                                m->config->pid_file);
         }
-        r = namespace_inode(m->watched_pid, &m->watched_namespace);
+        r = proc_read_mntns(AT_FDCWD, m->watched_pid, &m->watched_namespace);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the mount namespace of PID %d: %m", (int) m->watched_pid);
 

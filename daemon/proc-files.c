@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +29,29 @@ void proc_files_done(ProcFiles *f) {
         *f = (ProcFiles) {};
 }
 
-/* Takes path, also on failure. */
-static int add_ref(ProcFiles *f, HolderRefKind kind, int fd, char *path) {
+/* Takes ref.path, also on failure. */
+static int add_ref(ProcFiles *f, HolderRef ref) {
         HolderRef *grown = reallocarray(f->refs, f->n_refs + 1, sizeof(HolderRef));
 
         if (!grown) {
-                free(path);
+                free(ref.path);
                 return -ENOMEM;
         }
         f->refs = grown;
-        f->refs[f->n_refs++] = (HolderRef) { .kind = kind, .fd = fd, .path = path };
+        f->refs[f->n_refs++] = ref;
+        return 0;
+}
+
+int proc_files_move_refs(ProcFiles *dst, ProcFiles *src) {
+        int r;
+
+        for (size_t i = 0; i < src->n_refs; i++) {
+                r = add_ref(dst, src->refs[i]);
+                src->refs[i].path = NULL; /* dst has it, or it is freed */
+                if (r < 0)
+                        return r;
+        }
+        src->n_refs = 0;
         return 0;
 }
 
@@ -53,17 +67,20 @@ static dev_t statx_dev(const struct statx *stx) {
         return makedev(stx->stx_dev_major, stx->stx_dev_minor);
 }
 
+/* The links of /proc/PID that name a place; a thread has its own cwd and
+ * root (the first two), never its own exe. */
+static const struct {
+        const char *name;
+        HolderRefKind kind;
+} links[] = {
+        { "cwd", HOLDER_REF_CWD },
+        { "root", HOLDER_REF_ROOT },
+        { "exe", HOLDER_REF_EXE },
+};
+#define N_THREAD_LINKS 2
+
 /* cwd, root, exe. The first error decides whether we may look at all. */
 static int scan_links(int proc_fd, pid_t pid, dev_t dev, ProcFiles *f) {
-        static const struct {
-                const char *name;
-                HolderRefKind kind;
-        } links[] = {
-                { "cwd", HOLDER_REF_CWD },
-                { "root", HOLDER_REF_ROOT },
-                { "exe", HOLDER_REF_EXE },
-        };
-
         for (size_t i = 0; i < ELEMENTSOF(links); i++) {
                 char path[48], *target = NULL;
                 struct statx stx;
@@ -79,7 +96,7 @@ static int scan_links(int proc_fd, pid_t pid, dev_t dev, ProcFiles *f) {
                 if (statx_dev(&stx) != dev)
                         continue;
                 (void) readlink_malloc_at(proc_fd, path, &target);
-                r = add_ref(f, links[i].kind, -1, target);
+                r = add_ref(f, (HolderRef) { .kind = links[i].kind, .fd = -1, .path = target });
                 if (r < 0)
                         return r;
         }
@@ -125,10 +142,10 @@ static int scan_fds(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles
 
                 if (S_ISBLK(stx.stx_mode) && makedev(stx.stx_rdev_major, stx.stx_rdev_minor) == dev) {
                         (void) readlink_malloc_at(dirfd(d), de->d_name, &target);
-                        r = add_ref(f, HOLDER_REF_DEVICE_NODE, (int) fd, target);
+                        r = add_ref(f, (HolderRef) { .kind = HOLDER_REF_DEVICE_NODE, .fd = (int) fd, .path = target });
                 } else if (statx_dev(&stx) == dev) {
                         (void) readlink_malloc_at(dirfd(d), de->d_name, &target);
-                        r = add_ref(f, HOLDER_REF_FD, (int) fd, target);
+                        r = add_ref(f, (HolderRef) { .kind = HOLDER_REF_FD, .fd = (int) fd, .path = target });
                 } else if (nsfs_dev != 0 && statx_dev(&stx) == nsfs_dev) {
                         _cleanup_free_ char *name = NULL;
                         uint64_t ino;
@@ -160,7 +177,7 @@ static int scan_maps(int proc_fd, pid_t pid, dev_t dev, ProcFiles *f) {
 
                 if (!copy)
                         return -ENOMEM;
-                r = add_ref(f, HOLDER_REF_MAP, -1, copy);
+                r = add_ref(f, (HolderRef) { .kind = HOLDER_REF_MAP, .fd = -1, .path = copy });
                 if (r < 0)
                         return r;
         }
@@ -179,5 +196,37 @@ int proc_files_scan(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles
         r = scan_maps(proc_fd, pid, dev, f);
         if (r == -ENOMEM)
                 return r;
+        return 0;
+}
+
+/* Whether a and b are the same directory through the same mount: a thread
+ * sharing its process's fs_struct, or one that happens to stand where the
+ * process stands, which adds nothing to report. */
+static bool same_place(const struct statx *a, const struct statx *b) {
+        return a->stx_dev_major == b->stx_dev_major && a->stx_dev_minor == b->stx_dev_minor &&
+               a->stx_ino == b->stx_ino && (a->stx_mask & b->stx_mask & STATX_MNT_ID) &&
+               a->stx_mnt_id == b->stx_mnt_id;
+}
+
+int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, ProcFiles *f) {
+        for (size_t i = 0; i < N_THREAD_LINKS; i++) {
+                char path[48], process_path[48], *target = NULL;
+                struct statx stx, process_stx;
+                int r;
+
+                (void) snprintf(path, sizeof(path), "%d/%s", (int) tid, links[i].name);
+                if (statx(proc_fd, path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) < 0 ||
+                    statx_dev(&stx) != dev)
+                        continue; /* gone, not allowed, or elsewhere */
+                (void) snprintf(process_path, sizeof(process_path), "%d/%s", (int) pid, links[i].name);
+                if (statx(proc_fd, process_path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID,
+                          &process_stx) >= 0 &&
+                    same_place(&stx, &process_stx))
+                        continue;
+                (void) readlink_malloc_at(proc_fd, path, &target);
+                r = add_ref(f, (HolderRef) { .kind = links[i].kind, .fd = -1, .path = target, .tid = tid });
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

@@ -30,5 +30,14 @@ typedef struct ProcFiles {
  * close while we look are skipped. */
 int proc_files_scan(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles *f);
 
+/* The cwd and root of thread tid of process pid, where they are on dev's
+ * filesystem and are not the process's own (a thread made without CLONE_FS,
+ * or one that called unshare(CLONE_FS) or unshare(CLONE_NEWNS)), tagged
+ * with tid. A thread that is gone or cannot be read adds nothing. */
+int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, ProcFiles *f);
+
+/* Moves every reference of src to dst. */
+int proc_files_move_refs(ProcFiles *dst, ProcFiles *src);
+
 void holder_ref_done(HolderRef *r);
 void proc_files_done(ProcFiles *f);

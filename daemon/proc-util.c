@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -221,4 +222,30 @@ int proc_read_unit(int proc_fd, pid_t pid, char **ret) {
         if (r < 0)
                 return r;
         return cgroup_parse_unit(buf, ret);
+}
+
+int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *userdata) {
+        struct dirent *de;
+        DIR *d;
+        int fd, r = 0;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        while (r >= 0 && (de = readdir(d))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end != 0)
+                        continue;
+                r = f((pid_t) pid, userdata);
+        }
+        closedir(d);
+        return r;
 }

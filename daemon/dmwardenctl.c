@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "block-device.h"
@@ -103,6 +104,44 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
         return 1;
 }
 
+static const char *file_type(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return "unreadable";
+        switch (st.st_mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a device";
+        }
+}
+
+/* Says what is wrong with the DEVICE argument, in the words of its form. */
+static void log_bad_device(const char *arg, int r) {
+        unsigned maj, min;
+        char rest;
+
+        if (r == -ENOTBLK)
+                log_error("%s: not a block device (%s).", arg, file_type(arg));
+        else if (r != -ENOENT)
+                log_error_errno(r, "%s: cannot look at it: %m", arg);
+        else if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2)
+                log_error("%s: no such block device (no /sys/dev/block/%u:%u).", arg, maj, min);
+        else if (strchr(arg, '/'))
+                log_error_errno(r, "%s: no such file (%m).", arg);
+        else
+                log_error("%s: no such file in /dev/mapper or /dev.", arg);
+}
+
 /* The scan the daemon would make: files only when the open count demands
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
@@ -147,7 +186,7 @@ int main(int argc, char *argv[]) {
 
         r = block_device_resolve(args.device, &dev);
         if (r < 0) {
-                log_error_errno(r, "%s is not a block device: %m", args.device);
+                log_bad_device(args.device, r);
                 return EXIT_BAD_ARGUMENT;
         }
         if (geteuid() != 0) {

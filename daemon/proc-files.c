@@ -13,6 +13,7 @@
 #include "macro.h"
 #include "mount-table.h"
 #include "proc-files.h"
+#include "proc-maps.h"
 #include "proc-util.h"
 #include "strv.h"
 
@@ -161,15 +162,9 @@ static int scan_fds(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles
 
 static int scan_maps(int proc_fd, pid_t pid, dev_t dev, ProcFiles *f) {
         _cleanup_strv_free_ char **paths = NULL;
-        _cleanup_free_ char *buf = NULL;
-        char path[32];
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/maps", (int) pid);
-        r = read_full_at(proc_fd, path, 256 * 1024 * 1024, &buf, NULL);
-        if (r < 0)
-                return r;
-        r = proc_maps_parse(buf, dev, &paths);
+        r = proc_maps_paths(proc_fd, pid, dev, &paths);
         if (r < 0)
                 return r;
         for (char **p = paths; *p; p++) {

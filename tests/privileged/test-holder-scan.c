@@ -758,34 +758,50 @@ Test(holder_scan, root_members_and_describe_all, .timeout = 120) {
 }
 
 /* A loop device nothing is attached to: a real block device that no
- * mount, process or stacked device holds. */
-static void free_loop_device(char *node, size_t size, dev_t *ret) {
-        _cleanup_close_ int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-        struct stat st;
-        int n;
+ * mount, process or stacked device holds. Made with a high number of its
+ * own, as LOOP_CTL_GET_FREE would hand the lowest free one to whoever asks
+ * next (other tests on this machine). */
+typedef struct UnusedLoop {
+        int control;
+        int index;
+        char node[32];
+        dev_t dev;
+} UnusedLoop;
 
-        cr_assert_geq(control, 0);
-        n = ioctl(control, LOOP_CTL_GET_FREE);
-        cr_assert_geq(n, 0);
-        snprintf(node, size, "/dev/loop%d", n);
-        cr_assert_eq(stat(node, &st), 0, "%s: %s", node, strerror(errno));
-        *ret = st.st_rdev;
+static void unused_loop_new(UnusedLoop *l) {
+        struct stat st;
+
+        *l = (UnusedLoop) { .control = open("/dev/loop-control", O_RDWR | O_CLOEXEC), .index = -1 };
+        cr_assert_geq(l->control, 0);
+        for (int n = 4000 + getpid() % 1000; l->index < 0 && n < 6000; n++)
+                if (ioctl(l->control, LOOP_CTL_ADD, n) >= 0)
+                        l->index = n;
+        cr_assert_geq(l->index, 0, "LOOP_CTL_ADD: %s", strerror(errno));
+        snprintf(l->node, sizeof(l->node), "/dev/loop%d", l->index);
+        cr_assert_eq(stat(l->node, &st), 0, "%s: %s", l->node, strerror(errno));
+        l->dev = st.st_rdev;
+}
+
+static void unused_loop_free(UnusedLoop *l) {
+        if (l->index >= 0)
+                (void) ioctl(l->control, LOOP_CTL_REMOVE, l->index);
+        l->control = safe_close(l->control);
 }
 
 Test(holder_scan, nothing_holds_an_unused_device, .timeout = 60) {
-        char node[32];
-        dev_t dev;
+        UnusedLoop l;
 
-        free_loop_device(node, sizeof(node), &dev);
+        unused_loop_new(&l);
         for (int files = 0; files < 2; files++) {
                 _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-                HolderScanOptions o = { .dev = dev, .scan_files = files };
+                HolderScanOptions o = { .dev = l.dev, .scan_files = files };
 
                 cr_assert_eq(holder_scan(&o, &s), 0, "no holders is an answer, not an error");
-                cr_assert(holder_scan_is_empty(s), "%s: %zu namespaces, %zu stacked", node, s->n_namespaces,
+                cr_assert(holder_scan_is_empty(s), "%s: %zu namespaces, %zu stacked", l.node, s->n_namespaces,
                           s->n_stacked);
                 cr_assert_gt(s->n_processes, 0);
         }
+        unused_loop_free(&l);
 }
 
 /* ---- dmwardenctl holders, as an operator runs it ---- */
@@ -870,15 +886,16 @@ Test(dmwardenctl, holders_in_every_source_and_format, .timeout = 120) {
 
 Test(dmwardenctl, nothing_holds_is_success, .timeout = 60) {
         _cleanup_free_ char *out = NULL, *json = NULL;
-        char node[32], expected[64];
-        dev_t dev;
+        char expected[64];
+        UnusedLoop l;
 
-        free_loop_device(node, sizeof(node), &dev);
-        cr_assert_eq(RUN_CTL(0, &out, "holders", node), 0, "%s", out);
-        snprintf(expected, sizeof(expected), "Nothing holds %s (%u:%u).\n", node, major(dev), minor(dev));
+        unused_loop_new(&l);
+        cr_assert_eq(RUN_CTL(0, &out, "holders", l.node), 0, "%s", out);
+        snprintf(expected, sizeof(expected), "Nothing holds %s (%u:%u).\n", l.node, major(l.dev), minor(l.dev));
         cr_assert_eq(strncmp(out, expected, strlen(expected)), 0, "%s", out);
-        cr_assert_eq(RUN_CTL(0, &json, "holders", node, "--json"), 0, "%s", json);
+        cr_assert_eq(RUN_CTL(0, &json, "holders", l.node, "--json"), 0, "%s", json);
         cr_assert(strstr(json, "\"namespaces\":[],\"stacked\":[]"), "%s", json);
+        unused_loop_free(&l);
 }
 
 /* Exit status 2 and a message that names the argument and what is wrong. */

@@ -88,7 +88,8 @@ static void print_namespace(FILE *f, const HolderScan *s, const HolderNamespace 
         else
                 fprintf(f, "%zu process%s", ns->n_members, ns->n_members == 1 ? "" : "es");
         if (ns->n_threads > 0)
-                fprintf(f, ", %zu thread%s of processes elsewhere", ns->n_threads, ns->n_threads == 1 ? "" : "s");
+                fprintf(f, ", %zu %s elsewhere", ns->n_threads,
+                        ns->n_threads == 1 ? "thread of a process" : "threads of processes");
         fputc('\n', f);
 
         for (char **m = ns->mount_points; m && *m; m++) {

@@ -131,7 +131,7 @@ Test(holders_format, table_escapes_and_summarizes) {
         _cleanup_free_ char *t = print(false, true);
 
         cr_assert(strstr(t, "Holders of /dev/dm-7 (253:7):\n"), "%s", t);
-        cr_assert(strstr(t, "Mount namespace 200: 2 processes, 1 thread of processes elsewhere\n"), "%s", t);
+        cr_assert(strstr(t, "Mount namespace 200: 2 processes, 1 thread of a process elsewhere\n"), "%s", t);
         cr_assert(strstr(t, "    mounted at /mnt/a\"b\\xff\n"), "%s", t);
         cr_assert(strstr(t, "pinned by the bind mount /run/p in mount namespace 100 (ours)"), "%s", t);
         cr_assert(strstr(t, "    members: 10 11\n"), "%s", t);

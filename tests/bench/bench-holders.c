@@ -203,8 +203,8 @@ _noreturn_ static void run_leader(const Params *p, const World *w, unsigned inde
  * device mount), the bench pins it on w->pin, the child exits. */
 static void make_ghost(World *w) {
         char nspath[64], c;
+        pid_t pid, self = getpid();
         int p[2], fd;
-        pid_t pid;
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 die("pipe");
@@ -212,6 +212,8 @@ static void make_ghost(World *w) {
         if (pid < 0)
                 die("fork");
         if (pid == 0) {
+                /* If the pin fails, the bench dies before it kills us. */
+                die_with_parent(self);
                 close(w->loop_fd);
                 if (unshare(CLONE_NEWNS) < 0 || write(p[1], "r", 1) != 1)
                         _exit(20);

@@ -19,12 +19,16 @@
 #include "proc-util.h"
 #include "strv.h"
 
-/* A process, or a thread in another mount namespace than its process: pid
- * is then its TID (procfs answers /proc/TID too) and tgid its process. */
+/* A process, or a thread in another mount namespace than its process.
+ * pid is what /proc is read by (procfs answers /proc/TID too): the
+ * thread's TID, or for a process whose main thread has exited (its
+ * /proc/PID shows nothing of it any more), a live thread's; tgid is the
+ * process. */
 typedef struct ProcEntry {
         pid_t pid;
         pid_t tgid;
         uint64_t mntns;
+        bool thread;             /* a thread alone in its namespace */
 } ProcEntry;
 
 typedef struct ProcHolder {
@@ -194,7 +198,12 @@ static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *file
         if (r < 0)
                 return r == -ENOMEM ? r : 0; /* exited meanwhile, or not ours to see */
         for (size_t i = 0; i < tasks.n_tasks; i++) {
-                ProcEntry e = { .pid = tasks.tasks[i].tid, .tgid = process->pid, .mntns = tasks.tasks[i].mntns };
+                ProcEntry e = {
+                        .pid = tasks.tasks[i].tid,
+                        .tgid = process->tgid,
+                        .mntns = tasks.tasks[i].mntns,
+                        .thread = true,
+                };
 
                 r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
                 if (r < 0)
@@ -215,6 +224,10 @@ static int scan_process(pid_t pid, void *userdata) {
 
         st->result->n_processes++;
         r = proc_read_mntns(st->proc_fd, pid, &e.mntns);
+        if (proc_error_is_vanished(r))
+                /* Gone, or only its main thread is: then a live thread
+                 * still has the namespace, files and mappings. */
+                r = proc_tasks_find_live(st->proc_fd, pid, &e.pid, &e.mntns);
         if (r < 0) {
                 count_failure(st->result, pid, r);
                 return 0;
@@ -223,7 +236,7 @@ static int scan_process(pid_t pid, void *userdata) {
         if (r < 0)
                 return r;
         if (st->o->scan_files) {
-                r = proc_files_scan(st->proc_fd, pid, st->o->dev, st->nsfs_dev, &files);
+                r = proc_files_scan(st->proc_fd, e.pid, st->o->dev, st->nsfs_dev, &files);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
@@ -232,7 +245,7 @@ static int scan_process(pid_t pid, void *userdata) {
         r = scan_threads(st, &e, &files);
         if (r < 0)
                 return r;
-        return keep_files(st, pid, e.mntns, &files);
+        return keep_files(st, e.pid, e.mntns, &files);
 }
 
 /* One pass over /proc: each process's namespace, and its files if asked. */
@@ -292,6 +305,17 @@ static const ProcEntry *find_proc(const ScanState *st, pid_t pid) {
         return bsearch(&key, st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
 }
 
+/* The entry of process pid: by PID, or, if its main thread has exited, the
+ * one seen through a live thread (rare: a linear search). */
+static const ProcEntry *find_process(const ScanState *st, pid_t pid) {
+        const ProcEntry *e = find_proc(st, pid);
+
+        for (size_t i = 0; !e && i < st->n_procs; i++)
+                if (st->procs[i].tgid == pid && !st->procs[i].thread)
+                        e = &st->procs[i];
+        return e;
+}
+
 static ProcHolder *find_holder(ScanState *st, pid_t pid) {
         /* holders were appended in /proc order, which is by PID, but do not
          * rely on it: few processes hold files, a linear search is cheap. */
@@ -311,7 +335,7 @@ static bool mounts_device(const MountTable *t, dev_t dev) {
 /* e->pid names a process, or a thread alone in this namespace. */
 static int describe_process(ScanState *st, const ProcEntry *e, pid_t ppid, bool root_member, HolderNamespace *out) {
         pid_t pid = e->pid;
-        Holder h = { .pid = e->tgid, .tid = e->tgid != pid ? pid : 0, .ppid = ppid, .root_member = root_member };
+        Holder h = { .pid = e->tgid, .tid = e->thread ? pid : 0, .ppid = ppid, .root_member = root_member };
         ProcHolder *ph;
         int r;
 
@@ -351,10 +375,10 @@ static int describe_members(ScanState *st, const MntnsInfo *ns, bool holds, Hold
                 if (proc_read_stat(st->proc_fd, pid, &ppid, &flags) >= 0) {
                         if (flags & PROC_PF_KTHREAD)
                                 continue;
-                        parent = find_proc(st, ppid);
+                        parent = find_process(st, ppid);
                         /* A thread here is one its process is not in: it
                          * made or entered this namespace itself. */
-                        root = e->tgid != pid || !parent || parent->mntns != ns->ino;
+                        root = e->thread || !parent || parent->mntns != ns->ino;
                 } else if (!has_refs)
                         continue; /* gone */
                 if (!(holds && root) && !has_refs && !st->o->describe_all)
@@ -424,10 +448,12 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
                         return r;
         }
         for (size_t m = 0; m < ns->n_members; m++) {
-                if (find_proc(st, ns->members[m])->tgid == ns->members[m])
-                        out.members[out.n_members++] = ns->members[m];
+                const ProcEntry *e = find_proc(st, ns->members[m]);
+
+                if (e->thread)
+                        out.threads[out.n_threads++] = e->pid;
                 else
-                        out.threads[out.n_threads++] = ns->members[m];
+                        out.members[out.n_members++] = e->tgid;
         }
 
         r = describe_members(st, ns, holds, &out);

@@ -71,3 +71,35 @@ int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, ProcFiles
         *ret = w.tasks;
         return 0;
 }
+
+typedef struct LiveTask {
+        int proc_fd;
+        pid_t pid;
+        pid_t tid;
+        uint64_t mntns;
+} LiveTask;
+
+static int find_live_cb(pid_t tid, void *userdata) {
+        LiveTask *l = userdata;
+
+        if (tid == l->pid || proc_read_mntns(l->proc_fd, tid, &l->mntns) < 0)
+                return 0;
+        l->tid = tid;
+        return 1; /* found: stop */
+}
+
+int proc_tasks_find_live(int proc_fd, pid_t pid, pid_t *ret_tid, uint64_t *ret_mntns) {
+        LiveTask l = { .proc_fd = proc_fd, .pid = pid };
+        char path[32];
+        int r;
+
+        (void) snprintf(path, sizeof(path), "%d/task", (int) pid);
+        r = proc_for_each_pid(proc_fd, path, find_live_cb, &l);
+        if (r < 0)
+                return r;
+        if (l.tid == 0)
+                return -ENOENT;
+        *ret_tid = l.tid;
+        *ret_mntns = l.mntns;
+        return 0;
+}

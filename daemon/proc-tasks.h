@@ -30,4 +30,8 @@ typedef struct ProcTasks {
  * opening the task directory. */
 int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, ProcFiles *process_files, ProcTasks *ret);
 
+/* A live thread of pid other than its main thread, and its namespace: how
+ * a process whose main thread has exited is still seen. -ENOENT if none. */
+int proc_tasks_find_live(int proc_fd, pid_t pid, pid_t *ret_tid, uint64_t *ret_mntns);
+
 void proc_tasks_done(ProcTasks *t);

@@ -238,7 +238,7 @@ int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *use
                 safe_close(fd);
                 return r;
         }
-        while (r >= 0 && (de = readdir(d))) {
+        while (r == 0 && (de = readdir(d))) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);
 

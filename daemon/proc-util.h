@@ -31,8 +31,8 @@ int proc_maps_parse(const char *maps, dev_t dev, char ***ret);
 /* The mount namespace inode of pid (0: of "self"). */
 int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret);
 /* Calls f for every numeric entry (a PID, or a TID) of the directory path
- * below dir_fd: "." of a /proc fd, or "PID/task". f returning < 0 stops the
- * walk with that value. */
+ * below dir_fd: "." of a /proc fd, or "PID/task". f returning non-zero
+ * stops the walk with that value (> 0: found what it looked for). */
 typedef int (*proc_pid_func_t)(pid_t pid, void *userdata);
 int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *userdata);
 

@@ -326,6 +326,33 @@ static pid_t child_thread_with_own_cwd(const World *w) {
         return tid;
 }
 
+/* A process whose main thread exits (on SIGUSR1, which the test sends once
+ * set up) while a second thread lives on: /proc/PID then shows nothing of
+ * it, yet its file on a detached mount stays open. */
+static void exit_main_thread(int sig) {
+        pthread_exit(NULL);
+}
+
+static void thread_idle(const World *w) {
+}
+
+static pid_t child_main_thread_exits(const World *w) {
+        struct sigaction sa = { .sa_handler = exit_main_thread };
+        sigset_t usr1;
+        pid_t tid;
+
+        (void) child_open_file(w);
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        /* The second thread is born with SIGUSR1 blocked: it goes to main. */
+        if (sigaction(SIGUSR1, &sa, NULL) < 0 || sigprocmask(SIG_BLOCK, &usr1, NULL) < 0)
+                _exit(50);
+        tid = in_second_thread(w, thread_idle);
+        if (sigprocmask(SIG_UNBLOCK, &usr1, NULL) < 0)
+                _exit(51);
+        return tid;
+}
+
 /* ---- scanning and what to expect ---- */
 
 static uint64_t mntns_of(pid_t pid) {
@@ -935,5 +962,41 @@ Test(dmwardenctl, exit_statuses, .timeout = 60) {
         cr_assert_eq(RUN_CTL(0, &e, "frobnicate", w.loop.node), 2);
         cr_assert_eq(RUN_CTL(65534, &f, "holders", w.loop.node), 4, "not root");
         cr_assert(strstr(f, "needs root"), "%s", f);
+        world_free(&w);
+}
+
+static void check_main_thread_gone(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .n_members = 1, .n_processes = 1 };
+        const HolderNamespace *ns;
+        const HolderRef *ref;
+
+        if (!files) {
+                cr_assert(holder_scan_is_empty(s), "%s: a detached mount is in no table", what);
+                return;
+        }
+        assert_exact(s, what, &e, 1, 1);
+        ns = find_ns(s, m->ino);
+        cr_assert_eq(ns->members[0], m->pid, "%s: the process is named by its PID", what);
+        ref = find_ref(find_process(s, m->pid, 0), HOLDER_REF_FD);
+        cr_assert_not_null(ref, "%s: the open file, seen through the live thread, missed", what);
+        cr_assert_str_eq(ref->path, "/held-file", "%s", what);
+}
+
+Test(holder_scan, process_whose_main_thread_exited, .timeout = 120) {
+        uint64_t ino;
+        Scene m = {};
+        World w;
+
+        world_new(&w);
+        m.pid = spawn_tid(&w, child_main_thread_exits, &m.tid);
+        m.ino = mntns_of(m.tid);
+        cr_assert_eq(kill(m.pid, SIGUSR1), 0);
+        for (int i = 0; i < 1000 && proc_read_mntns(AT_FDCWD, m.pid, &ino) >= 0; i++)
+                usleep(2000);
+        cr_assert_eq(proc_read_mntns(AT_FDCWD, m.pid, &ino), -ENOENT, "the main thread did not exit");
+        cr_assert_eq(mntns_of(m.tid), m.ino, "the second thread lives on");
+
+        for_each_scan(&w, check_main_thread_gone, &m);
         world_free(&w);
 }

@@ -183,8 +183,8 @@ static int keep_files(ScanState *st, pid_t pid, uint64_t mntns, ProcFiles *files
 }
 
 /* Threads in a mount namespace of their own become entries (and holders)
- * of their own; those with only a cwd or root of their own add it to the
- * process's files. Most processes have one thread, and the link count of
+ * of their own; the others add what they hold of their own (a cwd, root or
+ * fd table) to the process's files. Most processes have one thread, and the link count of
  * their task directory says so without opening it. */
 static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *files) {
         _cleanup_(proc_tasks_done) ProcTasks tasks = {};
@@ -193,7 +193,7 @@ static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *file
 
         if (proc_read_task_count(st->proc_fd, process->pid, &n_threads) < 0 || n_threads < 2)
                 return 0;
-        r = proc_tasks_scan(st->proc_fd, process->pid, process->mntns, st->o->dev,
+        r = proc_tasks_scan(st->proc_fd, process->pid, process->mntns, st->o->dev, st->nsfs_dev,
                             st->o->scan_files ? files : NULL, &tasks);
         if (r < 0)
                 return r == -ENOMEM ? r : 0; /* exited meanwhile, or not ours to see */

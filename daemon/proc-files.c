@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -43,18 +46,6 @@ static int add_ref(ProcFiles *f, HolderRef ref) {
         return 0;
 }
 
-int proc_files_move_refs(ProcFiles *dst, ProcFiles *src) {
-        int r;
-
-        for (size_t i = 0; i < src->n_refs; i++) {
-                r = add_ref(dst, src->refs[i]);
-                src->refs[i].path = NULL; /* dst has it, or it is freed */
-                if (r < 0)
-                        return r;
-        }
-        src->n_refs = 0;
-        return 0;
-}
 
 /* statx() that never waits for a filesystem: a hung FUSE or NFS server
  * must not hang the scan, and the device number needs no fresh attributes. */
@@ -111,6 +102,25 @@ static int add_ns_fd(ProcFiles *f, pid_t pid, int fd, uint64_t mntns) {
                 return -ENOMEM;
         f->ns_fds = grown;
         f->ns_fds[f->n_ns_fds++] = (ProcNsFd) { .pid = pid, .fd = fd, .mntns = mntns };
+        return 0;
+}
+
+int proc_files_move(ProcFiles *dst, ProcFiles *src) {
+        int r;
+
+        for (size_t i = 0; i < src->n_refs; i++) {
+                r = add_ref(dst, src->refs[i]);
+                src->refs[i].path = NULL; /* dst has it, or it is freed */
+                if (r < 0)
+                        return r;
+        }
+        src->n_refs = 0;
+        for (size_t i = 0; i < src->n_ns_fds; i++) {
+                r = add_ns_fd(dst, src->ns_fds[i].pid, src->ns_fds[i].fd, src->ns_fds[i].mntns);
+                if (r < 0)
+                        return r;
+        }
+        src->n_ns_fds = 0;
         return 0;
 }
 
@@ -203,7 +213,8 @@ static bool same_place(const struct statx *a, const struct statx *b) {
                a->stx_mnt_id == b->stx_mnt_id;
 }
 
-int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, ProcFiles *f) {
+/* The cwd and root of tid where they are on dev and not where pid's are. */
+static int scan_thread_links(int proc_fd, pid_t pid, pid_t tid, dev_t dev, ProcFiles *f) {
         for (size_t i = 0; i < N_THREAD_LINKS; i++) {
                 char path[48], process_path[48], *target = NULL;
                 struct statx stx, process_stx;
@@ -223,5 +234,45 @@ int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, ProcFil
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+/* Whether tid has a resource of its own rather than pid's: 0 shared, 1 its
+ * own, < 0 the kernel would not say (no CONFIG_KCMP, or not allowed). */
+static int kcmp_differs(pid_t pid, pid_t tid, int type) {
+        long r = syscall(SYS_kcmp, pid, tid, type, 0UL, 0UL);
+
+        if (r < 0)
+                return negative_errno();
+        return r != 0;
+}
+
+/* The fd table of a thread that has one of its own (unshare(CLONE_FILES)). */
+static int scan_thread_fds(int proc_fd, pid_t tid, dev_t dev, dev_t nsfs_dev, ProcFiles *f) {
+        _cleanup_(proc_files_done) ProcFiles own = {};
+        int r;
+
+        r = scan_fds(proc_fd, tid, dev, nsfs_dev, &own);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0; /* exited meanwhile */
+        for (size_t i = 0; i < own.n_refs; i++)
+                own.refs[i].tid = tid;
+        return proc_files_move(f, &own);
+}
+
+int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, dev_t nsfs_dev, ProcFiles *f) {
+        int r;
+
+        /* Threads share their process's fs and fd table unless made without
+         * CLONE_FS or CLONE_FILES, or unshared since: one kcmp() each says
+         * so. Where the kernel will not say, the cwd and root are compared
+         * by looking at them, and the fd table is taken as shared. */
+        if (kcmp_differs(pid, tid, KCMP_FS) != 0) {
+                r = scan_thread_links(proc_fd, pid, tid, dev, f);
+                if (r < 0)
+                        return r;
+        }
+        if (kcmp_differs(pid, tid, KCMP_FILES) > 0)
+                return scan_thread_fds(proc_fd, tid, dev, nsfs_dev, f);
         return 0;
 }

@@ -16,8 +16,8 @@ void proc_tasks_done(ProcTasks *t) {
         *t = (ProcTasks) {};
 }
 
-static int scan_task(int proc_fd, pid_t pid, pid_t tid, uint64_t mntns, dev_t dev, ProcFiles *process_files,
-                     ProcTasks *t) {
+static int scan_task(int proc_fd, pid_t pid, pid_t tid, uint64_t mntns, dev_t dev, dev_t nsfs_dev,
+                     ProcFiles *process_files, ProcTasks *t) {
         _cleanup_(proc_files_done) ProcFiles own = {};
         ProcTask task = { .tid = tid };
         int r;
@@ -27,12 +27,12 @@ static int scan_task(int proc_fd, pid_t pid, pid_t tid, uint64_t mntns, dev_t de
         if (proc_read_mntns(proc_fd, tid, &task.mntns) < 0)
                 return 0; /* exited meanwhile */
         if (process_files) {
-                r = proc_files_scan_thread(proc_fd, pid, tid, dev, &own);
+                r = proc_files_scan_thread(proc_fd, pid, tid, dev, nsfs_dev, &own);
                 if (r < 0)
                         return r;
         }
         if (task.mntns == mntns)
-                return process_files ? proc_files_move_refs(process_files, &own) : 0;
+                return process_files ? proc_files_move(process_files, &own) : 0;
         task.files = own;
         r = array_append((void **) &t->tasks, &t->n_tasks, sizeof(ProcTask), &task);
         if (r >= 0)
@@ -45,6 +45,7 @@ typedef struct TaskWalk {
         pid_t pid;
         uint64_t mntns;
         dev_t dev;
+        dev_t nsfs_dev;
         ProcFiles *process_files;
         ProcTasks tasks;
 } TaskWalk;
@@ -54,11 +55,12 @@ static int scan_task_cb(pid_t tid, void *userdata) {
 
         if (tid == w->pid)
                 return 0;
-        return scan_task(w->proc_fd, w->pid, tid, w->mntns, w->dev, w->process_files, &w->tasks);
+        return scan_task(w->proc_fd, w->pid, tid, w->mntns, w->dev, w->nsfs_dev, w->process_files, &w->tasks);
 }
 
-int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, ProcFiles *process_files, ProcTasks *ret) {
-        TaskWalk w = { proc_fd, pid, mntns, dev, process_files, {} };
+int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, dev_t nsfs_dev, ProcFiles *process_files,
+                    ProcTasks *ret) {
+        TaskWalk w = { proc_fd, pid, mntns, dev, nsfs_dev, process_files, {} };
         char path[32];
         int r;
 

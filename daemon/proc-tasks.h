@@ -14,7 +14,7 @@
 typedef struct ProcTask {
         pid_t tid;
         uint64_t mntns;
-        ProcFiles files;         /* its own cwd/root on the device */
+        ProcFiles files;         /* what it holds of its own */
 } ProcTask;
 
 typedef struct ProcTasks {
@@ -23,12 +23,13 @@ typedef struct ProcTasks {
 } ProcTasks;
 
 /* Walks /proc/pid/task (pid's own thread aside). With process_files set,
- * threads in the process's namespace (mntns) add their own cwd and root
- * references on dev to it; threads in another namespace come back in *ret,
- * with theirs. Threads that exit meanwhile or cannot be read are skipped:
+ * threads in the process's namespace (mntns) add what they hold of their
+ * own (proc_files_scan_thread()) to it; threads in another namespace come
+ * back in *ret, with theirs. Threads that exit meanwhile or cannot be read are skipped:
  * the process itself was readable, so it is counted. -ENOMEM, or the error
  * opening the task directory. */
-int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, ProcFiles *process_files, ProcTasks *ret);
+int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, dev_t nsfs_dev, ProcFiles *process_files,
+                    ProcTasks *ret);
 
 /* A live thread of pid other than its main thread, and its namespace: how
  * a process whose main thread has exited is still seen. -ENOENT if none. */

@@ -309,21 +309,40 @@ static pid_t child_thread_in_own_namespace(const World *w) {
         return in_second_thread(w, thread_mount);
 }
 
-/* A thread with a cwd of its own (unshare(CLONE_FS)) in a mount that the
- * process then detaches: only that thread's cwd keeps the device. */
+/* The device mounted in a namespace of our own, a second thread that
+ * takes something of its own there, then the mount detached: only what
+ * that thread holds keeps the device. */
+static pid_t detach_after_thread(const World *w, void (*setup)(const World *w)) {
+        pid_t tid;
+
+        enter_ns_and_mount(w);
+        tid = in_second_thread(w, setup);
+        if (umount2(w->dir, MNT_DETACH) < 0)
+                _exit(44);
+        return tid;
+}
+
+/* A cwd of its own (unshare(CLONE_FS)). */
 static void thread_chdir(const World *w) {
         if (unshare(CLONE_FS) < 0 || chdir(w->dir) < 0)
                 _exit(43);
 }
 
 static pid_t child_thread_with_own_cwd(const World *w) {
-        pid_t tid;
+        return detach_after_thread(w, thread_chdir);
+}
 
-        enter_ns_and_mount(w);
-        tid = in_second_thread(w, thread_chdir);
-        if (umount2(w->dir, MNT_DETACH) < 0)
-                _exit(44);
-        return tid;
+/* An fd table of its own (unshare(CLONE_FILES)), with a file open. */
+static void thread_open_file(const World *w) {
+        char path[128];
+
+        snprintf(path, sizeof(path), "%s/thread-file", w->dir);
+        if (unshare(CLONE_FILES) < 0 || open(path, O_RDWR | O_CREAT, 0600) < 0)
+                _exit(45);
+}
+
+static pid_t child_thread_with_own_files(const World *w) {
+        return detach_after_thread(w, thread_open_file);
 }
 
 /* A process whose main thread exits (on SIGUSR1, which the test sends once
@@ -562,7 +581,10 @@ Test(holder_scan, thread_in_its_own_mount_namespace, .timeout = 120) {
         run_scene(child_thread_in_own_namespace, check_thread);
 }
 
-static void check_thread_cwd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+/* The process of m->tid is named, with exactly one reference: kind, of
+ * that thread, at path. */
+static void check_thread_ref(const World *w, MountSource src, bool files, const char *what, const Scene *m,
+                             HolderRefKind kind, const char *path) {
         _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
         Expect e = { .ino = m->ino, .n_members = 1, .n_processes = 1 };
         const Holder *h;
@@ -575,10 +597,23 @@ static void check_thread_cwd(const World *w, MountSource src, bool files, const 
         assert_exact(s, what, &e, 1, 1);
         h = find_process(s, m->pid, 0);
         cr_assert_not_null(h, "%s: the process of the thread is not named", what);
-        cr_assert_eq(h->n_refs, 1, "%s: only the thread's cwd holds, %zu references", what, h->n_refs);
-        cr_assert_eq(h->refs[0].kind, HOLDER_REF_CWD, "%s", what);
-        cr_assert_eq(h->refs[0].tid, m->tid, "%s: the cwd is the thread's, not the process's", what);
-        cr_assert_str_eq(h->refs[0].path, "/", "%s", what);
+        cr_assert_eq(h->n_refs, 1, "%s: only the thread's %s holds, %zu references", what,
+                     holder_ref_kind_to_string(kind), h->n_refs);
+        cr_assert_eq(h->refs[0].kind, kind, "%s", what);
+        cr_assert_eq(h->refs[0].tid, m->tid, "%s: it is the thread's, not the process's", what);
+        cr_assert_str_eq(h->refs[0].path, path, "%s", what);
+}
+
+static void check_thread_cwd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        check_thread_ref(w, src, files, what, m, HOLDER_REF_CWD, "/");
+}
+
+static void check_thread_fd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        check_thread_ref(w, src, files, what, m, HOLDER_REF_FD, "/thread-file");
+}
+
+Test(holder_scan, thread_with_an_fd_table_of_its_own, .timeout = 120) {
+        run_scene(child_thread_with_own_files, check_thread_fd);
 }
 
 Test(holder_scan, thread_with_a_cwd_of_its_own, .timeout = 120) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
@@ -153,6 +154,44 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
         return 1;
 }
 
+static const char *file_type(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return "unreadable";
+        switch (st.st_mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a device";
+        }
+}
+
+/* Says what is wrong with the DEVICE argument, in the words of its form. */
+static void log_bad_device(const char *arg, int r) {
+        unsigned maj, min;
+        char rest;
+
+        if (r == -ENOTBLK)
+                log_error("%s: not a block device (%s).", arg, file_type(arg));
+        else if (r != -ENOENT)
+                log_error_errno(r, "%s: cannot look at it: %m", arg);
+        else if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2)
+                log_error("%s: no such block device (no /sys/dev/block/%u:%u).", arg, maj, min);
+        else if (strchr(arg, '/'))
+                log_error_errno(r, "%s: no such file (%m).", arg);
+        else
+                log_error("%s: no such file in /dev/mapper or /dev.", arg);
+}
+
 /* The scan the daemon would make: files only when the open count demands
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
@@ -198,12 +237,13 @@ static int scan_here(const Arguments *args, bool daemon_running) {
         /* A path to something else (/dev/null) is a mistake of the caller's;
          * one to nothing is a device that is not there. */
         if (r < 0 && names_a_number(args->device)) {
-                log_error_errno(r, "%s is not a block device: %m", args->device);
+                log_bad_device(args->device, r);
                 return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
         }
         if (r < 0 && !daemon_running) {
-                log_error_errno(r, "dmwardend is not running, and %s is not a block device to scan here: %m",
-                                args->device);
+                log_bad_device(args->device, r);
+                log_error("dmwardend, which would know %s if it is a device it watches, is not running.",
+                          args->device);
                 return EXIT_NOT_RUNNING;
         }
         if (r < 0) {

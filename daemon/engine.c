@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,14 +225,14 @@ static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 
 /* Whether pid is the engine or lives in its namespace. */
 static bool pid_is_engine(const Engine *e, pid_t pid) {
-        ino_t inode;
+        uint64_t inode;
 
         if (pid <= 0)
                 return false;
         if (pid == e->pid || pid == e->main_pid)
                 return true;
         /* Like NotifyAccess=all: anything inside the engine's namespace. */
-        return namespace_inode(pid, &inode) >= 0 && inode == e->namespace_inode;
+        return proc_read_mntns(AT_FDCWD, pid, &inode) >= 0 && inode == e->namespace_inode;
 }
 
 /* Whether a notification comes from the engine. A short-lived helper (an
@@ -243,14 +244,14 @@ static bool pid_is_engine(const Engine *e, pid_t pid) {
  * not already speak for the engine, while anyone else on the host (the
  * abstract socket has no permissions) stays shut out. */
 static bool sender_is_engine(const Engine *e, const struct ucred *cred) {
-        ino_t inode;
+        uint64_t inode;
         int r;
 
         if (pid_is_engine(e, cred->pid))
                 return true;
         if (cred->pid <= 0 || cred->uid != 0)
                 return false;
-        r = namespace_inode(cred->pid, &inode);
+        r = proc_read_mntns(AT_FDCWD, cred->pid, &inode);
         if (!proc_error_is_vanished(r))
                 return false;
         log_debug("Accepting a notification from PID %d, which is gone: it came from root.", (int) cred->pid);
@@ -369,7 +370,7 @@ int engine_start(Engine *e) {
 
         e->pid = e->main_pid = pid;
         e->started_usec = now_usec(e);
-        r = namespace_inode(pid, &e->namespace_inode);
+        r = proc_read_mntns(AT_FDCWD, pid, &e->namespace_inode);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the engine's namespace inode: %m");
 

@@ -7,6 +7,7 @@
  * namespace pin, notify socket and inherited sockets. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -35,7 +36,7 @@ struct Engine {
         EngineState state;
         pid_t pid;              /* the process we started */
         pid_t main_pid;         /* MAINPID= if it sent one, else pid */
-        ino_t namespace_inode;
+        uint64_t namespace_inode;
         char *status;           /* the engine's own STATUS= */
         int last_exit_code;     /* si_code and si_status of the last exit */
         int last_exit_status;

@@ -2,7 +2,6 @@
 /* The holder scan: one pass over /proc (namespace of each process, and its
  * files if asked), one mount table per namespace, then the result grouped
  * by namespace. Everything is matched by device number. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,21 +9,30 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "array.h"
 #include "block-stack.h"
 #include "holder-scan.h"
 #include "log.h"
 #include "mntns-set.h"
 #include "proc-files.h"
+#include "proc-tasks.h"
 #include "proc-util.h"
 #include "strv.h"
 
+/* A process, or a thread in another mount namespace than its process.
+ * pid is what /proc is read by (procfs answers /proc/TID too): the
+ * thread's TID, or for a process whose main thread has exited (its
+ * /proc/PID shows nothing of it any more), a live thread's; tgid is the
+ * process. */
 typedef struct ProcEntry {
         pid_t pid;
+        pid_t tgid;
         uint64_t mntns;
+        bool thread;             /* a thread alone in its namespace */
 } ProcEntry;
 
 typedef struct ProcHolder {
-        pid_t pid;
+        pid_t pid;               /* as in ProcEntry */
         uint64_t mntns;
         ProcFiles files;
 } ProcHolder;
@@ -32,6 +40,7 @@ typedef struct ProcHolder {
 typedef struct ScanState {
         const HolderScanOptions *o;
         int proc_fd;
+        dev_t nsfs_dev;          /* recognizes namespace fds; 0: do not */
         ProcEntry *procs;        /* by PID */
         size_t n_procs;
         pid_t *pids_by_ns;       /* PIDs ordered by (namespace, PID) */
@@ -91,6 +100,7 @@ static void holder_done(Holder *h) {
 static void holder_namespace_done(HolderNamespace *ns) {
         strv_free(ns->mount_points);
         free(ns->members);
+        free(ns->threads);
         for (size_t i = 0; i < ns->n_processes; i++)
                 holder_done(&ns->processes[i]);
         free(ns->processes);
@@ -154,75 +164,97 @@ static int cmp_ns_pid(const void *a, const void *b) {
         return cmp_pid(a, b);
 }
 
-static int append(void **array, size_t *n, size_t size, const void *item) {
-        void *grown = reallocarray(*array, *n + 1, size);
+/* Keeps what a process or thread holds: the namespaces it has open, and
+ * its references if it has any. Takes files. */
+static int keep_files(ScanState *st, pid_t pid, uint64_t mntns, ProcFiles *files) {
+        ProcHolder h = { .pid = pid, .mntns = mntns, .files = *files };
+        int r = 0;
 
-        if (!grown)
-                return -ENOMEM;
-        memcpy((char *) grown + *n * size, item, size);
-        *array = grown;
-        (*n)++;
-        return 0;
-}
-
-static int scan_process_files(ScanState *st, pid_t pid, uint64_t mntns, dev_t nsfs_dev) {
-        ProcHolder h = { .pid = pid, .mntns = mntns };
-        int r;
-
-        r = proc_files_scan(st->proc_fd, pid, st->o->dev, nsfs_dev, &h.files);
-        if (r < 0 && r != -ENOMEM)
-                count_failure(st->result, pid, r);
+        *files = (ProcFiles) {};
         for (size_t i = 0; r >= 0 && i < h.files.n_ns_fds; i++)
-                r = append((void **) &st->ns_fds, &st->n_ns_fds, sizeof(ProcNsFd), &h.files.ns_fds[i]);
+                r = array_append((void **) &st->ns_fds, &st->n_ns_fds, sizeof(ProcNsFd), &h.files.ns_fds[i]);
         if (r >= 0 && h.files.n_refs > 0) {
-                r = append((void **) &st->holders, &st->n_holders, sizeof(ProcHolder), &h);
+                r = array_append((void **) &st->holders, &st->n_holders, sizeof(ProcHolder), &h);
                 if (r >= 0)
                         return 0; /* st->holders owns the files now */
         }
         proc_files_done(&h.files);
-        return r == -ENOMEM ? r : 0;
+        return r;
+}
+
+/* Threads in a mount namespace of their own become entries (and holders)
+ * of their own; the others add what they hold of their own (a cwd, root or
+ * fd table) to the process's files. Most processes have one thread, and the link count of
+ * their task directory says so without opening it. */
+static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *files) {
+        _cleanup_(proc_tasks_done) ProcTasks tasks = {};
+        unsigned n_threads;
+        int r;
+
+        if (proc_read_task_count(st->proc_fd, process->pid, &n_threads) < 0 || n_threads < 2)
+                return 0;
+        r = proc_tasks_scan(st->proc_fd, process->pid, process->mntns, st->o->dev, st->nsfs_dev,
+                            st->o->scan_files ? files : NULL, &tasks);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0; /* exited meanwhile, or not ours to see */
+        for (size_t i = 0; i < tasks.n_tasks; i++) {
+                ProcEntry e = {
+                        .pid = tasks.tasks[i].tid,
+                        .tgid = process->tgid,
+                        .mntns = tasks.tasks[i].mntns,
+                        .thread = true,
+                };
+
+                r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+                if (r < 0)
+                        return r;
+                r = keep_files(st, e.pid, e.mntns, &tasks.tasks[i].files);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A process's namespace, its threads', and their files if asked. */
+static int scan_process(pid_t pid, void *userdata) {
+        _cleanup_(proc_files_done) ProcFiles files = {};
+        ScanState *st = userdata;
+        ProcEntry e = { .pid = pid, .tgid = pid };
+        int r;
+
+        st->result->n_processes++;
+        r = proc_read_mntns(st->proc_fd, pid, &e.mntns);
+        if (proc_error_is_vanished(r))
+                /* Gone, or only its main thread is: then a live thread
+                 * still has the namespace, files and mappings. */
+                r = proc_tasks_find_live(st->proc_fd, pid, &e.pid, &e.mntns);
+        if (r < 0) {
+                count_failure(st->result, pid, r);
+                return 0;
+        }
+        r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+        if (r < 0)
+                return r;
+        if (st->o->scan_files) {
+                r = proc_files_scan(st->proc_fd, e.pid, st->o->dev, st->nsfs_dev, &files);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        count_failure(st->result, pid, r);
+        }
+        r = scan_threads(st, &e, &files);
+        if (r < 0)
+                return r;
+        return keep_files(st, e.pid, e.mntns, &files);
 }
 
 /* One pass over /proc: each process's namespace, and its files if asked. */
-static int walk_processes(ScanState *st, dev_t nsfs_dev) {
-        struct dirent *de;
-        DIR *d;
-        int fd, r = 0;
+static int walk_processes(ScanState *st) {
+        int r;
 
-        fd = openat(st->proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                r = negative_errno();
-                safe_close(fd);
-                return r;
-        }
-
-        while (r >= 0 && (de = readdir(d))) {
-                ProcEntry e;
-                char *end;
-                long pid;
-
-                pid = strtol(de->d_name, &end, 10);
-                if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end != 0)
-                        continue;
-                st->result->n_processes++;
-                e.pid = (pid_t) pid;
-                r = proc_read_mntns(st->proc_fd, e.pid, &e.mntns);
-                if (r < 0) {
-                        count_failure(st->result, e.pid, r);
-                        r = 0;
-                        continue;
-                }
-                r = append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
-                if (r >= 0 && st->o->scan_files)
-                        r = scan_process_files(st, e.pid, e.mntns, nsfs_dev);
-        }
-        closedir(d);
+        r = proc_for_each_pid(st->proc_fd, ".", scan_process, st);
         if (r < 0)
                 return r;
-
         qsort(st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
         return 0;
 }
@@ -273,6 +305,17 @@ static const ProcEntry *find_proc(const ScanState *st, pid_t pid) {
         return bsearch(&key, st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
 }
 
+/* The entry of process pid: by PID, or, if its main thread has exited, the
+ * one seen through a live thread (rare: a linear search). */
+static const ProcEntry *find_process(const ScanState *st, pid_t pid) {
+        const ProcEntry *e = find_proc(st, pid);
+
+        for (size_t i = 0; !e && i < st->n_procs; i++)
+                if (st->procs[i].tgid == pid && !st->procs[i].thread)
+                        e = &st->procs[i];
+        return e;
+}
+
 static ProcHolder *find_holder(ScanState *st, pid_t pid) {
         /* holders were appended in /proc order, which is by PID, but do not
          * rely on it: few processes hold files, a linear search is cheap. */
@@ -289,8 +332,10 @@ static bool mounts_device(const MountTable *t, dev_t dev) {
         return false;
 }
 
-static int describe_process(ScanState *st, pid_t pid, pid_t ppid, bool root_member, HolderNamespace *out) {
-        Holder h = { .pid = pid, .ppid = ppid, .root_member = root_member };
+/* e->pid names a process, or a thread alone in this namespace. */
+static int describe_process(ScanState *st, const ProcEntry *e, pid_t ppid, bool root_member, HolderNamespace *out) {
+        pid_t pid = e->pid;
+        Holder h = { .pid = e->tgid, .tid = e->thread ? pid : 0, .ppid = ppid, .root_member = root_member };
         ProcHolder *ph;
         int r;
 
@@ -307,7 +352,7 @@ static int describe_process(ScanState *st, pid_t pid, pid_t ppid, bool root_memb
                 h.n_refs = ph->files.n_refs;
                 ph->files.n_refs = 0;
         }
-        r = append((void **) &out->processes, &out->n_processes, sizeof(Holder), &h);
+        r = array_append((void **) &out->processes, &out->n_processes, sizeof(Holder), &h);
         if (r < 0)
                 holder_done(&h);
         return r;
@@ -322,7 +367,7 @@ static int describe_members(ScanState *st, const MntnsInfo *ns, bool holds, Hold
         for (size_t m = 0; m < ns->n_members; m++) {
                 pid_t pid = ns->members[m], ppid = -1;
                 bool has_refs = find_holder(st, pid), root = false;
-                const ProcEntry *parent;
+                const ProcEntry *e = find_proc(st, pid), *parent;
                 unsigned flags = 0;
 
                 if (!holds && !has_refs && !st->o->describe_all)
@@ -330,13 +375,15 @@ static int describe_members(ScanState *st, const MntnsInfo *ns, bool holds, Hold
                 if (proc_read_stat(st->proc_fd, pid, &ppid, &flags) >= 0) {
                         if (flags & PROC_PF_KTHREAD)
                                 continue;
-                        parent = find_proc(st, ppid);
-                        root = !parent || parent->mntns != ns->ino;
+                        parent = find_process(st, ppid);
+                        /* A thread here is one its process is not in: it
+                         * made or entered this namespace itself. */
+                        root = e->thread || !parent || parent->mntns != ns->ino;
                 } else if (!has_refs)
                         continue; /* gone */
                 if (!(holds && root) && !has_refs && !st->o->describe_all)
                         continue;
-                r = describe_process(st, pid, ppid, root, out);
+                r = describe_process(st, e, ppid, root, out);
                 if (r < 0)
                         return r;
         }
@@ -352,7 +399,7 @@ static int add_pins(const ScanState *st, const MntnsInfo *ns, HolderNamespace *o
                 pin.path = strdup(pin.path);
                 if (!pin.path)
                         return -ENOMEM;
-                r = append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
+                r = array_append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
                 if (r < 0) {
                         free(pin.path);
                         return r;
@@ -364,7 +411,7 @@ static int add_pins(const ScanState *st, const MntnsInfo *ns, HolderNamespace *o
 
                 if (f->mntns != ns->ino)
                         continue;
-                r = append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
+                r = array_append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
                 if (r < 0)
                         return r;
         }
@@ -388,7 +435,8 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
 
         out.mount_points = calloc(1, sizeof(char *));
         out.members = calloc(ns->n_members ?: 1, sizeof(pid_t));
-        if (!out.mount_points || !out.members)
+        out.threads = calloc(ns->n_members ?: 1, sizeof(pid_t));
+        if (!out.mount_points || !out.members || !out.threads)
                 return -ENOMEM;
         for (size_t e = 0; e < ns->table.n_entries; e++) {
                 const MountEntry *m = &ns->table.entries[e];
@@ -399,9 +447,14 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
                 if (r < 0)
                         return r;
         }
-        if (ns->n_members > 0)
-                memcpy(out.members, ns->members, ns->n_members * sizeof(pid_t));
-        out.n_members = ns->n_members;
+        for (size_t m = 0; m < ns->n_members; m++) {
+                const ProcEntry *e = find_proc(st, ns->members[m]);
+
+                if (e->thread)
+                        out.threads[out.n_threads++] = e->pid;
+                else
+                        out.members[out.n_members++] = e->tgid;
+        }
 
         r = describe_members(st, ns, holds, &out);
         if (r < 0)
@@ -409,7 +462,7 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
         r = add_pins(st, ns, &out);
         if (r < 0)
                 return r;
-        r = append((void **) &st->result->namespaces, &st->result->n_namespaces, sizeof(HolderNamespace), &out);
+        r = array_append((void **) &st->result->namespaces, &st->result->n_namespaces, sizeof(HolderNamespace), &out);
         if (r < 0)
                 return r;
         out = (HolderNamespace) {}; /* the result owns it now */
@@ -443,7 +496,6 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
         const char *proc_root = o->proc_root ?: "/proc";
         uint64_t start = now_usec();
         struct stat nsfs;
-        dev_t nsfs_dev;
         int r;
 
         st.result = calloc(1, sizeof(HolderScan));
@@ -460,9 +512,9 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
                 return negative_errno();
         (void) proc_read_mntns(st.proc_fd, 0, &st.result->self_mntns);
         /* Namespace fds are recognized by the device of nsfs itself. */
-        nsfs_dev = fstatat(st.proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
+        st.nsfs_dev = fstatat(st.proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
 
-        r = walk_processes(&st, nsfs_dev);
+        r = walk_processes(&st);
         if (r < 0)
                 return r;
         r = seed_namespaces(&st);

@@ -28,10 +28,15 @@ typedef struct HolderRef {
         HolderRefKind kind;
         int fd;                  /* FD and DEVICE_NODE; else -1 */
         char *path;              /* as the kernel names it; NULL if unreadable */
+        pid_t tid;               /* CWD and ROOT of one thread with a cwd or
+                                  * root of its own: its TID; else 0 */
 } HolderRef;
 
 typedef struct Holder {
         pid_t pid;
+        pid_t tid;               /* a thread alone in this namespace (its
+                                  * process, pid, is in another): its TID;
+                                  * 0 for a whole process */
         pid_t ppid;
         char *comm;              /* NULL if it exited before we asked */
         char *unit;              /* systemd unit from the cgroup, or NULL */
@@ -62,6 +67,8 @@ typedef struct HolderNamespace {
         char **mount_points;     /* the device's mounts, as seen inside */
         size_t n_members;        /* processes in it */
         pid_t *members;          /* all of them, by PID */
+        size_t n_threads;        /* threads in it whose process is not */
+        pid_t *threads;          /* all of them, by TID */
         Holder *processes;       /* its root members, the processes with
                                   * references, or (describe_all) everyone */
         size_t n_processes;

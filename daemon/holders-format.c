@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "holders-format.h"
 #include "macro.h"
+#include "strv.h"
 
 static int finish(FILE *f) {
         return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
@@ -25,8 +26,17 @@ static void print_ref(FILE *f, const HolderRef *r) {
         fputs(holder_ref_kind_to_string(r->kind), f);
         if (r->fd >= 0)
                 fprintf(f, " %d", r->fd);
+        if (r->tid > 0)
+                fprintf(f, " of thread %d", (int) r->tid);
         fputc(' ', f);
         print_escaped(f, r->path ?: "?", 0);
+}
+
+/* The next item of a comma-separated list. */
+static void print_separator(FILE *f, bool *first) {
+        if (!*first)
+                fputs(", ", f);
+        *first = false;
 }
 
 static void print_process(FILE *f, const Holder *h) {
@@ -37,16 +47,27 @@ static void print_process(FILE *f, const Holder *h) {
         fputc(' ', f);
         print_escaped(f, h->unit ?: "-", 28);
         fputc(' ', f);
+        if (h->tid > 0) {
+                print_separator(f, &first);
+                fprintf(f, "thread %d", (int) h->tid);
+        }
         if (h->root_member) {
+                print_separator(f, &first);
                 fputs("root member", f);
-                first = false;
         }
         for (size_t i = 0; i < h->n_refs; i++) {
-                if (!first)
-                        fputs(", ", f);
+                print_separator(f, &first);
                 print_ref(f, &h->refs[i]);
-                first = false;
         }
+        fputc('\n', f);
+}
+
+static void print_pids(FILE *f, const char *label, const pid_t *pids, size_t n) {
+        if (n == 0)
+                return;
+        fprintf(f, "    %s:", label);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, " %d", (int) pids[i]);
         fputc('\n', f);
 }
 
@@ -66,6 +87,9 @@ static void print_namespace(FILE *f, const HolderScan *s, const HolderNamespace 
                 fputs("no processes", f);
         else
                 fprintf(f, "%zu process%s", ns->n_members, ns->n_members == 1 ? "" : "es");
+        if (ns->n_threads > 0)
+                fprintf(f, ", %zu %s elsewhere", ns->n_threads,
+                        ns->n_threads == 1 ? "thread of a process" : "threads of processes");
         fputc('\n', f);
 
         for (char **m = ns->mount_points; m && *m; m++) {
@@ -75,11 +99,9 @@ static void print_namespace(FILE *f, const HolderScan *s, const HolderNamespace 
         }
         for (size_t i = 0; i < ns->n_pins; i++)
                 print_pin(f, s, &ns->pins[i]);
-        if (full && ns->n_members > 0) {
-                fputs("    members:", f);
-                for (size_t i = 0; i < ns->n_members; i++)
-                        fprintf(f, " %d", (int) ns->members[i]);
-                fputc('\n', f);
+        if (full) {
+                print_pids(f, "members", ns->members, ns->n_members);
+                print_pids(f, "threads", ns->threads, ns->n_threads);
         }
         if (ns->n_processes > 0) {
                 fprintf(f, "    %-8s %-8s %-16s %-28s %s\n", "PID", "PPID", "COMM", "UNIT", "HOLDS");
@@ -142,125 +164,138 @@ static void json_key(FILE *f, bool *first, const char *key) {
         fputc(':', f);
 }
 
-static void json_ref(FILE *f, const HolderRef *r) {
-        bool first = true;
-
-        fputc('{', f);
-        json_key(f, &first, "kind");
-        json_write_string(f, holder_ref_kind_to_string(r->kind));
-        if (r->fd >= 0) {
-                json_key(f, &first, "fd");
-                fprintf(f, "%d", r->fd);
-        }
-        json_key(f, &first, "path");
-        json_write_string(f, r->path);
-        fputc('}', f);
+static void json_int(FILE *f, bool *first, const char *key, long long v) {
+        json_key(f, first, key);
+        fprintf(f, "%lld", v);
 }
 
-static void json_process(FILE *f, const Holder *h) {
-        bool first = true;
+static void json_u64(FILE *f, bool *first, const char *key, uint64_t v) {
+        json_key(f, first, key);
+        fprintf(f, "%" PRIu64, v);
+}
 
-        fputc('{', f);
-        json_key(f, &first, "pid");
-        fprintf(f, "%d", (int) h->pid);
-        json_key(f, &first, "ppid");
-        fprintf(f, "%d", (int) h->ppid);
-        json_key(f, &first, "comm");
-        json_write_string(f, h->comm);
-        json_key(f, &first, "unit");
-        json_write_string(f, h->unit);
-        json_key(f, &first, "root_member");
-        fputs(h->root_member ? "true" : "false", f);
-        json_key(f, &first, "references");
+static void json_str(FILE *f, bool *first, const char *key, const char *v) {
+        json_key(f, first, key);
+        json_write_string(f, v);
+}
+
+static void json_bool(FILE *f, bool *first, const char *key, bool v) {
+        json_key(f, first, key);
+        fputs(v ? "true" : "false", f);
+}
+
+typedef void (*json_item_func_t)(FILE *f, const HolderScan *s, const void *item);
+
+/* Every array in the output: items of the given size, each written by fn. */
+static void json_array(FILE *f, bool *first, const char *key, const HolderScan *s, const void *items, size_t n,
+                       size_t size, json_item_func_t fn) {
+        json_key(f, first, key);
         fputc('[', f);
-        for (size_t i = 0; i < h->n_refs; i++) {
+        for (size_t i = 0; i < n; i++) {
                 if (i > 0)
                         fputc(',', f);
-                json_ref(f, &h->refs[i]);
+                fn(f, s, (const char *) items + i * size);
         }
-        fputs("]}", f);
+        fputc(']', f);
 }
 
-static void json_pin(FILE *f, const HolderPin *p) {
+static void json_pid(FILE *f, const HolderScan *s, const void *item) {
+        fprintf(f, "%d", (int) *(const pid_t *) item);
+}
+
+static void json_string(FILE *f, const HolderScan *s, const void *item) {
+        json_write_string(f, *(char *const *) item);
+}
+
+static void json_ref(FILE *f, const HolderScan *s, const void *item) {
+        const HolderRef *r = item;
         bool first = true;
 
         fputc('{', f);
-        json_key(f, &first, "kind");
-        json_write_string(f, holder_pin_kind_to_string(p->kind));
+        json_str(f, &first, "kind", holder_ref_kind_to_string(r->kind));
+        if (r->fd >= 0)
+                json_int(f, &first, "fd", r->fd);
+        if (r->tid > 0)
+                json_int(f, &first, "tid", r->tid);
+        json_str(f, &first, "path", r->path);
+        fputc('}', f);
+}
+
+static void json_process(FILE *f, const HolderScan *s, const void *item) {
+        const Holder *h = item;
+        bool first = true;
+
+        fputc('{', f);
+        json_int(f, &first, "pid", h->pid);
+        if (h->tid > 0)
+                json_int(f, &first, "tid", h->tid);
+        json_int(f, &first, "ppid", h->ppid);
+        json_str(f, &first, "comm", h->comm);
+        json_str(f, &first, "unit", h->unit);
+        json_bool(f, &first, "root_member", h->root_member);
+        json_array(f, &first, "references", s, h->refs, h->n_refs, sizeof(HolderRef), json_ref);
+        fputc('}', f);
+}
+
+static void json_pin(FILE *f, const HolderScan *s, const void *item) {
+        const HolderPin *p = item;
+        bool first = true;
+
+        fputc('{', f);
+        json_str(f, &first, "kind", holder_pin_kind_to_string(p->kind));
         if (p->kind == HOLDER_PIN_MOUNT) {
-                json_key(f, &first, "mntns");
-                fprintf(f, "%" PRIu64, p->mntns);
-                json_key(f, &first, "path");
-                json_write_string(f, p->path);
+                json_u64(f, &first, "mntns", p->mntns);
+                json_str(f, &first, "path", p->path);
         } else {
-                json_key(f, &first, "pid");
-                fprintf(f, "%d", (int) p->pid);
-                json_key(f, &first, "fd");
-                fprintf(f, "%d", p->fd);
+                json_int(f, &first, "pid", p->pid);
+                json_int(f, &first, "fd", p->fd);
         }
         fputc('}', f);
 }
 
-static void json_namespace(FILE *f, const HolderScan *s, const HolderNamespace *ns) {
+static void json_namespace(FILE *f, const HolderScan *s, const void *item) {
+        const HolderNamespace *ns = item;
         bool first = true;
 
         fputc('{', f);
-        json_key(f, &first, "mntns");
-        fprintf(f, "%" PRIu64, ns->ino);
+        json_u64(f, &first, "mntns", ns->ino);
         json_key(f, &first, "mntns_id");
         if (ns->id != 0)
                 fprintf(f, "%" PRIu64, ns->id);
         else
                 fputs("null", f);
-        json_key(f, &first, "ours");
-        fputs(ns->ino == s->self_mntns ? "true" : "false", f);
-        json_key(f, &first, "mount_points");
-        fputc('[', f);
-        for (char **m = ns->mount_points; m && *m; m++) {
-                if (m != ns->mount_points)
-                        fputc(',', f);
-                json_write_string(f, *m);
-        }
-        fputc(']', f);
-        json_key(f, &first, "members");
-        fputc('[', f);
-        for (size_t i = 0; i < ns->n_members; i++)
-                fprintf(f, "%s%d", i > 0 ? "," : "", (int) ns->members[i]);
-        fputc(']', f);
-        json_key(f, &first, "pinned_by");
-        fputc('[', f);
-        for (size_t i = 0; i < ns->n_pins; i++) {
-                if (i > 0)
-                        fputc(',', f);
-                json_pin(f, &ns->pins[i]);
-        }
-        fputc(']', f);
-        json_key(f, &first, "processes");
-        fputc('[', f);
-        for (size_t i = 0; i < ns->n_processes; i++) {
-                if (i > 0)
-                        fputc(',', f);
-                json_process(f, &ns->processes[i]);
-        }
-        fputs("]}", f);
+        json_bool(f, &first, "ours", ns->ino == s->self_mntns);
+        json_array(f, &first, "mount_points", s, ns->mount_points, strv_length(ns->mount_points), sizeof(char *),
+                   json_string);
+        json_array(f, &first, "members", s, ns->members, ns->n_members, sizeof(pid_t), json_pid);
+        json_array(f, &first, "threads", s, ns->threads, ns->n_threads, sizeof(pid_t), json_pid);
+        json_array(f, &first, "pinned_by", s, ns->pins, ns->n_pins, sizeof(HolderPin), json_pin);
+        json_array(f, &first, "processes", s, ns->processes, ns->n_processes, sizeof(Holder), json_process);
+        fputc('}', f);
+}
+
+static void json_stacked(FILE *f, const HolderScan *s, const void *item) {
+        const StackedHolder *h = item;
+        bool first = true;
+
+        fputc('{', f);
+        json_str(f, &first, "kind", stacked_kind_to_string(h->kind));
+        json_str(f, &first, "name", h->name);
+        json_int(f, &first, "major", major(h->dev));
+        json_int(f, &first, "minor", minor(h->dev));
+        fputc('}', f);
 }
 
 static void json_stats(FILE *f, const HolderScan *s) {
         bool first = true;
 
         fputc('{', f);
-        json_key(f, &first, "processes");
-        fprintf(f, "%u", s->n_processes);
-        json_key(f, &first, "processes_inaccessible");
-        fprintf(f, "%u", s->n_processes_inaccessible);
-        json_key(f, &first, "processes_vanished");
-        fprintf(f, "%u", s->n_processes_vanished);
-        json_key(f, &first, "namespaces");
-        fprintf(f, "%u", s->n_namespaces_scanned);
-        json_key(f, &first, "namespaces_inaccessible");
-        fprintf(f, "%u", s->n_namespaces_inaccessible);
-        json_key(f, &first, "duration_usec");
-        fprintf(f, "%" PRIu64, s->duration_usec);
+        json_int(f, &first, "processes", s->n_processes);
+        json_int(f, &first, "processes_inaccessible", s->n_processes_inaccessible);
+        json_int(f, &first, "processes_vanished", s->n_processes_vanished);
+        json_int(f, &first, "namespaces", s->n_namespaces_scanned);
+        json_int(f, &first, "namespaces_inaccessible", s->n_namespaces_inaccessible);
+        json_u64(f, &first, "duration_usec", s->duration_usec);
         fputc('}', f);
 }
 
@@ -268,48 +303,14 @@ int holders_print_json(FILE *f, const HolderScan *s, const char *device) {
         bool first = true;
 
         fputc('{', f);
-        json_key(f, &first, "device");
-        json_write_string(f, device);
-        json_key(f, &first, "major");
-        fprintf(f, "%u", major(s->dev));
-        json_key(f, &first, "minor");
-        fprintf(f, "%u", minor(s->dev));
-        json_key(f, &first, "source");
-        json_write_string(f, mount_source_to_string(s->source));
-        json_key(f, &first, "files_scanned");
-        fputs(s->files_scanned ? "true" : "false", f);
-        json_key(f, &first, "mntns");
-        fprintf(f, "%" PRIu64, s->self_mntns);
-
-        json_key(f, &first, "namespaces");
-        fputc('[', f);
-        for (size_t i = 0; i < s->n_namespaces; i++) {
-                if (i > 0)
-                        fputc(',', f);
-                json_namespace(f, s, &s->namespaces[i]);
-        }
-        fputc(']', f);
-
-        json_key(f, &first, "stacked");
-        fputc('[', f);
-        for (size_t i = 0; i < s->n_stacked; i++) {
-                bool f2 = true;
-
-                if (i > 0)
-                        fputc(',', f);
-                fputc('{', f);
-                json_key(f, &f2, "kind");
-                json_write_string(f, stacked_kind_to_string(s->stacked[i].kind));
-                json_key(f, &f2, "name");
-                json_write_string(f, s->stacked[i].name);
-                json_key(f, &f2, "major");
-                fprintf(f, "%u", major(s->stacked[i].dev));
-                json_key(f, &f2, "minor");
-                fprintf(f, "%u", minor(s->stacked[i].dev));
-                fputc('}', f);
-        }
-        fputc(']', f);
-
+        json_str(f, &first, "device", device);
+        json_int(f, &first, "major", major(s->dev));
+        json_int(f, &first, "minor", minor(s->dev));
+        json_str(f, &first, "source", mount_source_to_string(s->source));
+        json_bool(f, &first, "files_scanned", s->files_scanned);
+        json_u64(f, &first, "mntns", s->self_mntns);
+        json_array(f, &first, "namespaces", s, s->namespaces, s->n_namespaces, sizeof(HolderNamespace), json_namespace);
+        json_array(f, &first, "stacked", s, s->stacked, s->n_stacked, sizeof(StackedHolder), json_stacked);
         json_key(f, &first, "stats");
         json_stats(f, s);
         fputs("}\n", f);

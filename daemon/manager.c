@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manager.h"
 #include "namespace-pin.h"
+#include "proc-util.h"
 #include "strv.h"
 
 int manager_new(const char *config_path, Config *config, Manager **ret) {
@@ -66,7 +67,7 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-ino_t manager_engine_namespace(const Manager *m) {
+uint64_t manager_engine_namespace(const Manager *m) {
         return m->engine ? m->engine->namespace_inode : m->watched_namespace;
 }
 
@@ -311,7 +312,7 @@ static int manager_start_watch_only(Manager *m) {
                         return log_error_errno(r, "Failed to read the engine's PID from PIDFile=%s: %m",
                                                m->config->pid_file);
         }
-        r = namespace_inode(m->watched_pid, &m->watched_namespace);
+        r = proc_read_mntns(AT_FDCWD, m->watched_pid, &m->watched_namespace);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the mount namespace of PID %d: %m", (int) m->watched_pid);
 

@@ -22,7 +22,7 @@ typedef struct Manager {
 
         Engine *engine;                 /* NULL in watch-only mode */
         pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
-        ino_t watched_namespace;
+        uint64_t watched_namespace;
 
         DeviceWatch *watch;
         char *device_source_dir;        /* tests: a directory source instead of dm */
@@ -59,4 +59,4 @@ int manager_run(Manager *m);
 /* Re-reads the configuration; a bad one is rejected and the old one kept. */
 int manager_reload(Manager *m);
 /* The engine namespace's inode: the engine's, or the watched process's. */
-ino_t manager_engine_namespace(const Manager *m);
+uint64_t manager_engine_namespace(const Manager *m);

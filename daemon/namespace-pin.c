@@ -88,19 +88,6 @@ int namespace_unpin(const char *path) {
         return 0;
 }
 
-int namespace_inode(pid_t pid, ino_t *ret) {
-        char path[64];
-        struct stat st;
-
-        if (pid <= 0)
-                return -EINVAL;
-        (void) snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) pid);
-        if (stat(path, &st) < 0)
-                return negative_errno();
-        *ret = st.st_ino;
-        return 0;
-}
-
 int namespace_enter_new(Propagation propagation) {
         unsigned long flags = MS_REC | (propagation == PROPAGATION_PRIVATE ? MS_PRIVATE : MS_SLAVE);
 

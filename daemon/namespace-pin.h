@@ -23,9 +23,6 @@ int namespace_pin(pid_t pid, const char *path);
 /* Lazily unmounts and removes a pin; a missing one is fine. */
 int namespace_unpin(const char *path);
 
-/* The inode of pid's mount namespace (0 for "self" is not allowed). */
-int namespace_inode(pid_t pid, ino_t *ret);
-
 /* In a freshly forked child: a new mount namespace whose root mount has the
  * given propagation. Async-signal-safe. */
 int namespace_enter_new(Propagation propagation);

@@ -30,5 +30,16 @@ typedef struct ProcFiles {
  * close while we look are skipped. */
 int proc_files_scan(int proc_fd, pid_t pid, dev_t dev, dev_t nsfs_dev, ProcFiles *f);
 
+/* What thread tid of process pid holds that the process does not: its cwd
+ * and root where they are on dev's filesystem and not the process's (a
+ * thread made without CLONE_FS, or that called unshare(CLONE_FS) or
+ * unshare(CLONE_NEWNS)), and the files of an fd table of its own
+ * (unshare(CLONE_FILES)); tagged with tid. A thread that is gone or cannot
+ * be read adds nothing. */
+int proc_files_scan_thread(int proc_fd, pid_t pid, pid_t tid, dev_t dev, dev_t nsfs_dev, ProcFiles *f);
+
+/* Moves every reference and namespace fd of src to dst. */
+int proc_files_move(ProcFiles *dst, ProcFiles *src);
+
 void holder_ref_done(HolderRef *r);
 void proc_files_done(ProcFiles *f);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -138,14 +142,24 @@ int proc_maps_parse(const char *maps, dev_t dev, char ***ret) {
         return 0;
 }
 
-int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret) {
-        char path[32], target[64];
-        ssize_t n;
+/* "PID/name" below proc_fd; AT_FDCWD stands for the real /proc and PID 0
+ * for "self", so callers without a /proc fd of their own share the code. */
+static void proc_path(char *buf, size_t size, int proc_fd, pid_t pid, const char *name) {
+        const char *prefix = proc_fd == AT_FDCWD ? "/proc/" : "";
 
         if (pid == 0)
-                strcpy(path, "self/ns/mnt");
+                (void) snprintf(buf, size, "%sself/%s", prefix, name);
         else
-                (void) snprintf(path, sizeof(path), "%d/ns/mnt", (int) pid);
+                (void) snprintf(buf, size, "%s%d/%s", prefix, (int) pid, name);
+}
+
+int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret) {
+        char path[64], target[64];
+        ssize_t n;
+
+        if (pid < 0)
+                return -EINVAL;
+        proc_path(path, sizeof(path), proc_fd, pid, "ns/mnt");
         n = readlinkat(proc_fd, path, target, sizeof(target) - 1);
         if (n < 0)
                 return negative_errno();
@@ -153,13 +167,34 @@ int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret) {
         return nsfs_name_parse(target, "mnt", ret);
 }
 
+int proc_read_task_count(int proc_fd, pid_t pid, unsigned *ret) {
+        struct statx stx;
+        char path[64];
+
+        /* procfs counts the live threads into the link count of the task
+         * directory (2 + threads): the cheapest way to learn it, no file
+         * to open, format and parse (see tests/bench/README.md). */
+        proc_path(path, sizeof(path), proc_fd, pid, "task");
+        if (statx(proc_fd, path, AT_STATX_DONT_SYNC, STATX_NLINK, &stx) < 0)
+                return negative_errno();
+        if (!(stx.stx_mask & STATX_NLINK) || stx.stx_nlink < 3)
+                return -EIO; /* not procfs: a fixture, say */
+        *ret = stx.stx_nlink - 2;
+        return 0;
+}
+
+static int read_pid_file(int proc_fd, pid_t pid, const char *name, size_t max_size, char **ret, size_t *ret_size) {
+        char path[64];
+
+        proc_path(path, sizeof(path), proc_fd, pid, name);
+        return read_full_at(proc_fd, path, max_size, ret, ret_size);
+}
+
 int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags) {
         _cleanup_free_ char *buf = NULL;
-        char path[32];
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/stat", (int) pid);
-        r = read_full_at(proc_fd, path, 64 * 1024, &buf, NULL);
+        r = read_pid_file(proc_fd, pid, "stat", 64 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         return proc_parse_stat(buf, ret_ppid, ret_flags);
@@ -167,12 +202,10 @@ int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags)
 
 int proc_read_comm(int proc_fd, pid_t pid, char **ret) {
         _cleanup_free_ char *buf = NULL;
-        char path[32];
         size_t n;
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/comm", (int) pid);
-        r = read_full_at(proc_fd, path, 4096, &buf, &n);
+        r = read_pid_file(proc_fd, pid, "comm", 4096, &buf, &n);
         if (r < 0)
                 return r;
         if (n > 0 && buf[n - 1] == '\n')
@@ -183,12 +216,36 @@ int proc_read_comm(int proc_fd, pid_t pid, char **ret) {
 
 int proc_read_unit(int proc_fd, pid_t pid, char **ret) {
         _cleanup_free_ char *buf = NULL;
-        char path[32];
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/cgroup", (int) pid);
-        r = read_full_at(proc_fd, path, 1024 * 1024, &buf, NULL);
+        r = read_pid_file(proc_fd, pid, "cgroup", 1024 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         return cgroup_parse_unit(buf, ret);
+}
+
+int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *userdata) {
+        struct dirent *de;
+        DIR *d;
+        int fd, r = 0;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        while (r == 0 && (de = readdir(d))) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end != 0)
+                        continue;
+                r = f((pid_t) pid, userdata);
+        }
+        closedir(d);
+        return r;
 }

@@ -24,8 +24,20 @@ int cgroup_parse_unit(const char *cgroup, char **ret);
  * /proc/PID/maps (a NULL-terminated array, possibly empty). */
 int proc_maps_parse(const char *maps, dev_t dev, char ***ret);
 
+/* The readers below take the /proc tree as a directory fd (a fixture in the
+ * unit tests), or AT_FDCWD for the real /proc. A thread's TID works as a
+ * PID: procfs answers /proc/TID for every thread, listed or not. */
+
 /* The mount namespace inode of pid (0: of "self"). */
 int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret);
+/* Calls f for every numeric entry (a PID, or a TID) of the directory path
+ * below dir_fd: "." of a /proc fd, or "PID/task". f returning non-zero
+ * stops the walk with that value (> 0: found what it looked for). */
+typedef int (*proc_pid_func_t)(pid_t pid, void *userdata);
+int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *userdata);
+
+/* How many threads process pid has now; -EIO on a tree that is not procfs. */
+int proc_read_task_count(int proc_fd, pid_t pid, unsigned *ret);
 int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags);
 /* The command name, any bytes but NUL; only the kernel's newline is cut. */
 int proc_read_comm(int proc_fd, pid_t pid, char **ret);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Benchmark of ways to find who holds a block device: builds a world of N
- * processes in M mount namespaces of K mounts each (the device mounted in
- * every tenth namespace, and one holder whose cwd pins a detached mount),
- * then times grep over every mountinfo, fuser -m, lsof, the holder scanner
- * through each source, and dmwardenctl. See README.md. Everything it makes
- * dies with it, even on SIGKILL: world processes have PR_SET_PDEATHSIG,
- * mounts live only in their namespaces, the loop device auto-clears and
- * its backing file is unlinked as soon as it is attached. */
-#include <dirent.h>
+ * processes in M mount namespaces of K mounts each, with exactly four
+ * holders of a loop device (leaked, pinned, fd, ghost: see README.md),
+ * then times grep over every mountinfo, fuser -m, lsof, two floors, the
+ * holder scanner through each source, and dmwardenctl, and says which of
+ * the four each one found.
+ *
+ * Everything it makes dies with it, even on SIGKILL: the bench first moves
+ * into a private mount namespace of its own (the world's "host"), so its
+ * mounts and the ghost's nsfs pin exist only there; world processes have
+ * PR_SET_PDEATHSIG; the loop device auto-clears and its backing file is
+ * unlinked as soon as it is attached. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "holder-scan.h"
+#include "holders-format.h"
 #include "macro.h"
 #include "proc-util.h"
 
@@ -36,9 +41,43 @@ typedef struct Params {
         const char *dmwardenctl;
 } Params;
 
+/* The world: where things are, and the four holders to find. */
+typedef struct World {
+        char root[64];           /* private tmpfs in the bench's namespace */
+        char dev_dir[80];        /* where the bench mounted the device */
+        char pin[80];            /* the ghost's nsfs pin */
+        char node[32];
+        dev_t dev;
+        int loop_fd;             /* the bench's, until the world holds it */
+        pid_t *leaders;
+        pid_t leaked_pid;        /* leader of the namespace with the copy */
+        pid_t pinned_pid;        /* cwd in a detached mount */
+        pid_t fd_pid;            /* /dev/loopN open */
+        uint64_t ghost_mntns;    /* no process; the pin keeps it */
+} World;
+
+enum { HOLDER_LEAKED, HOLDER_PINNED, HOLDER_FD, HOLDER_GHOST, _HOLDER_MAX };
+static const char *const holder_names[_HOLDER_MAX] = { "leaked", "pinned", "fd", "ghost" };
+
 _noreturn_ static void die(const char *what) {
         fprintf(stderr, "bench-holders: %s: %s\n", what, strerror(errno));
         exit(EXIT_FAILURE);
+}
+
+static double timeval_ms(struct timeval tv) {
+        return (double) tv.tv_sec * 1e3 + (double) tv.tv_usec / 1e3;
+}
+
+static double rusage_ms(const struct rusage *ru) {
+        return timeval_ms(ru->ru_utime) + timeval_ms(ru->ru_stime);
+}
+
+/* CPU time of this process so far. */
+static double self_cpu_ms(void) {
+        struct rusage ru;
+
+        (void) getrusage(RUSAGE_SELF, &ru);
+        return rusage_ms(&ru);
 }
 
 static double now_ms(void) {
@@ -54,9 +93,22 @@ static void die_with_parent(pid_t parent) {
                 _exit(EXIT_FAILURE);
 }
 
+/* The bench's own namespace: whatever it mounts stays in there. */
+static void enter_private_namespace(World *w) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+                die("private mount namespace");
+        snprintf(w->root, sizeof(w->root), "/tmp/dmwarden-bench-XXXXXX");
+        if (!mkdtemp(w->root) || mount("bench", w->root, "tmpfs", 0, "size=1m") < 0)
+                die("bench tmpfs");
+        snprintf(w->dev_dir, sizeof(w->dev_dir), "%s/dev", w->root);
+        snprintf(w->pin, sizeof(w->pin), "%s/ghost.mnt", w->root);
+        if (mkdir(w->dev_dir, 0755) < 0)
+                die("mkdir");
+}
+
 /* A sparse ext4 image on a loop device that detaches itself when unused;
  * the image file is unlinked at once, so nothing is left behind. */
-static int make_loop(char *node, size_t size, dev_t *ret) {
+static void make_loop(World *w) {
         struct loop_config config = { .info.lo_flags = LO_FLAGS_AUTOCLEAR };
         char image[] = "/tmp/dmwarden-bench-XXXXXX", cmd[128];
         int backing, control, fd = -1;
@@ -73,8 +125,8 @@ static int make_loop(char *node, size_t size, dev_t *ret) {
         for (int attempt = 0; attempt < 10 && fd < 0; attempt++) {
                 int n = ioctl(control, LOOP_CTL_GET_FREE);
 
-                snprintf(node, size, "/dev/loop%d", n);
-                fd = open(node, O_RDWR | O_CLOEXEC);
+                snprintf(w->node, sizeof(w->node), "/dev/loop%d", n);
+                fd = open(w->node, O_RDWR | O_CLOEXEC);
                 config.fd = (unsigned) backing;
                 if (fd >= 0 && ioctl(fd, LOOP_CONFIGURE, &config) < 0) {
                         close(fd);
@@ -85,40 +137,44 @@ static int make_loop(char *node, size_t size, dev_t *ret) {
                 die("LOOP_CONFIGURE");
         close(control);
         close(backing);
-        snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s >/dev/null 2>&1", node);
+        snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s >/dev/null 2>&1", w->node);
         if (system(cmd) != 0)
                 die("mkfs.ext4");
         if (fstat(fd, &st) < 0)
                 die("fstat");
-        *ret = st.st_rdev;
-        return fd;
+        w->dev = st.st_rdev;
+        w->loop_fd = fd;
 }
 
-/* One namespace: a private tmpfs on /tmp with K-1 bind mounts in it,
- * the device on /tmp/dev if holds, and members-1 idle children. */
-_noreturn_ static void run_leader(const Params *p, unsigned index, unsigned members, const char *node,
-                                  int loop_fd, int ready_fd, pid_t parent) {
-        char path[64];
+/* One namespace: a private copy of the bench's mounts (the device on
+ * dev_dir among them), a tmpfs with K-1 bind mounts, and members-1 idle
+ * children. Namespace 0 keeps its copy of the device mount (leaked); the
+ * others detach theirs, namespace 1 after its leader made its cwd there
+ * (pinned); namespace 2's leader opens the device node (fd). */
+_noreturn_ static void run_leader(const Params *p, const World *w, unsigned index, unsigned members,
+                                  int ready_fd, pid_t parent) {
+        char path[128], k_dir[96];
         pid_t self = getpid();
 
         die_with_parent(parent);
-        /* Only the bench holds the node open; the world holds mounts. */
-        close(loop_fd);
+        close(w->loop_fd); /* only the holders may hold the device */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0)
                 _exit(10);
-        if (mount("bench", "/tmp", "tmpfs", 0, "size=1m") < 0 || mkdir("/tmp/dev", 0755) < 0 ||
-            mkdir("/tmp/base", 0755) < 0)
+        snprintf(k_dir, sizeof(k_dir), "%s/k", w->root);
+        if (mkdir(k_dir, 0755) < 0 && errno != EEXIST)
+                _exit(11);
+        if (mount("bench", k_dir, "tmpfs", 0, "size=1m") < 0)
+                _exit(11);
+        snprintf(path, sizeof(path), "%s/base", k_dir);
+        if (mkdir(path, 0755) < 0)
                 _exit(11);
         for (unsigned i = 1; i < p->mounts; i++) {
-                snprintf(path, sizeof(path), "/tmp/m%u", i);
-                if (mkdir(path, 0755) < 0 || mount("/tmp/base", path, NULL, MS_BIND, NULL) < 0)
+                char target[128];
+
+                snprintf(target, sizeof(target), "%s/m%u", k_dir, i);
+                if (mkdir(target, 0755) < 0 || mount(path, target, NULL, MS_BIND, NULL) < 0)
                         _exit(12);
         }
-        /* Namespace 1 hides its holder: cwd in a mount detached from every table. */
-        if (index % 10 == 0 || index == 1)
-                if (mount(node, "/tmp/dev", "ext4", 0, NULL) < 0)
-                        _exit(13);
-
         for (unsigned i = 1; i < members; i++) {
                 pid_t pid = fork();
 
@@ -126,42 +182,78 @@ _noreturn_ static void run_leader(const Params *p, unsigned index, unsigned memb
                         _exit(14);
                 if (pid == 0) {
                         die_with_parent(self);
-                        if (index == 1 && i == 1 && chdir("/tmp/dev") < 0)
-                                _exit(15);
                         for (;;)
                                 pause();
                 }
         }
-        if (index == 1) {
-                /* The child chdir()s concurrently; wait until it did. */
-                for (int tries = 0; tries < 1000 && umount2("/tmp/dev", 0) == 0; tries++) {
-                        if (mount(node, "/tmp/dev", "ext4", 0, NULL) < 0)
-                                _exit(16);
-                        usleep(1000);
-                }
-                if (umount2("/tmp/dev", MNT_DETACH) < 0)
-                        _exit(17);
-        }
+        /* After the fork, so that only the leader holds. */
+        if (index == 1 && chdir(w->dev_dir) < 0)
+                _exit(15);
+        if (index == 2 && open(w->node, O_RDONLY) < 0) /* stays open */
+                _exit(16);
+        if (index != 0 && umount2(w->dev_dir, MNT_DETACH) < 0)
+                _exit(17);
         if (write(ready_fd, "r", 1) != 1)
                 _exit(18);
         for (;;)
                 pause();
 }
 
-static pid_t *build_world(const Params *p, const char *node, int loop_fd) {
+/* A namespace no process is in: a child makes it (with its copy of the
+ * device mount), the bench pins it on w->pin, the child exits. */
+static void make_ghost(World *w) {
+        char nspath[64], c;
+        pid_t pid, self = getpid();
+        int p[2], fd;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                die("pipe");
+        pid = fork();
+        if (pid < 0)
+                die("fork");
+        if (pid == 0) {
+                /* If the pin fails, the bench dies before it kills us. */
+                die_with_parent(self);
+                close(w->loop_fd);
+                if (unshare(CLONE_NEWNS) < 0 || write(p[1], "r", 1) != 1)
+                        _exit(20);
+                pause();
+                _exit(0);
+        }
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+                die("ghost child");
+        close(p[0]);
+        fd = open(w->pin, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                die("pin file");
+        close(fd);
+        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) pid);
+        if (mount(nspath, w->pin, NULL, MS_BIND, NULL) < 0)
+                die("nsfs pin");
+        if (proc_read_mntns(AT_FDCWD, pid, &w->ghost_mntns) < 0)
+                die("ghost namespace");
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+}
+
+static void build_world(const Params *p, World *w) {
         unsigned per = p->processes / p->namespaces, extra = p->processes % p->namespaces;
-        pid_t self = getpid(), *leaders = calloc(p->namespaces, sizeof(pid_t));
+        pid_t self = getpid();
         int pipefd[2];
         double start = now_ms();
 
-        if (!leaders || pipe2(pipefd, O_CLOEXEC) < 0)
+        w->leaders = calloc(p->namespaces, sizeof(pid_t));
+        if (!w->leaders || pipe2(pipefd, O_CLOEXEC) < 0)
                 die("pipe");
+        if (mount(w->node, w->dev_dir, "ext4", 0, NULL) < 0)
+                die("mount");
         for (unsigned i = 0; i < p->namespaces; i++) {
-                leaders[i] = fork();
-                if (leaders[i] < 0)
+                w->leaders[i] = fork();
+                if (w->leaders[i] < 0)
                         die("fork");
-                if (leaders[i] == 0)
-                        run_leader(p, i, per + (i < extra), node, loop_fd, pipefd[1], self);
+                if (w->leaders[i] == 0)
+                        run_leader(p, w, i, per + (i < extra), pipefd[1], self);
         }
         close(pipefd[1]);
         for (unsigned i = 0; i < p->namespaces; i++) {
@@ -173,93 +265,165 @@ static pid_t *build_world(const Params *p, const char *node, int loop_fd) {
                 }
         }
         close(pipefd[0]);
+        make_ghost(w);
+        /* The host lets the device go; namespace 0 keeps its copy. */
+        if (umount2(w->dev_dir, 0) < 0)
+                die("umount");
+        w->leaked_pid = w->leaders[0];
+        w->pinned_pid = w->leaders[1];
+        w->fd_pid = w->leaders[2];
         fprintf(stderr, "world: %u processes, %u namespaces x %u mounts, built in %.1f s\n", p->processes,
                 p->namespaces, p->mounts, (now_ms() - start) / 1e3);
-        return leaders;
 }
 
-typedef enum Count { COUNT_LINES, COUNT_WORDS, COUNT_NAMESPACES } Count;
+/* Whether text names n as a whole number (a PID, an inode). */
+static bool names_number(const char *text, unsigned long long n) {
+        char needle[32];
+        size_t l = (size_t) snprintf(needle, sizeof(needle), "%llu", n);
 
-/* Runs a shell command and counts what it found in its stdout: lines,
- * words (fuser's PIDs), or namespaces in dmwardenctl's JSON. */
-static double time_command(const char *cmd, Count count, unsigned *found) {
-        _cleanup_free_ char *out = NULL;
-        size_t size = 0, n = 0;
-        double start = now_ms();
-        FILE *f = popen(cmd, "r");
+        for (const char *p = text; p && (p = strstr(p, needle)); p += l)
+                if ((p == text || p[-1] < '0' || p[-1] > '9') && (p[l] < '0' || p[l] > '9'))
+                        return true;
+        return false;
+}
+
+/* Whether text names pid as a holder: a process entry of dmwardenctl's
+ * JSON (its member lists name processes that hold nothing), or anywhere in
+ * the tools' output, which lists holders only. */
+static bool names_pid(const char *text, pid_t pid) {
+        char needle[32];
+
+        if (text[0] != '{')
+                return names_number(text, (unsigned long long) pid);
+        snprintf(needle, sizeof(needle), "{\"pid\":%d,", (int) pid);
+        return strstr(text, needle);
+}
+
+/* Which of the four holders an output names: by the PID of the leaked
+ * namespace's leader, the pinned and the fd holder, and the ghost's
+ * namespace inode (nothing else could name a namespace no process is in). */
+static unsigned holders_found(const World *w, const char *text) {
+        unsigned found = 0;
+
+        if (names_pid(text, w->leaked_pid))
+                found |= 1U << HOLDER_LEAKED;
+        if (names_pid(text, w->pinned_pid))
+                found |= 1U << HOLDER_PINNED;
+        if (names_pid(text, w->fd_pid))
+                found |= 1U << HOLDER_FD;
+        if (names_number(text, w->ghost_mntns))
+                found |= 1U << HOLDER_GHOST;
+        return found;
+}
+
+typedef struct Run {
+        double ms;
+        double cpu_ms;           /* user + system: less at the mercy of a
+                                  * busy machine than wall time */
+        long maxrss_kib;         /* of the command; -1 in-process */
+        char *out;
+} Run;
+
+/* Runs a shell command, its stdout into r->out, its peak RSS from wait4. */
+static void run_command(const char *cmd, Run *r) {
+        size_t size = 0;
+        FILE *f = open_memstream(&r->out, &size);
         char buf[65536];
+        struct rusage ru;
+        double start = now_ms();
+        int p[2], status;
+        ssize_t k;
+        pid_t pid;
 
-        if (!f)
-                die("popen");
-        for (size_t k; (k = fread(buf, 1, sizeof(buf), f)) > 0;) {
-                char *grown = realloc(out, size + k + 1);
-
-                if (!grown)
-                        die("realloc");
-                out = grown;
-                memcpy(out + size, buf, k);
-                size += k;
-                out[size] = 0;
+        if (!f || pipe2(p, O_CLOEXEC) < 0)
+                die("pipe");
+        pid = fork();
+        if (pid < 0)
+                die("fork");
+        if (pid == 0) {
+                if (dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+                _exit(127);
         }
-        (void) pclose(f);
-        double elapsed = now_ms() - start;
-
-        for (char *p = out; p && *p;) {
-                if (count == COUNT_NAMESPACES) {
-                        p = strstr(p, "\"mntns_id\"");
-                        if (!p)
-                                break;
-                        n++;
-                        p++;
-                } else if (count == COUNT_LINES) {
-                        n += *p == '\n';
-                        p++;
-                } else {
-                        p += strspn(p, " \t\n");
-                        if (*p)
-                                n++;
-                        p += strcspn(p, " \t\n");
-                }
-        }
-        *found = (unsigned) n;
-        return elapsed;
+        close(p[1]);
+        while ((k = read(p[0], buf, sizeof(buf))) > 0)
+                fwrite(buf, 1, (size_t) k, f);
+        close(p[0]);
+        if (wait4(pid, &status, 0, &ru) != pid)
+                die("wait4");
+        r->ms = now_ms() - start;
+        r->cpu_ms = rusage_ms(&ru);
+        r->maxrss_kib = ru.ru_maxrss;
+        fclose(f);
 }
 
-static double time_scan(dev_t dev, MountSource source, bool files, unsigned *found) {
-        HolderScanOptions o = { .dev = dev, .source = source, .scan_files = files };
+static void run_scan(const World *w, MountSource source, bool files, Run *r) {
+        HolderScanOptions o = { .dev = w->dev, .source = source, .scan_files = files };
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        double start = now_ms();
-        int r;
+        double start = now_ms(), cpu = self_cpu_ms();
+        size_t size = 0;
+        FILE *f;
+        int k;
 
-        r = holder_scan(&o, &s);
-        if (r < 0) {
-                errno = -r;
+        k = holder_scan(&o, &s);
+        r->ms = now_ms() - start;
+        r->cpu_ms = self_cpu_ms() - cpu;
+        if (k < 0) {
+                errno = -k;
                 die("holder_scan");
         }
-        *found = (unsigned) s->n_namespaces;
-        return now_ms() - start;
+        r->maxrss_kib = -1;
+        f = open_memstream(&r->out, &size);
+        if (!f || holders_print_json(f, s, w->node) < 0)
+                die("holders_print_json");
+        fclose(f);
 }
 
-/* The naming pass alone: readlink of every /proc/PID/ns/mnt. */
-static double time_proc_pass(unsigned *found) {
-        _cleanup_close_ int proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        double start = now_ms();
-        struct dirent *de;
-        DIR *d = opendir("/proc");
-        unsigned n = 0;
+typedef struct Floor {
+        int proc_fd;
+        unsigned n;
+} Floor;
 
-        if (!d || proc_fd < 0)
+/* The floor of a mount scan: one readlink of every /proc/PID/ns/mnt, the
+ * least that names every process's namespace. */
+static int floor_readlink(pid_t pid, void *userdata) {
+        Floor *f = userdata;
+        uint64_t ino;
+
+        if (proc_read_mntns(f->proc_fd, pid, &ino) >= 0)
+                f->n++;
+        return 0;
+}
+
+static int ignore_fd(pid_t fd, void *userdata) {
+        return 0;
+}
+
+/* The floor of a file scan: open and list every /proc/PID/fd, the least
+ * that sees every open file, before looking at a single one. */
+static int floor_fd_dirs(pid_t pid, void *userdata) {
+        Floor *f = userdata;
+        char path[32];
+
+        snprintf(path, sizeof(path), "%d/fd", (int) pid);
+        if (proc_for_each_pid(f->proc_fd, path, ignore_fd, NULL) >= 0)
+                f->n++;
+        return 0;
+}
+
+static void run_floor(proc_pid_func_t fn, Run *r) {
+        Floor f = { .proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
+        double start = now_ms(), cpu = self_cpu_ms();
+
+        if (f.proc_fd < 0 || proc_for_each_pid(f.proc_fd, ".", fn, &f) < 0)
                 die("/proc");
-        while ((de = readdir(d))) {
-                uint64_t ino;
-
-                if (de->d_name[0] >= '1' && de->d_name[0] <= '9' &&
-                    proc_read_mntns(proc_fd, (pid_t) atoi(de->d_name), &ino) >= 0)
-                        n++;
-        }
-        closedir(d);
-        *found = n;
-        return now_ms() - start;
+        r->ms = now_ms() - start;
+        r->cpu_ms = self_cpu_ms() - cpu;
+        r->maxrss_kib = -1;
+        close(f.proc_fd);
+        if (asprintf(&r->out, "%u processes", f.n) < 0)
+                die("asprintf");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -269,63 +433,113 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 typedef enum Method {
-        M_GREP, M_FUSER, M_LSOF, M_PROC_PASS, M_SCAN_MOUNTINFO, M_SCAN_LISTMOUNT,
-        M_SCAN_LISTMOUNT_FILES, M_SCAN_MOUNTINFO_FILES, M_CTL, _M_MAX,
+        M_GREP, M_FUSER, M_LSOF, M_FLOOR, M_FLOOR_FD, M_SCAN_MOUNTINFO, M_SCAN_LISTMOUNT,
+        M_SCAN_MOUNTINFO_FILES, M_SCAN_LISTMOUNT_FILES, M_CTL, _M_MAX,
 } Method;
 
-static const char *const method_names[_M_MAX] = {
-        [M_GREP] = "`grep -l` over every /proc/PID/mountinfo",
-        [M_FUSER] = "`fuser -m DEV`",
-        [M_LSOF] = "`lsof DEV`",
-        [M_PROC_PASS] = "naming pass only (readlink every ns/mnt)",
-        [M_SCAN_MOUNTINFO] = "holder_scan, mountinfo, mounts only",
-        [M_SCAN_LISTMOUNT] = "holder_scan, listmount, mounts only",
-        [M_SCAN_LISTMOUNT_FILES] = "holder_scan, listmount, with file scan",
-        [M_SCAN_MOUNTINFO_FILES] = "holder_scan, mountinfo, with file scan",
-        [M_CTL] = "`dmwardenctl holders DEV --json` (auto)",
+static const struct {
+        const char *name;        /* for --skip */
+        const char *title;
+} methods[_M_MAX] = {
+        [M_GREP] = { "grep", "`grep -l MAJ:MIN /proc/[0-9]*/mountinfo`" },
+        [M_FUSER] = { "fuser", "`fuser -m DEV`" },
+        [M_LSOF] = { "lsof", "`lsof DEV`" },
+        [M_FLOOR] = { "floor", "floor: readlink every /proc/PID/ns/mnt" },
+        [M_FLOOR_FD] = { "fd-floor", "file-scan floor: open and list every /proc/PID/fd" },
+        [M_SCAN_MOUNTINFO] = { "scan-mountinfo", "holder_scan, mountinfo, mounts only" },
+        [M_SCAN_LISTMOUNT] = { "scan-listmount", "holder_scan, listmount, mounts only" },
+        [M_SCAN_MOUNTINFO_FILES] = { "files-mountinfo", "holder_scan, mountinfo, with file scan" },
+        [M_SCAN_LISTMOUNT_FILES] = { "files-listmount", "holder_scan, listmount, with file scan" },
+        [M_CTL] = { "ctl", "`dmwardenctl holders DEV --json`" },
 };
 
-static const char *const found_units[_M_MAX] = {
-        [M_GREP] = "processes", [M_FUSER] = "PIDs", [M_LSOF] = "lines",
-        [M_PROC_PASS] = "processes", [M_SCAN_MOUNTINFO] = "namespaces", [M_SCAN_LISTMOUNT] = "namespaces",
-        [M_SCAN_LISTMOUNT_FILES] = "namespaces", [M_SCAN_MOUNTINFO_FILES] = "namespaces", [M_CTL] = "namespaces",
-};
-
-static double run_method(Method m, const Params *p, const char *node, dev_t dev, unsigned *found) {
+static void run_method(Method m, const Params *p, const World *w, Run *r) {
         char cmd[512];
 
         switch (m) {
         case M_GREP:
                 snprintf(cmd, sizeof(cmd), "grep -l -F -e ' %u:%u ' /proc/[0-9]*/mountinfo 2>/dev/null",
-                         major(dev), minor(dev));
-                return time_command(cmd, COUNT_LINES, found);
+                         major(w->dev), minor(w->dev));
+                return run_command(cmd, r);
         case M_FUSER:
-                snprintf(cmd, sizeof(cmd), "fuser -m %s 2>/dev/null", node);
-                return time_command(cmd, COUNT_WORDS, found);
+                snprintf(cmd, sizeof(cmd), "fuser -m %s 2>/dev/null", w->node);
+                return run_command(cmd, r);
         case M_LSOF:
-                snprintf(cmd, sizeof(cmd), "lsof -w %s 2>/dev/null", node);
-                return time_command(cmd, COUNT_LINES, found);
-        case M_PROC_PASS:
-                return time_proc_pass(found);
+                snprintf(cmd, sizeof(cmd), "lsof -w %s 2>/dev/null", w->node);
+                return run_command(cmd, r);
+        case M_FLOOR:
+                return run_floor(floor_readlink, r);
+        case M_FLOOR_FD:
+                return run_floor(floor_fd_dirs, r);
         case M_SCAN_MOUNTINFO:
-                return time_scan(dev, MOUNT_SOURCE_MOUNTINFO, false, found);
+                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, false, r);
         case M_SCAN_LISTMOUNT:
-                return time_scan(dev, MOUNT_SOURCE_LISTMOUNT, false, found);
-        case M_SCAN_LISTMOUNT_FILES:
-                return time_scan(dev, MOUNT_SOURCE_LISTMOUNT, true, found);
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, false, r);
         case M_SCAN_MOUNTINFO_FILES:
-                return time_scan(dev, MOUNT_SOURCE_MOUNTINFO, true, found);
+                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, true, r);
+        case M_SCAN_LISTMOUNT_FILES:
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, true, r);
         case M_CTL:
-                snprintf(cmd, sizeof(cmd), "%s holders %s --json 2>/dev/null", p->dmwardenctl, node);
-                return time_command(cmd, COUNT_NAMESPACES, found);
+                snprintf(cmd, sizeof(cmd), "exec %s holders %s --json 2>/dev/null", p->dmwardenctl, w->node);
+                return run_command(cmd, r);
         default:
                 abort();
         }
 }
 
+/* Runs a method R times; prints its row. Returns its median. */
+static double report(Method m, const Params *p, const World *w, double floor_ms, double grep_ms) {
+        unsigned n = p->repeat < 64 ? p->repeat : 64, found = 0;
+        double t[64], cpu[64], median;
+        long maxrss = -1;
+        char ratio[32] = "-", faster[32] = "-", rss[32] = "-";
+
+        for (unsigned i = 0; i < n; i++) {
+                Run r = {};
+
+                run_method(m, p, w, &r);
+                t[i] = r.ms;
+                cpu[i] = r.cpu_ms;
+                if (r.maxrss_kib > maxrss)
+                        maxrss = r.maxrss_kib;
+                if (i == 0)
+                        found = m == M_FLOOR || m == M_FLOOR_FD ? 0 : holders_found(w, r.out);
+                if (i == 0 && getenv("BENCH_DEBUG"))
+                        fprintf(stderr, "%s:\n%.2000s\n", methods[m].name, r.out);
+                free(r.out);
+        }
+        qsort(t, n, sizeof(double), cmp_double);
+        qsort(cpu, n, sizeof(double), cmp_double);
+        median = t[n / 2];
+        if (floor_ms > 0)
+                snprintf(ratio, sizeof(ratio), "%.1f", median / floor_ms);
+        if (grep_ms > 0)
+                snprintf(faster, sizeof(faster), "%.0f", grep_ms / median);
+        if (maxrss >= 0)
+                snprintf(rss, sizeof(rss), "%.1f", (double) maxrss / 1024.0);
+        printf("| %s | %.1f | %.1f | %.1f | %s | %s | %s |", methods[m].title, median, t[0], cpu[n / 2], ratio, faster,
+               rss);
+        for (unsigned h = 0; h < _HOLDER_MAX; h++)
+                printf(" %s |", m == M_FLOOR || m == M_FLOOR_FD ? "-" : found & (1U << h) ? "yes" : "no");
+        printf("\n");
+        fflush(stdout);
+        return median;
+}
+
 static void usage(void) {
         fprintf(stderr, "Usage: bench-holders [--processes N] [--namespaces M] [--mounts K] [--repeat R]\n"
-                        "                     [--dmwardenctl PATH] [--skip METHOD,...]\n");
+                        "                     [--dmwardenctl PATH] [--skip METHOD,...] [--hold]\n"
+                        "Methods: grep fuser lsof floor fd-floor scan-mountinfo scan-listmount\n"
+                        "         files-mountinfo files-listmount ctl\n");
+}
+
+static bool in_list(const char *list, const char *name) {
+        size_t l = strlen(name);
+
+        for (const char *p = list; (p = strstr(p, name)); p += l)
+                if ((p == list || p[-1] == ',') && (p[l] == ',' || p[l] == 0))
+                        return true;
+        return false;
 }
 
 int main(int argc, char *argv[]) {
@@ -336,14 +550,16 @@ int main(int argc, char *argv[]) {
                 { "repeat", required_argument, NULL, 'r' },
                 { "dmwardenctl", required_argument, NULL, 'c' },
                 { "skip", required_argument, NULL, 's' },
+                { "hold", no_argument, NULL, 'h' },
                 {},
         };
         Params p = { .processes = 1000, .namespaces = 10, .mounts = 100, .repeat = 5 };
+        bool hold = false;
+        double floor_ms = 0, grep_ms = 0;
         bool skip[_M_MAX] = {};
-        char node[32];
-        pid_t *leaders;
-        dev_t dev;
-        int c, loop_fd;
+        cpu_set_t all_cpus, one_cpu;
+        World w = {};
+        int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
@@ -354,16 +570,17 @@ int main(int argc, char *argv[]) {
                 case 'c': p.dmwardenctl = optarg; break;
                 case 's':
                         for (Method m = 0; m < _M_MAX; m++)
-                                if (strstr(optarg, (const char *[]) { "grep", "fuser", "lsof", "proc", "scan-mountinfo",
-                                                                      "scan-listmount", "scan-listmount-files",
-                                                                      "scan-mountinfo-files", "ctl" }[m]))
-                                        skip[m] = true;
+                                skip[m] = skip[m] || in_list(optarg, methods[m].name);
+                        break;
+                case 'h':
+                        hold = true;
                         break;
                 default:
                         usage();
                         return 2;
                 }
-        if (p.namespaces == 0 || p.processes < p.namespaces || p.mounts == 0 || p.repeat == 0) {
+        /* Namespaces 0, 1 and 2 hold the leaked, pinned and fd holders. */
+        if (p.namespaces < 3 || p.processes < p.namespaces || p.mounts == 0 || p.repeat == 0) {
                 usage();
                 return 2;
         }
@@ -381,32 +598,55 @@ int main(int argc, char *argv[]) {
         signal(SIGINT, SIG_DFL);
         /* Orphans of the world come to us, so every PID is reaped at exit. */
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
-        loop_fd = make_loop(node, sizeof(node), &dev);
-        leaders = build_world(&p, node, loop_fd);
-        close(loop_fd); /* only the mounts and the hidden holder keep it now */
+        /* Linux 6.18 hands out namespace ids in per-CPU batches and refuses
+         * an nsfs bind mount of a namespace whose id is not above that of
+         * the namespace the mount goes into: the bench's namespace and the
+         * ghost's must be made on one CPU for the ghost's pin to work. */
+        if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
+                die("sched_getaffinity");
+        CPU_ZERO(&one_cpu);
+        CPU_SET(sched_getcpu(), &one_cpu);
+        if (sched_setaffinity(0, sizeof(one_cpu), &one_cpu) < 0)
+                die("sched_setaffinity");
+        enter_private_namespace(&w);
+        make_loop(&w);
+        build_world(&p, &w);
+        w.loop_fd = safe_close(w.loop_fd); /* only the four holders keep it now */
+        if (sched_setaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
+                die("sched_setaffinity");
 
-        printf("| method | median ms | min ms | found |\n|---|---:|---:|---|\n");
-        fflush(stdout);
-        for (Method m = 0; m < _M_MAX; m++) {
-                double t[64];
-                unsigned found = 0, r = p.repeat < 64 ? p.repeat : 64;
-
-                if (skip[m])
-                        continue;
-                for (unsigned i = 0; i < r; i++)
-                        t[i] = run_method(m, &p, node, dev, &found);
-                qsort(t, r, sizeof(double), cmp_double);
-                printf("| %s | %.1f | %.1f | %u %s |\n", method_names[m], t[r / 2], t[0], found, found_units[m]);
-                fflush(stdout);
+        if (hold) {
+                /* For profiling by hand: the world stays until stdin ends. */
+                fprintf(stderr, "world ready: %s (%u:%u); the bench's namespace is /proc/%d/ns/mnt; "
+                        "close stdin to end\n", w.node, major(w.dev), minor(w.dev), (int) getpid());
+                while (getchar() != EOF)
+                        ;
+                memset(skip, true, sizeof(skip));
         }
+        printf("| method | median ms | min ms | CPU ms | x floor | grep / this | peak RSS MiB |");
+        for (unsigned h = 0; h < _HOLDER_MAX; h++)
+                printf(" %s |", holder_names[h]);
+        printf("\n|---|---:|---:|---:|---:|---:|---:|---|---|---|---|\n");
+        fflush(stdout);
+        /* The baselines first: the ratios of the rest need them. */
+        if (!skip[M_FLOOR])
+                floor_ms = report(M_FLOOR, &p, &w, 0, 0);
+        if (!skip[M_GREP])
+                grep_ms = report(M_GREP, &p, &w, floor_ms, 0);
+        for (Method m = 0; m < _M_MAX; m++)
+                if (!skip[m] && m != M_FLOOR && m != M_GREP)
+                        (void) report(m, &p, &w, floor_ms, grep_ms);
 
         /* Tear down: a leader's death takes its children (PDEATHSIG), then
          * the namespace, its mounts, and at last the loop device. As the
          * subreaper we reap every one of them. */
         for (unsigned i = 0; i < p.namespaces; i++)
-                (void) kill(leaders[i], SIGKILL);
+                (void) kill(w.leaders[i], SIGKILL);
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
                 ;
-        free(leaders);
+        (void) umount2(w.pin, MNT_DETACH);
+        (void) umount2(w.root, MNT_DETACH);
+        (void) rmdir(w.root);
+        free(w.leaders);
         return 0;
 }

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The holder scanner against the real kernel: one test world per kind of
  * reference, each scanned through every mount-table source this kernel
- * has, so the mountinfo fallback the 6.1 VM relies on is exercised too. */
+ * has (so the mountinfo fallback the 6.1 VM relies on is exercised too),
+ * with and without the file scan, and the exact set of holders asserted.
+ *
+ * Every world lives in a private mount namespace of the test process, on
+ * a tmpfs of its own: when a test fails or times out, its process dies,
+ * its children die with it (PR_SET_PDEATHSIG), their namespaces and
+ * mounts go with them, and the loop device auto-clears. Nothing is left
+ * but an empty directory. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/loop.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,17 +36,37 @@
 
 typedef struct World {
         TestLoop loop;
-        char dir[64];        /* where children mount the device */
-        char pin_dir[64];    /* a private mount holding nsfs pins */
+        char root[64];       /* a tmpfs in our private namespace */
+        char dir[80];        /* where the device gets mounted */
+        char bind_dir[80];   /* a second place for it */
+        char pin[80];        /* an nsfs bind mount, if any */
         pid_t children[4];
         size_t n_children;
 } World;
 
 static void world_new(World *w) {
+        cpu_set_t cpu;
+
         *w = (World) { .loop.fd = -1 };
+        /* Linux 6.18 hands out namespace ids in per-CPU batches, and refuses
+         * an nsfs bind mount of a namespace whose id is not above that of
+         * the namespace the mount goes into (its loop check). Our children
+         * make their namespaces after ours: on the same CPU, their ids are
+         * higher, on another, maybe not. */
+        CPU_ZERO(&cpu);
+        CPU_SET(sched_getcpu(), &cpu);
+        cr_assert_eq(sched_setaffinity(0, sizeof(cpu), &cpu), 0);
+        /* Whatever the test mounts stays in here and dies with us. */
+        cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+        cr_assert_eq(mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL), 0);
+        snprintf(w->root, sizeof(w->root), "/tmp/dmwarden-holders-XXXXXX");
+        cr_assert_not_null(mkdtemp(w->root));
+        cr_assert_eq(mount("dmwarden-test", w->root, "tmpfs", 0, "size=1m"), 0);
+        snprintf(w->dir, sizeof(w->dir), "%s/mnt", w->root);
+        snprintf(w->bind_dir, sizeof(w->bind_dir), "%s/bind", w->root);
+        cr_assert_eq(mkdir(w->dir, 0755), 0);
+        cr_assert_eq(mkdir(w->bind_dir, 0755), 0);
         test_loop_new(&w->loop, 16);
-        snprintf(w->dir, sizeof(w->dir), "/tmp/dmwarden-holders-XXXXXX");
-        cr_assert_not_null(mkdtemp(w->dir));
 }
 
 static void world_free(World *w) {
@@ -45,24 +74,25 @@ static void world_free(World *w) {
                 (void) kill(w->children[i], SIGKILL);
                 (void) waitpid(w->children[i], NULL, 0);
         }
-        if (w->pin_dir[0]) {
-                (void) umount2(w->pin_dir, MNT_DETACH);
-                (void) rmdir(w->pin_dir);
-        }
+        if (w->pin[0])
+                (void) umount2(w->pin, MNT_DETACH);
+        (void) umount2(w->dir, MNT_DETACH);
         test_loop_release(&w->loop);
         /* Nothing may keep the device: not the scan, not a stray pin. */
         cr_assert(wait_device_free(w->loop.node, 10000), "%s still busy after the test", w->loop.node);
-        (void) rmdir(w->dir);
+        (void) umount2(w->root, MNT_DETACH);
+        (void) rmdir(w->root);
 }
 
-typedef void (*child_setup_t)(const World *w);
+/* A child's setup; returns a TID to tell the test (or 0), exits with a
+ * distinct code where it fails. */
+typedef pid_t (*child_setup_t)(const World *w);
 
 /* Runs setup in a child that then waits to be killed; returns its PID once
- * setup is done. setup exits with a distinct code where it fails. */
-static pid_t spawn(World *w, child_setup_t setup) {
+ * setup is done, and what setup returned in *ret_tid. */
+static pid_t spawn_tid(World *w, child_setup_t setup, pid_t *ret_tid) {
+        pid_t pid, tid = 0;
         int p[2];
-        pid_t pid;
-        char c;
 
         cr_assert_lt(w->n_children, ELEMENTSOF(w->children));
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
@@ -71,15 +101,16 @@ static pid_t spawn(World *w, child_setup_t setup) {
         if (pid == 0) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 close(p[0]);
-                setup(w);
-                if (write(p[1], "r", 1) != 1)
+                close(w->loop.fd); /* ours, not a holder's */
+                tid = setup(w);
+                if (write(p[1], &tid, sizeof(tid)) != sizeof(tid))
                         _exit(99);
                 for (;;)
                         pause();
         }
         close(p[1]);
         w->children[w->n_children++] = pid;
-        if (read(p[0], &c, 1) != 1) {
+        if (read(p[0], &tid, sizeof(tid)) != sizeof(tid)) {
                 int status = 0;
 
                 (void) waitpid(pid, &status, 0);
@@ -87,7 +118,13 @@ static pid_t spawn(World *w, child_setup_t setup) {
                 cr_assert_fail("child setup failed with status %d", WEXITSTATUS(status));
         }
         close(p[0]);
+        if (ret_tid)
+                *ret_tid = tid;
         return pid;
+}
+
+static pid_t spawn(World *w, child_setup_t setup) {
+        return spawn_tid(w, setup, NULL);
 }
 
 static void kill_child(World *w, pid_t pid) {
@@ -98,23 +135,44 @@ static void kill_child(World *w, pid_t pid) {
                         w->children[i] = w->children[--w->n_children];
 }
 
+/* ---- the children ---- */
+
+static void enter_ns(unsigned long propagation) {
+        if (unshare(CLONE_NEWNS) < 0)
+                _exit(10);
+        if (mount(NULL, "/", NULL, propagation | MS_REC, NULL) < 0)
+                _exit(11);
+}
+
 /* A namespace of its own, whose mounts never reach ours, with the device
  * mounted on w->dir. */
 static void enter_ns_and_mount(const World *w) {
-        if (unshare(CLONE_NEWNS) < 0)
-                _exit(10);
-        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-                _exit(11);
+        enter_ns(MS_SLAVE);
         if (mount(w->loop.node, w->dir, "ext4", 0, NULL) < 0)
                 _exit(12);
 }
 
-static void child_mount(const World *w) {
+static pid_t child_mount(const World *w) {
         enter_ns_and_mount(w);
+        return 0;
+}
+
+/* `unshare -m` while we have the device mounted: a private copy. */
+static pid_t child_unshare_private(const World *w) {
+        enter_ns(MS_PRIVATE);
+        return 0;
+}
+
+/* The same, and a bind mount of the copy elsewhere inside. */
+static pid_t child_unshare_private_and_bind(const World *w) {
+        enter_ns(MS_PRIVATE);
+        if (mount(w->dir, w->bind_dir, NULL, MS_BIND, NULL) < 0)
+                _exit(20);
+        return 0;
 }
 
 /* Two members: the root one and its child, in the same namespace. */
-static void child_mount_and_fork(const World *w) {
+static pid_t child_mount_and_fork(const World *w) {
         pid_t pid;
 
         enter_ns_and_mount(w);
@@ -126,19 +184,27 @@ static void child_mount_and_fork(const World *w) {
                 for (;;)
                         pause();
         }
+        return 0;
 }
 
 /* The leak the design is about: a mount detached from every table, kept
  * alive by a working directory inside it. */
-static void child_cwd_detached(const World *w) {
+static pid_t child_cwd_detached(const World *w) {
         enter_ns_and_mount(w);
         if (chdir(w->dir) < 0)
                 _exit(20);
         if (umount2(w->dir, MNT_DETACH) < 0)
                 _exit(21);
+        return 0;
 }
 
-static void child_open_file(const World *w) {
+static pid_t child_open_node(const World *w) {
+        if (open(w->loop.node, O_RDONLY) < 0) /* stays open */
+                _exit(20);
+        return 0;
+}
+
+static pid_t child_open_file(const World *w) {
         char path[128];
 
         enter_ns_and_mount(w);
@@ -147,9 +213,10 @@ static void child_open_file(const World *w) {
                 _exit(20);
         if (umount2(w->dir, MNT_DETACH) < 0)
                 _exit(21);
+        return 0;
 }
 
-static void child_map_file(const World *w) {
+static pid_t child_map_file(const World *w) {
         char path[128];
         void *p;
         int fd;
@@ -165,16 +232,18 @@ static void child_map_file(const World *w) {
         close(fd); /* only the mapping holds it now */
         if (umount2(w->dir, MNT_DETACH) < 0)
                 _exit(22);
+        return 0;
 }
 
-static void child_chroot(const World *w) {
+static pid_t child_chroot(const World *w) {
         enter_ns_and_mount(w);
         if (chroot(w->dir) < 0 || chdir("/") < 0)
                 _exit(20);
+        return 0;
 }
 
 /* A loop device whose backing file lives on the device. */
-static void child_loop_on_file(const World *w) {
+static pid_t child_loop_on_file(const World *w) {
         struct loop_config config = { .info.lo_flags = LO_FLAGS_AUTOCLEAR };
         char path[128], node[32];
         int backing, control, n, loop;
@@ -193,7 +262,7 @@ static void child_loop_on_file(const World *w) {
                 if (loop >= 0 && ioctl(loop, LOOP_CONFIGURE, &config) == 0) {
                         close(backing);
                         close(control);
-                        return; /* loop stays open: autoclear keeps it bound */
+                        return 0; /* loop stays open: autoclear keeps it bound */
                 }
                 if (loop >= 0)
                         close(loop);
@@ -201,11 +270,115 @@ static void child_loop_on_file(const World *w) {
         _exit(21);
 }
 
+/* A second thread that does something alone, then sleeps forever. */
+typedef struct ThreadSetup {
+        const World *world;
+        void (*setup)(const World *w);
+        int ready[2];
+} ThreadSetup;
+
+static void *run_thread(void *arg) {
+        ThreadSetup *t = arg;
+        pid_t tid = gettid();
+
+        t->setup(t->world);
+        if (write(t->ready[1], &tid, sizeof(tid)) != sizeof(tid))
+                _exit(41);
+        for (;;)
+                pause();
+}
+
+static pid_t in_second_thread(const World *w, void (*setup)(const World *w)) {
+        static ThreadSetup t; /* the child's own copy; the thread outlives this frame */
+        pthread_t thread;
+        pid_t tid;
+
+        t = (ThreadSetup) { .world = w, .setup = setup };
+        if (pipe(t.ready) < 0 || pthread_create(&thread, NULL, run_thread, &t) != 0)
+                _exit(40);
+        if (read(t.ready[0], &tid, sizeof(tid)) != sizeof(tid))
+                _exit(42);
+        return tid;
+}
+
+/* unshare(CLONE_NEWNS) in a thread moves that thread alone. */
+static void thread_mount(const World *w) {
+        enter_ns_and_mount(w);
+}
+
+static pid_t child_thread_in_own_namespace(const World *w) {
+        return in_second_thread(w, thread_mount);
+}
+
+/* The device mounted in a namespace of our own, a second thread that
+ * takes something of its own there, then the mount detached: only what
+ * that thread holds keeps the device. */
+static pid_t detach_after_thread(const World *w, void (*setup)(const World *w)) {
+        pid_t tid;
+
+        enter_ns_and_mount(w);
+        tid = in_second_thread(w, setup);
+        if (umount2(w->dir, MNT_DETACH) < 0)
+                _exit(44);
+        return tid;
+}
+
+/* A cwd of its own (unshare(CLONE_FS)). */
+static void thread_chdir(const World *w) {
+        if (unshare(CLONE_FS) < 0 || chdir(w->dir) < 0)
+                _exit(43);
+}
+
+static pid_t child_thread_with_own_cwd(const World *w) {
+        return detach_after_thread(w, thread_chdir);
+}
+
+/* An fd table of its own (unshare(CLONE_FILES)), with a file open. */
+static void thread_open_file(const World *w) {
+        char path[128];
+
+        snprintf(path, sizeof(path), "%s/thread-file", w->dir);
+        if (unshare(CLONE_FILES) < 0 || open(path, O_RDWR | O_CREAT, 0600) < 0)
+                _exit(45);
+}
+
+static pid_t child_thread_with_own_files(const World *w) {
+        return detach_after_thread(w, thread_open_file);
+}
+
+/* A process whose main thread exits (on SIGUSR1, which the test sends once
+ * set up) while a second thread lives on: /proc/PID then shows nothing of
+ * it, yet its file on a detached mount stays open. */
+static void exit_main_thread(int sig) {
+        pthread_exit(NULL);
+}
+
+static void thread_idle(const World *w) {
+}
+
+static pid_t child_main_thread_exits(const World *w) {
+        struct sigaction sa = { .sa_handler = exit_main_thread };
+        sigset_t usr1;
+        pid_t tid;
+
+        (void) child_open_file(w);
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        /* The second thread is born with SIGUSR1 blocked: it goes to main. */
+        if (sigaction(SIGUSR1, &sa, NULL) < 0 || sigprocmask(SIG_BLOCK, &usr1, NULL) < 0)
+                _exit(50);
+        tid = in_second_thread(w, thread_idle);
+        if (sigprocmask(SIG_UNBLOCK, &usr1, NULL) < 0)
+                _exit(51);
+        return tid;
+}
+
+/* ---- scanning and what to expect ---- */
+
 static uint64_t mntns_of(pid_t pid) {
-        _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         uint64_t ino = 0;
 
-        cr_assert_eq(proc_read_mntns(proc, pid, &ino), 0);
+        cr_assert_eq(proc_read_mntns(AT_FDCWD, pid, &ino), 0);
         return ino;
 }
 
@@ -218,10 +391,18 @@ static HolderScan *scan(const World *w, MountSource source, bool files) {
         cr_assert_eq(r, 0, "holder_scan(%s): %s", mount_source_to_string(source), strerror(-r));
         if (source != MOUNT_SOURCE_AUTO)
                 cr_assert_eq(s->source, source);
+        cr_assert_eq(s->files_scanned, files);
         cr_assert_gt(s->n_processes, 0);
         cr_assert_leq(s->n_processes_inaccessible + s->n_processes_vanished, s->n_processes);
         return s;
 }
+
+/* One namespace a scan must report, and how much of it. */
+typedef struct Expect {
+        uint64_t ino;
+        const char *mounts[3];   /* exactly these mount points, in order */
+        size_t n_members, n_threads, n_processes, n_pins;
+} Expect;
 
 static const HolderNamespace *find_ns(const HolderScan *s, uint64_t ino) {
         for (size_t i = 0; i < s->n_namespaces; i++)
@@ -230,10 +411,46 @@ static const HolderNamespace *find_ns(const HolderScan *s, uint64_t ino) {
         return NULL;
 }
 
-static const Holder *find_process(const HolderScan *s, pid_t pid) {
+/* The scan reports exactly these namespaces (nothing stacked), each
+ * exactly as expected. With files scanned, we are a holder too: the test
+ * keeps the device node open (TestLoop), so expect our namespace as well,
+ * with self_members processes of which we alone hold something. */
+static void assert_exact(const HolderScan *s, const char *what, const Expect *expect, size_t n, size_t self_members) {
+        size_t n_expected = n + (s->files_scanned ? 1 : 0);
+
+        cr_assert_eq(s->n_namespaces, n_expected, "%s: %zu namespaces reported, %zu expected", what,
+                     s->n_namespaces, n_expected);
+        cr_assert_eq(s->n_stacked, 0, "%s: nothing is stacked on it", what);
+        for (size_t i = 0; i < n; i++) {
+                const HolderNamespace *ns = find_ns(s, expect[i].ino);
+                size_t m = 0;
+
+                cr_assert_not_null(ns, "%s: namespace %zu (%llu) not reported", what, i,
+                                   (unsigned long long) expect[i].ino);
+                for (; expect[i].mounts[m]; m++)
+                        cr_assert(ns->mount_points[m] && strcmp(ns->mount_points[m], expect[i].mounts[m]) == 0,
+                                  "%s: mount point %zu: %s, expected %s", what, m, ns->mount_points[m],
+                                  expect[i].mounts[m]);
+                cr_assert_null(ns->mount_points[m], "%s: unexpected mount point %s", what, ns->mount_points[m]);
+                cr_assert_eq(ns->n_members, expect[i].n_members, "%s: %zu members", what, ns->n_members);
+                cr_assert_eq(ns->n_threads, expect[i].n_threads, "%s: %zu threads", what, ns->n_threads);
+                cr_assert_eq(ns->n_processes, expect[i].n_processes, "%s: %zu processes named", what,
+                             ns->n_processes);
+                cr_assert_eq(ns->n_pins, expect[i].n_pins, "%s: %zu pins", what, ns->n_pins);
+        }
+        if (s->files_scanned) {
+                const HolderNamespace *ours = find_ns(s, s->self_mntns);
+
+                cr_assert_not_null(ours, "%s: our open device node missed", what);
+                cr_assert_eq(ours->n_members, self_members, "%s: %zu in our namespace", what, ours->n_members);
+                cr_assert_null(ours->mount_points[0], "%s: our namespace does not mount it", what);
+        }
+}
+
+static const Holder *find_process(const HolderScan *s, pid_t pid, pid_t tid) {
         for (size_t i = 0; i < s->n_namespaces; i++)
                 for (size_t j = 0; j < s->namespaces[i].n_processes; j++)
-                        if (s->namespaces[i].processes[j].pid == pid)
+                        if (s->namespaces[i].processes[j].pid == pid && s->namespaces[i].processes[j].tid == tid)
                                 return &s->namespaces[i].processes[j];
         return NULL;
 }
@@ -245,169 +462,280 @@ static const HolderRef *find_ref(const Holder *h, HolderRefKind kind) {
         return NULL;
 }
 
-static bool has_string(char **l, const char *s) {
-        for (; l && *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
+/* A process that holds through its namespace only: named as its root
+ * member, whose parent (us) is elsewhere. */
+static void assert_root_member(const HolderScan *s, const char *what, pid_t pid, pid_t tid) {
+        const Holder *h = find_process(s, pid, tid);
+
+        cr_assert_not_null(h, "%s: PID %d (TID %d) not named", what, (int) pid, (int) tid);
+        cr_assert(h->root_member, "%s: its parent is in another namespace", what);
+        cr_assert_eq(h->ppid, getpid(), "%s", what);
+        cr_assert_not_null(h->comm, "%s", what);
+        cr_assert_eq(h->n_refs, 0, "%s: it holds no files", what);
 }
 
-/* Runs check once per source this kernel offers: mountinfo always. */
-static void for_each_source(void (*check)(MountSource source)) {
-        check(MOUNT_SOURCE_MOUNTINFO);
-        if (mount_source_listmount_supported())
-                check(MOUNT_SOURCE_LISTMOUNT);
-        else
+/* Our own hold on the device node, which every file scan reports. */
+static void assert_self_holds_node(const HolderScan *s, const World *w) {
+        const HolderRef *ref = find_ref(find_process(s, getpid(), 0), HOLDER_REF_DEVICE_NODE);
+
+        cr_assert_not_null(ref, "open device node missed");
+        cr_assert_eq(ref->fd, w->loop.fd);
+        cr_assert_str_eq(ref->path, w->loop.node);
+}
+
+/* What a check needs to know of the world it scans. */
+typedef struct Scene {
+        pid_t pid;               /* the holding child */
+        pid_t tid;               /* its holding thread, or 0 */
+        uint64_t ino;            /* the namespace that holds */
+        bool bind;               /* a bind mount on w->bind_dir too */
+        int fd;                  /* our fd that pins the namespace */
+} Scene;
+
+typedef void (*check_t)(const World *w, MountSource src, bool files, const char *what, const Scene *m);
+
+/* Runs check on one world through every source this kernel offers
+ * (mountinfo always), with and without the file scan. */
+static void for_each_scan(const World *w, check_t check, const Scene *m) {
+        static const MountSource sources[] = { MOUNT_SOURCE_MOUNTINFO, MOUNT_SOURCE_LISTMOUNT };
+
+        if (!mount_source_listmount_supported())
                 cr_log_warn("listmount()/NS_MNT_GET_NEXT not available: only the mountinfo path is tested");
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                for (int files = 0; files < 2; files++) {
+                        char what[64];
+
+                        if (sources[i] == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
+                                continue;
+                        snprintf(what, sizeof(what), "%s%s", mount_source_to_string(sources[i]),
+                                 files ? " with files" : "");
+                        check(w, sources[i], files, what, m);
+                }
 }
 
-static void check_mount_in_another_namespace(MountSource src) {
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        const HolderNamespace *ns;
-        const Holder *h;
+/* ---- one test per kind of holder ---- */
+
+/* A world with one child made by setup, scanned every way by check. */
+static void run_scene(child_setup_t setup, check_t check) {
+        Scene m = {};
         World w;
-        pid_t pid;
 
         world_new(&w);
-        pid = spawn(&w, child_mount);
-        s = scan(&w, src, false);
+        m.pid = spawn_tid(&w, setup, &m.tid);
+        m.ino = mntns_of(m.tid > 0 ? m.tid : m.pid);
+        for_each_scan(&w, check, &m);
+        world_free(&w);
+}
 
-        cr_assert_eq(s->n_namespaces, 1, "%s: expected the child's namespace only, got %zu",
-                     mount_source_to_string(src), s->n_namespaces);
-        ns = find_ns(s, mntns_of(pid));
-        cr_assert_not_null(ns, "%s: child's namespace not reported", mount_source_to_string(src));
-        cr_assert(has_string(ns->mount_points, w.dir), "%s: mount point %s missing",
-                  mount_source_to_string(src), w.dir);
-        cr_assert_eq(ns->n_members, 1);
-        cr_assert_eq(ns->members[0], pid);
-        h = find_process(s, pid);
-        cr_assert_not_null(h);
-        cr_assert(h->root_member, "its parent (us) is in another namespace");
-        cr_assert_eq(h->ppid, getpid());
-        cr_assert_not_null(h->comm);
-        cr_assert_eq(h->n_refs, 0, "a mount-only scan names no files");
+
+static void check_copy(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .mounts = { w->dir, m->bind ? w->bind_dir : NULL }, .n_members = 1,
+                     .n_processes = 1 };
+
+        assert_exact(s, what, &e, 1, 1);
+        assert_root_member(s, what, m->pid, 0);
         if (src == MOUNT_SOURCE_LISTMOUNT)
-                cr_assert_neq(ns->id, 0, "listmount knows the namespace id");
-        cr_assert_null(find_ns(s, s->self_mntns), "our namespace does not mount it");
-
-        world_free(&w);}
-
-Test(holder_scan, mount_in_another_namespace, .timeout = 120) {
-        for_each_source(check_mount_in_another_namespace);
+                cr_assert_neq(find_ns(s, m->ino)->id, 0, "listmount knows the namespace id");
+        if (files)
+                assert_self_holds_node(s, w);
 }
 
-static void check_namespace_pinned_by_bind_mount(MountSource src) {
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        const HolderNamespace *ns;
-        char pin[128], nspath[64];
-        uint64_t ino;
+/* `unshare -m` kept a copy of the mount after the host unmounted it. */
+static void test_copy_kept(child_setup_t setup, bool bind) {
+        Scene m = { .bind = bind };
         World w;
-        pid_t pid;
-        int fd;
 
         world_new(&w);
-        pid = spawn(&w, child_mount);
-        ino = mntns_of(pid);
+        cr_assert_eq(mount(w.loop.node, w.dir, "ext4", 0, NULL), 0, "mount: %s", strerror(errno));
+        m.pid = spawn(&w, setup);
+        m.ino = mntns_of(m.pid);
+        cr_assert_eq(umount2(w.dir, 0), 0, "the host unmounts: %s", strerror(errno));
+        cr_assert(!mountinfo_has_device("/proc/self/mountinfo", w.loop.devnum));
 
-        /* nsfs pins must not sit on a shared mount: a private one of our own. */
-        snprintf(w.pin_dir, sizeof(w.pin_dir), "/tmp/dmwarden-pins-XXXXXX");
-        cr_assert_not_null(mkdtemp(w.pin_dir));
-        cr_assert_eq(mount(w.pin_dir, w.pin_dir, NULL, MS_BIND, NULL), 0);
-        cr_assert_eq(mount(NULL, w.pin_dir, NULL, MS_PRIVATE, NULL), 0);
-        snprintf(pin, sizeof(pin), "%s/engine.mnt", w.pin_dir);
-        fd = open(pin, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-        cr_assert_geq(fd, 0);
-        close(fd);
-        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) pid);
-        cr_assert_eq(mount(nspath, pin, NULL, MS_BIND, NULL), 0, "pin: %s", strerror(errno));
-        kill_child(&w, pid);
+        for_each_scan(&w, check_copy, &m);
+        world_free(&w);
+}
 
-        s = scan(&w, src, false);
-        ns = find_ns(s, ino);
-        cr_assert_not_null(ns, "%s: a namespace without processes was missed", mount_source_to_string(src));
-        cr_assert_eq(ns->n_members, 0);
-        cr_assert_eq(ns->n_processes, 0);
-        cr_assert(has_string(ns->mount_points, w.dir));
-        cr_assert_eq(ns->n_pins, 1);
-        cr_assert_eq(ns->pins[0].kind, HOLDER_PIN_MOUNT);
-        cr_assert_str_eq(ns->pins[0].path, pin);
-        cr_assert_eq(ns->pins[0].mntns, s->self_mntns);
+Test(holder_scan, copy_kept_after_host_unmount, .timeout = 120) {
+        test_copy_kept(child_unshare_private, false);
+}
 
-        cr_assert_eq(umount2(pin, MNT_DETACH), 0);
-        (void) unlink(pin);
-        world_free(&w);}
+Test(holder_scan, copy_kept_and_bind_mounted_elsewhere, .timeout = 120) {
+        test_copy_kept(child_unshare_private_and_bind, true);
+}
+
+static void check_thread(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .mounts = { w->dir }, .n_threads = 1, .n_processes = 1 };
+
+        cr_assert_neq(m->tid, m->pid);
+        cr_assert_eq(mntns_of(m->pid), mntns_of(0), "the thread moved alone");
+        /* The process is in ours, so with files our namespace has it too. */
+        assert_exact(s, what, &e, 1, 2);
+        cr_assert_eq(find_ns(s, m->ino)->threads[0], m->tid, "%s", what);
+        assert_root_member(s, what, m->pid, m->tid);
+        cr_assert_null(find_process(s, m->pid, 0), "%s: the process itself holds nothing", what);
+}
+
+Test(holder_scan, thread_in_its_own_mount_namespace, .timeout = 120) {
+        run_scene(child_thread_in_own_namespace, check_thread);
+}
+
+/* The process of m->tid is named, with exactly one reference: kind, of
+ * that thread, at path. */
+static void check_thread_ref(const World *w, MountSource src, bool files, const char *what, const Scene *m,
+                             HolderRefKind kind, const char *path) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .n_members = 1, .n_processes = 1 };
+        const Holder *h;
+
+        cr_assert_eq(mntns_of(m->pid), m->ino, "the thread stayed in its process's namespace");
+        if (!files) {
+                cr_assert(holder_scan_is_empty(s), "%s: a detached mount is in no table", what);
+                return;
+        }
+        assert_exact(s, what, &e, 1, 1);
+        h = find_process(s, m->pid, 0);
+        cr_assert_not_null(h, "%s: the process of the thread is not named", what);
+        cr_assert_eq(h->n_refs, 1, "%s: only the thread's %s holds, %zu references", what,
+                     holder_ref_kind_to_string(kind), h->n_refs);
+        cr_assert_eq(h->refs[0].kind, kind, "%s", what);
+        cr_assert_eq(h->refs[0].tid, m->tid, "%s: it is the thread's, not the process's", what);
+        cr_assert_str_eq(h->refs[0].path, path, "%s", what);
+}
+
+static void check_thread_cwd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        check_thread_ref(w, src, files, what, m, HOLDER_REF_CWD, "/");
+}
+
+static void check_thread_fd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        check_thread_ref(w, src, files, what, m, HOLDER_REF_FD, "/thread-file");
+}
+
+Test(holder_scan, thread_with_an_fd_table_of_its_own, .timeout = 120) {
+        run_scene(child_thread_with_own_files, check_thread_fd);
+}
+
+Test(holder_scan, thread_with_a_cwd_of_its_own, .timeout = 120) {
+        run_scene(child_thread_with_own_cwd, check_thread_cwd);
+}
+
+/* A namespace no process is in, kept by an nsfs bind mount in ours. */
+static void check_pinned_by_mount(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .mounts = { w->dir }, .n_pins = 1 };
+        const HolderNamespace *ns;
+
+        assert_exact(s, what, &e, 1, 1);
+        ns = find_ns(s, m->ino);
+        cr_assert_eq(ns->pins[0].kind, HOLDER_PIN_MOUNT, "%s", what);
+        cr_assert_str_eq(ns->pins[0].path, w->pin, "%s", what);
+        cr_assert_eq(ns->pins[0].mntns, s->self_mntns, "%s", what);
+}
 
 Test(holder_scan, namespace_pinned_by_bind_mount, .timeout = 120) {
-        for_each_source(check_namespace_pinned_by_bind_mount);
-}
-
-static void check_namespace_pinned_by_open_fd(MountSource src) {
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        const HolderNamespace *ns;
         char nspath[64];
-        uint64_t ino;
+        Scene m = {};
         World w;
-        pid_t pid;
         int fd;
 
         world_new(&w);
-        pid = spawn(&w, child_mount);
-        ino = mntns_of(pid);
-        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) pid);
-        fd = open(nspath, O_RDONLY | O_CLOEXEC);
+        m.pid = spawn(&w, child_mount);
+        m.ino = mntns_of(m.pid);
+        snprintf(w.pin, sizeof(w.pin), "%s/engine.mnt", w.root);
+        fd = open(w.pin, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         cr_assert_geq(fd, 0);
-        kill_child(&w, pid);
+        close(fd);
+        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) m.pid);
+        cr_assert_eq(mount(nspath, w.pin, NULL, MS_BIND, NULL), 0, "pin: %s", strerror(errno));
+        kill_child(&w, m.pid);
+
+        for_each_scan(&w, check_pinned_by_mount, &m);
+        world_free(&w);
+}
+
+static void check_pinned_by_fd(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        Expect e = { .ino = m->ino, .mounts = { w->dir }, .n_pins = 1 };
+        const HolderNamespace *ns;
 
         /* Open fds are only seen by the file scan. */
-        s = scan(&w, src, true);
-        ns = find_ns(s, ino);
-        cr_assert_not_null(ns, "%s: namespace held by an fd was missed", mount_source_to_string(src));
-        cr_assert_eq(ns->n_members, 0);
-        cr_assert(has_string(ns->mount_points, w.dir));
-        cr_assert_eq(ns->n_pins, 1);
-        cr_assert_eq(ns->pins[0].kind, HOLDER_PIN_FD);
-        cr_assert_eq(ns->pins[0].pid, getpid());
-        cr_assert_eq(ns->pins[0].fd, fd);
-
-        close(fd);
-        world_free(&w);}
+        if (!files)
+                return;
+        s = scan(w, src, files);
+        assert_exact(s, what, &e, 1, 1);
+        ns = find_ns(s, m->ino);
+        cr_assert_eq(ns->pins[0].kind, HOLDER_PIN_FD, "%s", what);
+        cr_assert_eq(ns->pins[0].pid, getpid(), "%s", what);
+        cr_assert_eq(ns->pins[0].fd, m->fd, "%s", what);
+}
 
 Test(holder_scan, namespace_pinned_by_open_fd, .timeout = 120) {
-        for_each_source(check_namespace_pinned_by_open_fd);
-}
-
-static void check_cwd_in_detached_mount(MountSource src) {
-        _cleanup_(holder_scan_freep) HolderScan *mounts_only = NULL, *s = NULL;
-        const HolderRef *ref;
-        const Holder *h;
+        _cleanup_close_ int fd = -EBADF;
+        char nspath[64];
+        Scene m = {};
         World w;
-        pid_t pid;
 
         world_new(&w);
-        pid = spawn(&w, child_cwd_detached);
+        m.pid = spawn(&w, child_mount);
+        m.ino = mntns_of(m.pid);
+        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) m.pid);
+        fd = open(nspath, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        m.fd = fd;
+        kill_child(&w, m.pid);
 
-        /* Invisible to every mount table: exactly why files are scanned. */
-        mounts_only = scan(&w, src, false);
-        cr_assert(holder_scan_is_empty(mounts_only), "%s: %zu namespaces reported",
-                  mount_source_to_string(src), mounts_only->n_namespaces);
-
-        s = scan(&w, src, true);
-        cr_assert(s->files_scanned);
-        h = find_process(s, pid);
-        cr_assert_not_null(h, "%s: cwd holder missed", mount_source_to_string(src));
-        ref = find_ref(h, HOLDER_REF_CWD);
-        cr_assert_not_null(ref);
-        cr_assert_str_eq(ref->path, "/", "a detached mount's root is all the kernel can name");
-        cr_assert_not_null(find_ns(s, mntns_of(pid)));
-        cr_assert_null(find_ns(s, mntns_of(pid))->mount_points[0]);
-
-        world_free(&w);}
-
-Test(holder_scan, cwd_in_detached_mount, .timeout = 120) {
-        for_each_source(check_cwd_in_detached_mount);
+        for_each_scan(&w, check_pinned_by_fd, &m);
+        fd = safe_close(fd);
+        world_free(&w);
 }
 
-Test(holder_scan, open_file_mapping_root_and_device_node, .timeout = 120) {
+static void check_cwd_detached(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .n_members = 1, .n_processes = 1 };
+        const HolderRef *ref;
+
+        /* Invisible to every mount table: exactly why files are scanned. */
+        if (!files) {
+                cr_assert(holder_scan_is_empty(s), "%s: %zu namespaces reported", what, s->n_namespaces);
+                return;
+        }
+        assert_exact(s, what, &e, 1, 1);
+        ref = find_ref(find_process(s, m->pid, 0), HOLDER_REF_CWD);
+        cr_assert_not_null(ref, "%s: cwd holder missed", what);
+        cr_assert_eq(find_process(s, m->pid, 0)->n_refs, 1, "%s", what);
+        cr_assert_str_eq(ref->path, "/", "a detached mount's root is all the kernel can name");
+        cr_assert_eq(ref->tid, 0, "%s: the whole process's cwd", what);
+}
+
+Test(holder_scan, cwd_in_detached_mount, .timeout = 120) {
+        run_scene(child_cwd_detached, check_cwd_detached);
+}
+
+static void check_node_open(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        const HolderRef *ref;
+
+        if (!files) {
+                cr_assert(holder_scan_is_empty(s), "%s: an open node is in no mount table", what);
+                return;
+        }
+        /* It and we are in our namespace, and both hold the node. */
+        assert_exact(s, what, NULL, 0, 2);
+        cr_assert_eq(find_ns(s, s->self_mntns)->n_processes, 2, "%s", what);
+        assert_self_holds_node(s, w);
+        ref = find_ref(find_process(s, m->pid, 0), HOLDER_REF_DEVICE_NODE);
+        cr_assert_not_null(ref, "%s: the child's open node missed", what);
+        cr_assert_str_eq(ref->path, w->loop.node, "%s", what);
+        cr_assert_geq(ref->fd, 0, "%s", what);
+}
+
+Test(holder_scan, device_node_held_open, .timeout = 120) {
+        run_scene(child_open_node, check_node_open);
+}
+
+Test(holder_scan, open_file_mapping_and_root, .timeout = 120) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
         const HolderRef *ref;
         pid_t file_pid, map_pid, root_pid;
@@ -418,41 +746,45 @@ Test(holder_scan, open_file_mapping_root_and_device_node, .timeout = 120) {
         map_pid = spawn(&w, child_map_file);
         root_pid = spawn(&w, child_chroot);
         s = scan(&w, MOUNT_SOURCE_AUTO, true);
+        assert_exact(s, "auto with files",
+                     (const Expect[]) {
+                             { .ino = mntns_of(file_pid), .n_members = 1, .n_processes = 1 },
+                             { .ino = mntns_of(map_pid), .n_members = 1, .n_processes = 1 },
+                             { .ino = mntns_of(root_pid), .mounts = { w.dir }, .n_members = 1, .n_processes = 1 },
+                     },
+                     3, 1);
 
-        ref = find_ref(find_process(s, file_pid), HOLDER_REF_FD);
+        ref = find_ref(find_process(s, file_pid, 0), HOLDER_REF_FD);
         cr_assert_not_null(ref, "open file missed");
         cr_assert_str_eq(ref->path, "/held-file");
         cr_assert_geq(ref->fd, 0);
 
-        ref = find_ref(find_process(s, map_pid), HOLDER_REF_MAP);
+        ref = find_ref(find_process(s, map_pid, 0), HOLDER_REF_MAP);
         cr_assert_not_null(ref, "mapping missed");
         cr_assert_str_eq(ref->path, "/mapped-file");
-        cr_assert_null(find_ref(find_process(s, map_pid), HOLDER_REF_FD), "its fd was closed");
+        cr_assert_null(find_ref(find_process(s, map_pid, 0), HOLDER_REF_FD), "its fd was closed");
 
-        cr_assert_not_null(find_ref(find_process(s, root_pid), HOLDER_REF_ROOT), "chroot missed");
-        cr_assert_not_null(find_ref(find_process(s, root_pid), HOLDER_REF_CWD));
-
-        /* We hold the loop device node open ourselves (TestLoop keeps it). */
-        ref = find_ref(find_process(s, getpid()), HOLDER_REF_DEVICE_NODE);
-        cr_assert_not_null(ref, "open device node missed");
-        cr_assert_eq(ref->fd, w.loop.fd);
-        cr_assert_str_eq(ref->path, w.loop.node);
+        cr_assert_not_null(find_ref(find_process(s, root_pid, 0), HOLDER_REF_ROOT), "chroot missed");
+        cr_assert_not_null(find_ref(find_process(s, root_pid, 0), HOLDER_REF_CWD));
+        assert_self_holds_node(s, &w);
 
         world_free(&w);
 }
 
 Test(holder_scan, loop_device_backed_by_a_file_on_it, .timeout = 120) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        bool found = false;
+        pid_t pid;
         World w;
 
         world_new(&w);
-        (void) spawn(&w, child_loop_on_file);
+        pid = spawn(&w, child_loop_on_file);
         s = scan(&w, MOUNT_SOURCE_MOUNTINFO, false);
-        for (size_t i = 0; i < s->n_stacked; i++)
-                if (s->stacked[i].kind == STACKED_LOOP && strncmp(s->stacked[i].name, "loop", 4) == 0)
-                        found = true;
-        cr_assert(found, "loop device on a file of the device missed (%zu stacked)", s->n_stacked);
+        cr_assert_eq(s->n_namespaces, 1);
+        cr_assert_not_null(find_ns(s, mntns_of(pid)));
+        cr_assert_eq(s->n_stacked, 1, "%zu stacked", s->n_stacked);
+        cr_assert_eq(s->stacked[0].kind, STACKED_LOOP);
+        cr_assert_eq(strncmp(s->stacked[0].name, "loop", 4), 0, "%s", s->stacked[0].name);
+        cr_assert_eq(major(s->stacked[0].dev), 7);
 
         world_free(&w);
 }
@@ -469,11 +801,11 @@ Test(holder_scan, root_members_and_describe_all, .timeout = 120) {
         o.dev = w.loop.devnum;
 
         cr_assert_eq(holder_scan(&o, &roots), 0);
+        assert_exact(roots, "root members", (const Expect[]) { { .ino = mntns_of(pid), .mounts = { w.dir },
+                                                                .n_members = 2, .n_processes = 1 } },
+                     1, 0);
         ns = find_ns(roots, mntns_of(pid));
-        cr_assert_not_null(ns);
-        cr_assert_eq(ns->n_members, 2);
-        cr_assert_eq(ns->n_processes, 1, "only the root member is named");
-        cr_assert_eq(ns->processes[0].pid, pid);
+        cr_assert_eq(ns->processes[0].pid, pid, "only the root member is named");
         cr_assert(ns->processes[0].root_member);
 
         o.describe_all = true;
@@ -488,9 +820,55 @@ Test(holder_scan, root_members_and_describe_all, .timeout = 120) {
         world_free(&w);
 }
 
+/* A loop device nothing is attached to: a real block device that no
+ * mount, process or stacked device holds. Made with a high number of its
+ * own, as LOOP_CTL_GET_FREE would hand the lowest free one to whoever asks
+ * next (other tests on this machine). */
+typedef struct UnusedLoop {
+        int control;
+        int index;
+        char node[32];
+        dev_t dev;
+} UnusedLoop;
+
+static void unused_loop_new(UnusedLoop *l) {
+        struct stat st;
+
+        *l = (UnusedLoop) { .control = open("/dev/loop-control", O_RDWR | O_CLOEXEC), .index = -1 };
+        cr_assert_geq(l->control, 0);
+        for (int n = 4000 + getpid() % 1000; l->index < 0 && n < 6000; n++)
+                if (ioctl(l->control, LOOP_CTL_ADD, n) >= 0)
+                        l->index = n;
+        cr_assert_geq(l->index, 0, "LOOP_CTL_ADD: %s", strerror(errno));
+        snprintf(l->node, sizeof(l->node), "/dev/loop%d", l->index);
+        cr_assert_eq(stat(l->node, &st), 0, "%s: %s", l->node, strerror(errno));
+        l->dev = st.st_rdev;
+}
+
+static void unused_loop_free(UnusedLoop *l) {
+        if (l->index >= 0)
+                (void) ioctl(l->control, LOOP_CTL_REMOVE, l->index);
+        l->control = safe_close(l->control);
+}
+
+Test(holder_scan, nothing_holds_an_unused_device, .timeout = 60) {
+        UnusedLoop l;
+
+        unused_loop_new(&l);
+        for (int files = 0; files < 2; files++) {
+                _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+                HolderScanOptions o = { .dev = l.dev, .scan_files = files };
+
+                cr_assert_eq(holder_scan(&o, &s), 0, "no holders is an answer, not an error");
+                cr_assert(holder_scan_is_empty(s), "%s: %zu namespaces, %zu stacked", l.node, s->n_namespaces,
+                          s->n_stacked);
+                cr_assert_gt(s->n_processes, 0);
+        }
+        unused_loop_free(&l);
+}
+
 /* ---- dmwardenctl holders, as an operator runs it ---- */
 
-/* Runs $DMWARDENCTL with args as uid; returns its exit status, output in *out. */
 Test(dmwardenctl, holders_in_every_source_and_format, .timeout = 120) {
         World w;
         char pid_field[32];
@@ -523,17 +901,94 @@ Test(dmwardenctl, holders_in_every_source_and_format, .timeout = 120) {
         world_free(&w);
 }
 
+Test(dmwardenctl, nothing_holds_is_success, .timeout = 60) {
+        _cleanup_free_ char *out = NULL, *json = NULL;
+        char expected[64];
+        UnusedLoop l;
+
+        unused_loop_new(&l);
+        cr_assert_eq(RUN_CTL(0, &out, "holders", l.node), 0, "%s", out);
+        snprintf(expected, sizeof(expected), "Nothing holds %s (%u:%u).\n", l.node, major(l.dev), minor(l.dev));
+        cr_assert_eq(strncmp(out, expected, strlen(expected)), 0, "%s", out);
+        cr_assert_eq(RUN_CTL(0, &json, "holders", l.node, "--json"), 0, "%s", json);
+        cr_assert(strstr(json, "\"namespaces\":[],\"stacked\":[]"), "%s", json);
+        unused_loop_free(&l);
+}
+
+/* The exit status and a message on stderr that names the argument and what
+ * is wrong (no daemon runs in this suite). */
+static void assert_bad_device(const char *arg, int status, const char *reason) {
+        _cleanup_free_ char *out = NULL, *err = NULL;
+        char expected[256];
+
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &err, "holders", arg), status, "%s: %s", arg, err);
+        snprintf(expected, sizeof(expected), "%s: %s", arg, reason);
+        cr_assert(strstr(err, expected), "%s: expected \"%s\" in: %s", arg, expected, err);
+        cr_assert_null(strstr(out, "Holders of"), "%s", out);
+}
+
+Test(dmwardenctl, bad_devices_say_why, .timeout = 60) {
+        char file[] = "/tmp/dmwarden-not-a-device-XXXXXX";
+        int fd = mkstemp(file);
+
+        cr_assert_geq(fd, 0);
+        close(fd);
+        assert_bad_device(file, 2, "not a block device (a regular file)");
+        (void) unlink(file);
+        assert_bad_device("/dev/null", 2, "not a block device (a character device)");
+        assert_bad_device("/nonexistent/loop9", 5, "no such file");
+        assert_bad_device("999:999", 5, "no such block device (no /sys/dev/block/999:999)");
+        /* A bare name may be one the daemon watches: without it, exit 3. */
+        assert_bad_device("no-such-name", 3, "no such file in /dev/mapper or /dev");
+}
+
 Test(dmwardenctl, exit_statuses, .timeout = 60) {
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *d = NULL, *e = NULL, *f = NULL, *f_err = NULL;
         World w;
 
         world_new(&w);
         cr_assert_eq(RUN_CTL(0, &a, "--help"), 0);
         cr_assert(strstr(a, "Exit status"));
         cr_assert_eq(RUN_CTL(0, &b, "holders"), 2, "missing DEVICE");
-        cr_assert_eq(RUN_CTL(0, &c, "holders", "/dev/null"), 2, "not a block device");
         cr_assert_eq(RUN_CTL(0, &d, "holders", w.loop.node, "--source=magic"), 2);
         cr_assert_eq(RUN_CTL(0, &e, "frobnicate", w.loop.node), 2);
-        cr_assert_eq(RUN_CTL(65534, &f, "holders", w.loop.node), 4, "not root");
+        cr_assert_eq(RUN_CTL_ERR(65534, &f, &f_err, "holders", w.loop.node), 4, "not root");
+        cr_assert(strstr(f_err, "needs root"), "%s", f_err);
+        world_free(&w);
+}
+
+static void check_main_thread_gone(const World *w, MountSource src, bool files, const char *what, const Scene *m) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan(w, src, files);
+        Expect e = { .ino = m->ino, .n_members = 1, .n_processes = 1 };
+        const HolderNamespace *ns;
+        const HolderRef *ref;
+
+        if (!files) {
+                cr_assert(holder_scan_is_empty(s), "%s: a detached mount is in no table", what);
+                return;
+        }
+        assert_exact(s, what, &e, 1, 1);
+        ns = find_ns(s, m->ino);
+        cr_assert_eq(ns->members[0], m->pid, "%s: the process is named by its PID", what);
+        ref = find_ref(find_process(s, m->pid, 0), HOLDER_REF_FD);
+        cr_assert_not_null(ref, "%s: the open file, seen through the live thread, missed", what);
+        cr_assert_str_eq(ref->path, "/held-file", "%s", what);
+}
+
+Test(holder_scan, process_whose_main_thread_exited, .timeout = 120) {
+        uint64_t ino;
+        Scene m = {};
+        World w;
+
+        world_new(&w);
+        m.pid = spawn_tid(&w, child_main_thread_exits, &m.tid);
+        m.ino = mntns_of(m.tid);
+        cr_assert_eq(kill(m.pid, SIGUSR1), 0);
+        for (int i = 0; i < 1000 && proc_read_mntns(AT_FDCWD, m.pid, &ino) >= 0; i++)
+                usleep(2000);
+        cr_assert_eq(proc_read_mntns(AT_FDCWD, m.pid, &ino), -ENOENT, "the main thread did not exit");
+        cr_assert_eq(mntns_of(m.tid), m.ino, "the second thread lives on");
+
+        for_each_scan(&w, check_main_thread_gone, &m);
         world_free(&w);
 }

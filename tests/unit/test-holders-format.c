@@ -53,19 +53,22 @@ Test(escape, c_strings) {
 /* A scan as the scanner would build it, with hostile names everywhere. */
 static HolderScan *make_scan(void) {
         static char *mounts[] = { "/mnt/a\"b\xff", NULL };
-        static pid_t members[] = { 10, 11 };
+        static pid_t members[] = { 10, 11 }, threads[] = { 12 };
         static HolderRef refs[] = {
                 { .kind = HOLDER_REF_CWD, .fd = -1, .path = "/" },
                 { .kind = HOLDER_REF_FD, .fd = 3, .path = "/x\ny" },
+                { .kind = HOLDER_REF_CWD, .fd = -1, .path = "/srv", .tid = 13 },
         };
         static Holder procs[] = {
                 { .pid = 10, .ppid = 1, .comm = "evil\x1b]0;", .unit = "a.service", .root_member = true,
-                  .refs = refs, .n_refs = 2 },
+                  .refs = refs, .n_refs = 3 },
+                { .pid = 5, .tid = 12, .ppid = 1, .comm = "worker", .root_member = true },
         };
         static HolderPin pins[] = { { .kind = HOLDER_PIN_MOUNT, .mntns = 100, .path = "/run/p", .fd = -1 } };
         static HolderNamespace ns[] = {
                 { .ino = 200, .id = 7, .mount_points = mounts, .members = members, .n_members = 2,
-                  .processes = procs, .n_processes = 1, .pins = pins, .n_pins = 1 },
+                  .threads = threads, .n_threads = 1, .processes = procs, .n_processes = 2, .pins = pins,
+                  .n_pins = 1 },
         };
         static StackedHolder stacked[] = { { .kind = STACKED_HOLDER, .name = "dm-9", .dev = 0 } };
         static HolderScan s = {
@@ -101,11 +104,13 @@ Test(holders_format, json_is_exact_and_valid) {
         const char *expected =
                 "{\"device\":\"/dev/dm-7\",\"major\":253,\"minor\":7,\"source\":\"listmount\","
                 "\"files_scanned\":false,\"mntns\":100,\"namespaces\":[{\"mntns\":200,\"mntns_id\":7,"
-                "\"ours\":false,\"mount_points\":[\"/mnt/a\\\"b\\ufffd\"],\"members\":[10,11],"
+                "\"ours\":false,\"mount_points\":[\"/mnt/a\\\"b\\ufffd\"],\"members\":[10,11],\"threads\":[12],"
                 "\"pinned_by\":[{\"kind\":\"mount\",\"mntns\":100,\"path\":\"/run/p\"}],"
                 "\"processes\":[{\"pid\":10,\"ppid\":1,\"comm\":\"evil\\u001b]0;\",\"unit\":\"a.service\","
                 "\"root_member\":true,\"references\":[{\"kind\":\"cwd\",\"path\":\"/\"},"
-                "{\"kind\":\"fd\",\"fd\":3,\"path\":\"/x\\ny\"}]}]}],"
+                "{\"kind\":\"fd\",\"fd\":3,\"path\":\"/x\\ny\"},{\"kind\":\"cwd\",\"tid\":13,\"path\":\"/srv\"}]},"
+                "{\"pid\":5,\"tid\":12,\"ppid\":1,\"comm\":\"worker\",\"unit\":null,\"root_member\":true,"
+                "\"references\":[]}]}],"
                 "\"stacked\":[{\"kind\":\"holder\",\"name\":\"dm-9\",\"major\":0,\"minor\":0}],"
                 "\"stats\":{\"processes\":50,\"processes_inaccessible\":1,\"processes_vanished\":0,"
                 "\"namespaces\":3,\"namespaces_inaccessible\":0,\"duration_usec\":1500}}\n";
@@ -126,10 +131,13 @@ Test(holders_format, table_escapes_and_summarizes) {
         _cleanup_free_ char *t = print(false, true);
 
         cr_assert(strstr(t, "Holders of /dev/dm-7 (253:7):\n"), "%s", t);
-        cr_assert(strstr(t, "Mount namespace 200: 2 processes\n"), "%s", t);
+        cr_assert(strstr(t, "Mount namespace 200: 2 processes, 1 thread of a process elsewhere\n"), "%s", t);
         cr_assert(strstr(t, "    mounted at /mnt/a\"b\\xff\n"), "%s", t);
         cr_assert(strstr(t, "pinned by the bind mount /run/p in mount namespace 100 (ours)"), "%s", t);
         cr_assert(strstr(t, "    members: 10 11\n"), "%s", t);
+        cr_assert(strstr(t, "    threads: 12\n"), "%s", t);
+        cr_assert(strstr(t, " worker           -                            thread 12, root member\n"), "%s", t);
+        cr_assert(strstr(t, ", cwd of thread 13 /srv\n"), "%s", t);
         cr_assert(strstr(t, "evil\\x1b]0;"), "terminal escapes must be defused: %s", t);
         cr_assert(strstr(t, "root member, cwd /, fd 3 /x\\ny"), "%s", t);
         cr_assert(strstr(t, "dm-9: block device built on it"), "%s", t);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The main job, for now: build dmwarden, boot the test VM, and show the leak
-# dmwarden exists to catch (the baseline scenario, without dmwarden).
+# The main job: build dmwarden, boot the test VM, show the leak dmwarden
+# exists to catch (the baseline scenario, without dmwarden), then the same
+# leak with Docker under dmwarden: on the bus, in the journal, reaped, gone.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/tests/setup-host.sh"
@@ -10,7 +11,9 @@ ninja -C "$top/build"
 artifacts=$(mktemp -d /tmp/dmwarden-demo.XXXXXX)
 status=0
 "$top/tests/vm/run" --build-dir "$top/build" --keep-artifacts "$artifacts" \
-        "$top/tests/vm/scenarios/baseline-leak.sh" </dev/null || status=$?
-echo "--- what the scenario saw (full results in $artifacts) ---"
-cat "$artifacts"/scenarios/baseline-leak/output.log 2>/dev/null || find "$artifacts" -name output.log -exec cat {} +
+        "$top/tests/vm/scenarios/baseline-leak.sh" "$top/tests/vm/scenarios/demo-leak.sh" </dev/null || status=$?
+for s in baseline-leak demo-leak; do
+        echo "--- what $s saw (full results in $artifacts) ---"
+        cat "$artifacts/scenarios/$s/output.log" 2>/dev/null || echo "(no output: see $artifacts)"
+done
 exit "$status"

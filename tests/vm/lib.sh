@@ -384,3 +384,65 @@ dmwarden_device_property() {
 }
 
 dmwarden_device_state_is() { [[ $(dmwarden_device_property "$1" State 2>/dev/null) == "s \"$2\"" ]]; }
+
+# --- alerts -----------------------------------------------------------------
+
+# MESSAGE_IDs of dmwardend's journal alerts, as daemon/alert-ids.h defines
+# them (tests/unit/test-vm-alert-ids.sh checks the two agree).
+ALERT_LEAK_DETECTED=10bf6751bba8497ca46070064ae9715f
+ALERT_HOLDER_REAPED=15fa5990a6754d1aa40734290b8a1387
+ALERT_REAP_FAILED=32eabdbf0e2e49daad9a1cdd8594b0e6
+ALERT_LEAK_STUCK=0071ce73822c4547b94fd0bb9266bbde
+ALERT_DEVICE_RELEASED=45c1affd9d3c46968541a93112e321db
+ALERT_DEVICE_REMOVED=ff9872f48f5742aa84df172a46f07c03
+ALERT_REMOVAL_FAILED=4da1b3990e704558adbc3433e05101b3
+
+# alert_count ID DM_NAME: how many alerts of that kind the device had.
+alert_count() {
+        journalctl -b "MESSAGE_ID=$1" "DM_NAME=$2" -o cat --no-pager 2>/dev/null | grep -c . || true
+}
+
+alert_seen() { (($(alert_count "$1" "$2") > 0)); }
+
+# alert_field ID DM_NAME FIELD: FIELD of the device's latest alert of that kind.
+alert_field() {
+        journalctl -b "MESSAGE_ID=$1" "DM_NAME=$2" -o verbose --no-pager 2>/dev/null |
+                sed -n "s/^ *$3=//p" | tail -n 1
+}
+
+# alert_usec ID DM_NAME: when the device's first alert of that kind was
+# written (CLOCK_REALTIME, µs).
+alert_usec() {
+        journalctl -b "MESSAGE_ID=$1" "DM_NAME=$2" -o export --no-pager 2>/dev/null |
+                sed -n 's/^__REALTIME_TIMESTAMP=//p' | head -n 1
+}
+
+now_usec() { echo "${EPOCHREALTIME/./}"; }
+
+# ms_since USEC_THEN USEC_NOW: the difference in milliseconds.
+ms_between() { echo $((($2 - $1) / 1000)); }
+
+# spawn_engine_bind_holder SRC: a `sleep` in a mount namespace of its own,
+# made from the engine namespace, with its own bind mount of SRC (the way a
+# scanner or backup agent mounts snapshots): a leak that stays visible in
+# that namespace's mount table. Sets HOLDER_PID and HOLDER_MOUNT.
+spawn_engine_bind_holder() {
+        local src=$1
+        HOLDER_MOUNT=/mnt/dmwarden-holder/x
+        # shellcheck disable=SC2016 # $1 and $2 are for the inner shell
+        nsenter --mount=/run/dmwarden/engine.mnt unshare --mount --propagation private \
+                sh -c 'mount -t tmpfs holder /mnt && mkdir -p "${2%/*}" && mkdir "$2" &&
+                       mount --bind "$1" "$2" && exec sleep 86400' holder "$src" "$HOLDER_MOUNT" \
+                </dev/null >/dev/null 2>&1 &
+        HOLDER_PID=$!
+        defer "kill $HOLDER_PID 2>/dev/null || true"
+        wait_for 60 "holder $HOLDER_PID to have its bind mount" _holder_mounts_at "$HOLDER_PID" "$HOLDER_MOUNT"
+        log "holder $HOLDER_PID: nsenter engine.mnt, unshare -m, bind mount of $src on $HOLDER_MOUNT, mnt ns $(readlink "/proc/$HOLDER_PID/ns/mnt")"
+}
+
+_holder_mounts_at() {
+        [[ $(cat "/proc/$1/comm" 2>/dev/null) == sleep ]] &&
+                awk -v mp="$2" '$5 == mp { found = 1 } END { exit !found }' "/proc/$1/mountinfo"
+}
+
+alive() { [[ -e /proc/$1 && $(ps -o stat= -p "$1") != Z* ]]; }

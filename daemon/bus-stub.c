@@ -21,6 +21,14 @@ void bus_device_changed(Manager *m, Device *d, DeviceEvent ev, DeviceState old_s
         (void) old_state;
 }
 
+void bus_holder_reaped(Manager *m, Device *d, const HolderRecord *h, const char *action, const char *result) {
+        (void) m;
+        (void) d;
+        (void) h;
+        (void) action;
+        (void) result;
+}
+
 void bus_manager_changed(Manager *m, const char *property, ...) {
         (void) m;
         (void) property;

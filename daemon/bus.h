@@ -22,6 +22,9 @@ void bus_stop(Manager *m);
 /* From the device watch: InterfacesAdded / PropertiesChanged /
  * InterfacesRemoved for the device, and the manager's counters. */
 void bus_device_changed(Manager *m, Device *d, DeviceEvent ev, DeviceState old_state);
+/* From leak handling: HolderReaped for one holder of d (action "detach",
+ * result "ok" or what went wrong), and the HoldersReaped counter. */
+void bus_holder_reaped(Manager *m, Device *d, const HolderRecord *h, const char *action, const char *result);
 /* A manager property changed (EngineState, EnginePID, ...); NULL-terminated. */
 void bus_manager_changed(Manager *m, const char *property, ...) _sentinel_;
 

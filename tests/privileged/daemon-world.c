@@ -78,7 +78,7 @@ void world_write_script(DaemonWorld *w, const char *name, const char *text) {
 }
 
 void world_start(DaemonWorld *w) {
-        char config[128], runtime[128], log[128];
+        char config[128], runtime[128], log[128], source[160] = "";
         const char *binary = getenv("DMWARDEND");
 
         cr_assert_not_null(binary, "DMWARDEND is not set; run the tests through meson");
@@ -110,6 +110,10 @@ void world_start(DaemonWorld *w) {
                 setenv("RUNTIME_DIRECTORY", runtime, 1);
                 setenv("DMWARDEN_LOG_TARGET", "console", 1);
                 setenv("DMWARDEN_LOG_LEVEL", "debug", 1);
+                if (w->device_source) {
+                        snprintf(source, sizeof(source), "--test-device-source=%s", w->device_source);
+                        execl(binary, binary, "--config", config, source, (char *) NULL);
+                }
                 execl(binary, binary, "--config", config, (char *) NULL);
                 _exit(127);
         }

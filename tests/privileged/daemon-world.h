@@ -15,6 +15,7 @@ typedef struct DaemonWorld {
         pid_t pid;              /* dmwardend */
         char notes[8192];       /* every datagram dmwardend sent, in order */
         int extra_fds[2];       /* sockets to pass as LISTEN_FDS, -1 if none */
+        const char *device_source;  /* --test-device-source=DIR, or NULL */
 } DaemonWorld;
 
 void world_init(DaemonWorld *w);

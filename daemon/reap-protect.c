@@ -51,43 +51,29 @@ ProtectReason reap_protect_check(const ProtectPolicy *p, const ProtectSubject *s
         }
 }
 
+static const char *const reason_text[_PROTECT_REASON_MAX] = {
+        [PROTECT_NONE] = "not protected",
+        [PROTECT_PID1] = "PID 1",
+        [PROTECT_SELF] = "dmwardend itself",
+        [PROTECT_KERNEL_THREAD] = "kernel thread",
+        [PROTECT_ENGINE] = "the engine",
+        [PROTECT_ENGINE_CHILD] = "a child of the engine",
+        [PROTECT_ENGINE_NAMESPACE] = "in the engine namespace",
+        [PROTECT_SELF_NAMESPACE] = "the host mount namespace dmwardend runs in",
+        [PROTECT_OWN_UNIT] = "dmwardend's own unit",
+        [PROTECT_UNIT] = "protected unit",
+        [PROTECT_COMM] = "protected comm",
+};
+
 const char *reap_protect_describe(ProtectReason r, const ProtectSubject *s, char *buf, size_t size) {
-        switch (r) {
-        case PROTECT_NONE:
-                (void) snprintf(buf, size, "not protected");
-                break;
-        case PROTECT_PID1:
-                (void) snprintf(buf, size, "PID 1");
-                break;
-        case PROTECT_SELF:
-                (void) snprintf(buf, size, "dmwardend itself");
-                break;
-        case PROTECT_KERNEL_THREAD:
-                (void) snprintf(buf, size, "kernel thread");
-                break;
-        case PROTECT_ENGINE:
-                (void) snprintf(buf, size, "the engine");
-                break;
-        case PROTECT_ENGINE_CHILD:
-                (void) snprintf(buf, size, "a child of the engine");
-                break;
-        case PROTECT_ENGINE_NAMESPACE:
-                (void) snprintf(buf, size, "in the engine namespace");
-                break;
-        case PROTECT_SELF_NAMESPACE:
-                (void) snprintf(buf, size, "the host mount namespace dmwardend runs in");
-                break;
-        case PROTECT_OWN_UNIT:
-                (void) snprintf(buf, size, "dmwardend's own unit %s", strempty(s->unit));
-                break;
-        case PROTECT_UNIT:
-                (void) snprintf(buf, size, "protected unit %s", strempty(s->unit));
-                break;
-        case PROTECT_COMM:
-                (void) snprintf(buf, size, "protected comm %s", strempty(s->comm));
-                break;
-        default:
-                (void) snprintf(buf, size, "protected");
-        }
+        const char *what = r >= 0 && r < _PROTECT_REASON_MAX ? reason_text[r] : "protected";
+
+        /* The rules that name something say which. */
+        if (IN_SET(r, PROTECT_OWN_UNIT, PROTECT_UNIT))
+                (void) snprintf(buf, size, "%s %s", what, strempty(s->unit));
+        else if (r == PROTECT_COMM)
+                (void) snprintf(buf, size, "%s %s", what, strempty(s->comm));
+        else
+                (void) snprintf(buf, size, "%s", what);
         return buf;
 }

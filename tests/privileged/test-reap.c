@@ -235,6 +235,18 @@ Test(reap, detach_frees_a_mount_visible_leak_and_the_device_is_removed) {
         cr_assert_not(holder_mounts_device(), "the mount is still there inside the holder's namespace");
 }
 
+Test(reap, remove_no_leaves_a_released_device_alone) {
+        start_holder(HOLDER_MOUNTED);
+        start_daemon("Action=detach\nRemove=no\n");
+
+        expect_log("reaping → released");
+        expect_log("Remove=no: remove it with dmsetup remove");
+        /* Stopped, so whatever it would have done is done. */
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly");
+        cr_assert(holder_alive());
+        cr_assert_eq(access(description, F_OK), 0, "Remove=no, yet the device was removed");
+}
+
 Test(reap, detach_cannot_free_a_cwd_pinned_leak_so_it_is_stuck) {
         start_holder(HOLDER_CWD_PINNED);
         start_daemon("Action=detach\n");

@@ -174,6 +174,12 @@ static const char *daemon_log(void) {
 #define expect_log(text) \
         cr_assert(world_wait_log(&world, (text), WAIT_MS), "no \"%s\" in the daemon's log:\n%s", (text), daemon_log())
 
+/* A clean exit, also with a leak stuck or jobs in flight (and under a
+ * sanitizer, no error or leak). */
+static void stop_daemon(void) {
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly:\n%s", daemon_log());
+}
+
 static bool holder_alive(void) {
         char path[64], buf[512], *state;
         FILE *f;
@@ -233,6 +239,7 @@ Test(reap, detach_frees_a_mount_visible_leak_and_the_device_is_removed) {
         expect_log("was removed (removed by dmwarden)");
         cr_assert(holder_alive(), "detach must leave the holder running");
         cr_assert_not(holder_mounts_device(), "the mount is still there inside the holder's namespace");
+        stop_daemon();
 }
 
 Test(reap, remove_no_leaves_a_released_device_alone) {
@@ -242,7 +249,7 @@ Test(reap, remove_no_leaves_a_released_device_alone) {
         expect_log("reaping → released");
         expect_log("Remove=no: remove it with dmsetup remove");
         /* Stopped, so whatever it would have done is done. */
-        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly");
+        stop_daemon();
         cr_assert(holder_alive());
         cr_assert_eq(access(description, F_OK), 0, "Remove=no, yet the device was removed");
 }
@@ -258,6 +265,7 @@ Test(reap, detach_cannot_free_a_cwd_pinned_leak_so_it_is_stuck) {
         expect_log("reaping → stuck");
         cr_assert(holder_alive(), "detach must not touch the holder");
         cr_assert_eq(access(description, F_OK), 0, "a held device must not be removed");
+        stop_daemon();
 }
 
 Test(reap, kill_terminates_a_pinned_holder_and_the_device_is_removed) {
@@ -268,6 +276,7 @@ Test(reap, kill_terminates_a_pinned_holder_and_the_device_is_removed) {
         expect_log("RESULT=ok (terminated by SIGTERM)");
         cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");
         expect_log("was removed");
+        stop_daemon();
 }
 
 Test(reap, protected_comm_is_refused_loudly_and_left_alone) {
@@ -279,6 +288,7 @@ Test(reap, protected_comm_is_refused_loudly_and_left_alone) {
         expect_log("is stuck");
         cr_assert(holder_alive(), "a protected holder was killed");
         cr_assert_eq(access(description, F_OK), 0);
+        stop_daemon();
 }
 
 Test(reap, report_only_tells) {
@@ -290,7 +300,7 @@ Test(reap, report_only_tells) {
         cr_assert(holder_alive());
         cr_assert(holder_mounts_device(), "report must not unmount");
         cr_assert_eq(access(description, F_OK), 0, "report must not remove");
-        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly");
+        stop_daemon();
         cr_assert(holder_alive(), "stopping the daemon touched the holder");
 }
 
@@ -301,6 +311,7 @@ Test(reap, kill_escalates_to_sigkill_after_grace) {
         cr_assert(wait_holder_gone(WAIT_MS), "the holder still runs");
         expect_log("RESULT=ok (killed with SIGKILL after 1s)");
         cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");
+        stop_daemon();
 }
 
 /* A namespace no process is in, kept alive by an nsfs bind mount in ours
@@ -321,6 +332,7 @@ Test(reap, detach_reaches_a_process_less_namespace_through_its_pin) {
         cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
         cr_assert(wait_device_free(loop.node, WAIT_MS), "the mount in the pinned namespace is still there");
         cr_assert_eq(namespace_unpin(pin), 0);
+        stop_daemon();
 }
 
 /* The same, kept alive by an open namespace fd (here our own). */
@@ -339,6 +351,7 @@ Test(reap, detach_reaches_a_namespace_held_by_an_fd) {
         expect_log("RESULT=ok (unmounted ");
         cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
         close(ns_fd);
+        stop_daemon();
 }
 
 Test(reap, restart_unit_without_a_unit_fails_clearly) {
@@ -349,6 +362,7 @@ Test(reap, restart_unit_without_a_unit_fails_clearly) {
         expect_log("is in no systemd unit");
         expect_log("reaping → stuck");
         cr_assert(holder_alive());
+        stop_daemon();
 }
 
 /* A PID that names another process by the time we act: the decision is

@@ -22,6 +22,7 @@ static const Alert leak = {
         .kind = ALERT_LEAK_DETECTED,
         .dm_name = "docker-253:0-1234-abcdef",
         .dm_uuid = "LVM-xyz",
+        .dm_pool = "docker-pool",
         .dev = 0, /* set in the test: makedev is not constant */
         .holder_pid = 4242,
         .holder_comm = "backup-agent",
@@ -43,6 +44,7 @@ Test(alert, leak_detected_has_every_field) {
         cr_assert_str_eq(field(f, "PRIORITY"), "4");
         cr_assert_str_eq(field(f, "DM_NAME"), "docker-253:0-1234-abcdef");
         cr_assert_str_eq(field(f, "DM_UUID"), "LVM-xyz");
+        cr_assert_str_eq(field(f, "DM_POOL"), "docker-pool");
         cr_assert_str_eq(field(f, "DEVICE"), "253:7");
         cr_assert_str_eq(field(f, "HOLDER_PID"), "4242");
         cr_assert_str_eq(field(f, "HOLDER_COMM"), "backup-agent");
@@ -87,6 +89,7 @@ Test(alert, stuck_names_the_pinned_path_and_the_remedy) {
         cr_assert_not_null(strstr(m, "Stop that process"), "%s", m);
         cr_assert_null(field(f, "HOLDER_UNIT"), "empty fields are left out");
         cr_assert_null(field(f, "DM_UUID"));
+        cr_assert_null(field(f, "DM_POOL"));
 }
 
 Test(alert, refused_is_an_error_with_the_reason) {

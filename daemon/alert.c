@@ -94,12 +94,12 @@ static const char *next_step(const char *action) {
 static int format_message(const Alert *a, char **ret) {
         _cleanup_free_ char *name = cescape(strempty(a->dm_name)), *holder = describe_holder(a),
                             *ref = describe_reference(a), *result = cescape(strempty(a->result)),
-                            *body = NULL;
+                            *pool = cescape(strempty(a->dm_pool)), *body = NULL;
         const char *action = a->action ?: "report";
         unsigned maj = major(a->dev), min = minor(a->dev);
         int n;
 
-        if (!name || !holder || !ref || !result)
+        if (!name || !holder || !ref || !result || !pool)
                 return -ENOMEM;
         switch (a->kind) {
         case ALERT_LEAK_DETECTED:
@@ -127,8 +127,8 @@ static int format_message(const Alert *a, char **ret) {
                 break;
         case ALERT_DEVICE_REMOVED:
                 n = asprintf(&body, "Thin device %s (%u:%u) was removed (%s); the engine can now delete its "
-                             "thin volume and give the pool's space back.", name, maj, min,
-                             *result ? result : "gone");
+                             "thin volume and give the space back to pool %s.", name, maj, min,
+                             *result ? result : "gone", *pool ? pool : "?");
                 break;
         case ALERT_REMOVAL_FAILED:
                 n = asprintf(&body, "Could not remove thin device %s (%u:%u): %s. See what holds it "
@@ -188,6 +188,8 @@ int alert_build_fields(const Alert *a, char ***ret) {
             (r = add_field(&l, "DM_NAME", a->dm_name)) < 0 || (r = add_field(&l, "DEVICE", dev)) < 0)
                 return r;
         if (!isempty(a->dm_uuid) && (r = add_field(&l, "DM_UUID", a->dm_uuid)) < 0)
+                return r;
+        if (!isempty(a->dm_pool) && (r = add_field(&l, "DM_POOL", a->dm_pool)) < 0)
                 return r;
         if (a->holder_pid > 0 && (r = add_field_u64(&l, "HOLDER_PID", (unsigned) a->holder_pid)) < 0)
                 return r;

@@ -27,6 +27,7 @@ typedef struct Alert {
         AlertKind kind;
         const char *dm_name;
         const char *dm_uuid;            /* NULL or "": none */
+        const char *dm_pool;            /* thin pool; NULL or "": not known */
         dev_t dev;
         /* The holder, if the alert is about one: */
         pid_t holder_pid;               /* 0: no process (a pinned namespace) */

@@ -126,6 +126,7 @@ static void alert(LeakEntry *e, Alert *a) {
                 return;
         a->dm_name = d->info.name;
         a->dm_uuid = d->info.uuid;
+        a->dm_pool = d->info.pool;
         a->dev = d->info.dev;
         if (!alert_ratelimit_test(&e->ratelimit, a->kind, now_monotonic(), &a->n_suppressed)) {
                 log_debug("Alert %s for %s suppressed by the rate limit.", alert_kind_to_string(a->kind), e->name);

@@ -28,7 +28,7 @@ typedef struct DetachRecord {
 /* A fd of the namespace mntns, reached without trusting a bare PID: the
  * pidfd is taken first and must still name a live process after
  * /proc/PID/ns/mnt was opened. */
-static int open_member_namespace(pid_t pid, uint64_t mntns) {
+static int open_member_namespace(pid_t pid, pid_t tid, uint64_t mntns) {
         _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
         char path[64];
         struct stat st;
@@ -36,7 +36,11 @@ static int open_member_namespace(pid_t pid, uint64_t mntns) {
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0)
                 return negative_errno();
-        (void) snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) pid);
+        /* A thread may be in a namespace its process is not in. */
+        if (tid > 0)
+                (void) snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/mnt", (int) pid, (int) tid);
+        else
+                (void) snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
@@ -89,7 +93,7 @@ static int open_namespace(const DetachRequest *req) {
         int r = -ENOENT;
 
         if (req->pid > 0) {
-                r = open_member_namespace(req->pid, req->mntns);
+                r = open_member_namespace(req->pid, req->tid, req->mntns);
                 if (r >= 0)
                         return r;
         }

@@ -16,6 +16,7 @@ typedef struct DetachRequest {
         dev_t dev;
         char *const *paths;             /* mount points as seen inside */
         pid_t pid;                      /* a member; 0: none */
+        pid_t tid;                      /* its thread that is in it; 0: the process */
         const char *pin_path;           /* an nsfs bind mount of it, or NULL */
         pid_t pin_pid;                  /* or a process holding an fd of it */
         int pin_fd;

@@ -154,6 +154,7 @@ static void detach_start(ReapOp *op) {
                 .dev = j->p.dev,
                 .paths = op->paths,
                 .pid = op->holder.pid,
+                .tid = op->holder.tid,
                 .pin_path = op->pin_path,
                 .pin_pid = op->pin_pid,
                 .pin_fd = op->pin_fd,

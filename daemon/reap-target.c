@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -118,6 +122,41 @@ static int namespace_mounts(int proc_fd, pid_t pid, dev_t dev) {
         return dev_set_contains(&set, dev);
 }
 
+/* A thread may have a cwd or root of its own (made without CLONE_FS, or
+ * after unshare(CLONE_FS)), which the process's own links do not show. */
+static int thread_links_on(int proc_fd, pid_t pid, dev_t dev) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        char path[64];
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%d/task", (int) pid);
+        fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return normalize(negative_errno());
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        while ((de = readdir(d))) {
+                static const char *const links[] = { "cwd", "root" };
+
+                if (de->d_name[0] == '.')
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                        char link[NAME_MAX + 8];
+                        struct statx stx;
+
+                        (void) snprintf(link, sizeof(link), "%s/%s", de->d_name, links[i]);
+                        if (statx(dirfd(d), link, AT_STATX_DONT_SYNC, STATX_TYPE, &stx) == 0 &&
+                            makedev(stx.stx_dev_major, stx.stx_dev_minor) == dev)
+                                return 1;
+                }
+        }
+        return 0;
+}
+
 int reap_process_references(const ReapProcess *p, dev_t dev) {
         _cleanup_(proc_files_done) ProcFiles f = {};
         _cleanup_close_ int proc_fd = open_proc();
@@ -128,7 +167,9 @@ int reap_process_references(const ReapProcess *p, dev_t dev) {
         r = proc_files_scan(proc_fd, p->pid, dev, 0, &f);
         if (r < 0)
                 return normalize(r);
-        r = f.n_refs > 0 ? 1 : namespace_mounts(proc_fd, p->pid, dev);
+        r = f.n_refs > 0 ? 1 : thread_links_on(proc_fd, p->pid, dev);
+        if (r == 0)
+                r = namespace_mounts(proc_fd, p->pid, dev);
         if (r < 0)
                 return r;
         /* As above: what /proc said is the pidfd's process's only if it

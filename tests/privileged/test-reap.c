@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,7 +134,18 @@ typedef enum HolderKind {
         HOLDER_MOUNTED,         /* its own mount of the device, visible in its table */
         HOLDER_CWD_PINNED,      /* cwd inside a mount detached from every table */
         HOLDER_STUBBORN,        /* the same, and it ignores SIGTERM */
+        HOLDER_THREAD_CWD,      /* only a thread's own cwd is in the detached mount */
 } HolderKind;
+
+static void *thread_cwd(void *arg) {
+        int *ok = arg;
+
+        /* A cwd of its own, that the process's /proc links do not show. */
+        *ok = unshare(CLONE_FS) == 0 && chdir(mnt) == 0;
+        for (;;)
+                pause();
+        return NULL;
+}
 
 /* A process in a namespace of its own holding the device; returns once it
  * does. */
@@ -155,7 +167,18 @@ static void start_holder(HolderKind kind) {
                 /* In a directory of its own, so the pinned path says something. */
                 if (kind == HOLDER_STUBBORN && signal(SIGTERM, SIG_IGN) == SIG_ERR)
                         _exit(14);
-                if (kind != HOLDER_MOUNTED &&
+                if (kind == HOLDER_THREAD_CWD) {
+                        static volatile int ok = -1;
+                        pthread_t t;
+
+                        if (pthread_create(&t, NULL, thread_cwd, (void *) &ok) != 0)
+                                _exit(15);
+                        while (ok < 0)
+                                usleep(1000);
+                        if (!ok || umount2(mnt, MNT_DETACH) < 0)
+                                _exit(16);
+                }
+                if (IN_SET(kind, HOLDER_CWD_PINNED, HOLDER_STUBBORN) &&
                     (chdir(mnt) < 0 || mkdir("held-dir", 0755) < 0 || chdir("held-dir") < 0 ||
                      umount2(mnt, MNT_DETACH) < 0))
                         _exit(12);
@@ -394,6 +417,18 @@ Test(reap, restart_unit_without_a_unit_fails_clearly) {
         expect_log("reaping → stuck");
         cr_assert(holder_alive());
         stop_daemon();
+}
+
+/* Before a signal, the holder must still hold the device: also when only
+ * one of its threads does, through a cwd of its own. */
+Test(reap, a_thread_cwd_counts_as_holding) {
+        ReapProcess p;
+
+        start_holder(HOLDER_THREAD_CWD);
+        cr_assert_eq(reap_process_open(holder, &p), 0);
+        cr_assert_eq(reap_process_references(&p, loop.devnum), 1);
+        cr_assert_eq(reap_process_references(&p, makedev(7, 255)), 0, "another device is not held");
+        reap_process_done(&p);
 }
 
 /* A PID that names another process by the time we act: the decision is

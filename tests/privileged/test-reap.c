@@ -25,10 +25,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon-world.h"
+#include "device-actions.h"
 #include "loop-util.h"
+#include "manager.h"
 #include "namespace-pin.h"
 #include "reap-target.h"
+#include "strv.h"
 
 #define WAIT_MS 20000
 #define HOLDER_COMM "dmw-holder"
@@ -417,6 +421,70 @@ Test(reap, restart_unit_without_a_unit_fails_clearly) {
         expect_log("reaping → stuck");
         cr_assert(holder_alive());
         stop_daemon();
+}
+
+/* Runs m's loop until cond holds or timeout_ms passes. */
+static bool run_until(Manager *m, bool (*cond)(Manager *m), unsigned timeout_ms) {
+        for (unsigned t = 0; t <= timeout_ms; t += 50) {
+                if (cond(m))
+                        return true;
+                cr_assert_geq(sd_event_run(m->event, 50 * USEC_PER_MSEC), 0);
+        }
+        return cond(m);
+}
+
+static bool is_stuck(Manager *m) {
+        Device *d = device_watch_get(m->watch, "thin-leak");
+
+        return d && d->state == DEVICE_STUCK;
+}
+
+static bool is_removed(Manager *m) {
+        return !device_watch_get(m->watch, "thin-leak");
+}
+
+/* What the bus's Reap and Remove call, on a manager in this process: the
+ * operator's way out of a leak that policy only reports. */
+Test(reap, operator_reap_and_remove_entry_points) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        Manager *m = NULL;
+        Config *config = NULL;
+        char path[128];
+        Device *d;
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        start_engine();
+        describe_device();
+        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
+        world_path(&world, "dmwarden.conf", path, sizeof(path));
+        cr_assert_eq(config_load(path, &config, &errors), 0);
+        cr_assert_eq(manager_new(path, config, &m), 0);
+        cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
+        cr_assert_eq(manager_start(m), 0);
+
+        cr_assert(run_until(m, is_stuck, WAIT_MS), "the leak never became stuck under Action=report");
+        d = device_watch_get(m->watch, "thin-leak");
+        cr_assert_str_eq(d->last_action, "report: nothing done (Action=report)");
+
+        cr_assert_lt(device_watch_remove(m->watch, d, &error), 0);
+        cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy", "a held device must not be removed");
+        sd_bus_error_free(&error);
+        cr_assert_lt(device_watch_reap(m->watch, d, _REAP_ACTION_MAX, &error), 0);
+        sd_bus_error_free(&error);
+
+        cr_assert_eq(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "%s", strna(error.message));
+        cr_assert_eq(d->state, DEVICE_REAPING);
+        cr_assert_lt(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "a second reap while one runs");
+        cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy");
+        cr_assert(run_until(m, is_removed, WAIT_MS), "the device was not removed after the reap");
+        cr_assert(wait_description_gone(0));
+        cr_assert_eq(m->holders_reaped, 1);
+        cr_assert_eq(m->devices_removed, 1);
+        cr_assert(holder_alive());
+        cr_assert_not(holder_mounts_device());
+        manager_free(m);
 }
 
 /* Before a signal, the holder must still hold the device: also when only

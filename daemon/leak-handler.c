@@ -37,7 +37,7 @@ typedef struct LeakEntry {
         Device *device;                 /* NULL once the watch dropped it */
         AlertRateLimit ratelimit;
 
-        bool policy_pending;            /* run Action= at the next dispatch */
+        bool leak_pending;              /* alert and run Action= at the next dispatch */
         bool removal_pending;
         bool removal_requested;         /* the source was asked to remove it */
         unsigned removal_attempts;
@@ -279,6 +279,8 @@ static int start_job(LeakEntry *e, ReapAction action) {
         int r;
 
         device_watch_engine(h->m->watch, &policy.engine_mntns, &policy.engine_pid);
+        if (policy.engine_mntns == 0)
+                policy.engine_mntns = manager_engine_namespace(h->m);
         r = reap_job_start(&p, &e->device->holders, &e->job);
         if (r < 0)
                 return log_error_errno(r, "Device %s: cannot start %s: %m", e->name, reap_action_to_string(action));
@@ -368,22 +370,39 @@ static void remove_released(LeakEntry *e) {
         log_info("Device %s: removal requested (Remove=%s).", e->name, remove_mode_to_string(mode));
 }
 
+/* While the engine (re)starts, its namespace cannot be told from a leak's:
+ * nothing is alerted, reaped or removed until it runs again. */
+static bool engine_settled(LeakHandler *h) {
+        return !h->m->engine || h->m->engine->state == ENGINE_RUNNING;
+}
+
+/* Acts on fresh facts only: a leak seen a moment ago may have been the
+ * engine's mounts before its namespace was known again. */
+static void handle_leak(LeakEntry *e) {
+        (void) device_watch_rescan(e->handler->m->watch, e->device);
+        if (!e->device || e->device->state != DEVICE_LEAKED || e->job)
+                return;
+        alert_about_holders(e, ALERT_LEAK_DETECTED);
+        (void) start_round(e, config(e->handler)->action);
+}
+
 static int on_dispatch(sd_event_source *s, void *userdata) {
         LeakHandler *h = userdata;
 
         (void) s;
-        /* Entries only go below, so the loop may rescan (and drop devices). */
-        for (size_t i = 0; i < h->n_entries; i++) {
+        /* Entries only go below, so the loop may rescan (and drop devices).
+         * Without a running engine all stays pending: its return
+         * dispatches again. */
+        for (size_t i = 0; engine_settled(h) && i < h->n_entries; i++) {
                 LeakEntry *e = h->entries[i];
 
                 if (e->device && e->round_done) {
                         e->round_done = false;
                         finish_round(e);
                 }
-                if (e->device && e->policy_pending) {
-                        e->policy_pending = false;
-                        if (e->device->state == DEVICE_LEAKED && !e->job)
-                                (void) start_round(e, config(h)->action);
+                if (e->device && e->leak_pending) {
+                        e->leak_pending = false;
+                        handle_leak(e);
                 }
                 if (e->device && e->removal_pending) {
                         e->removal_pending = false;
@@ -435,8 +454,7 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
         switch (d->state) {
         case DEVICE_LEAKED:
                 /* Also a leak a restarted daemon finds again. */
-                alert_about_holders(e, ALERT_LEAK_DETECTED);
-                e->policy_pending = true;
+                e->leak_pending = true;
                 break;
         case DEVICE_RELEASED: {
                 RemoveMode mode = config(h)->remove;
@@ -462,6 +480,10 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
         schedule(h);
 }
 
+void leak_handler_engine_changed(LeakHandler *h) {
+        schedule(h);
+}
+
 int leak_handler_reap(LeakHandler *h, Device *d, ReapAction action, sd_bus_error *error) {
         LeakEntry *e = get_entry(h, d);
 
@@ -472,7 +494,10 @@ int leak_handler_reap(LeakHandler *h, Device *d, ReapAction action, sd_bus_error
         if (!IN_SET(d->state, DEVICE_LEAKED, DEVICE_STUCK))
                 return sd_bus_error_setf(error, ERROR_NOT_LEAKED, "Device %s is %s, not leaked: nothing to reap.",
                                          e->name, device_state_to_string(d->state));
-        e->policy_pending = false;
+        if (!engine_settled(h))
+                return sd_bus_error_setf(error, ERROR_BUSY,
+                                         "The engine is not running; its namespace cannot be told from a leak now.");
+        e->leak_pending = false;
         return start_round(e, action);
 }
 

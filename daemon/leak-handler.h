@@ -22,6 +22,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LeakHandler *, leak_handler_free);
 /* Every change the watch reports (the manager forwards them). */
 void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, DeviceState old_state);
 
+/* The engine's state changed: leaks held back while it was not running are
+ * looked at again. */
+void leak_handler_engine_changed(LeakHandler *h);
+
 /* On an operator's request (the bus): run action against d's holders now,
  * or remove d now. Negative errno with error set. */
 int leak_handler_reap(LeakHandler *h, Device *d, ReapAction action, sd_bus_error *error);

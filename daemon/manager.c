@@ -117,6 +117,8 @@ static void on_engine_changed(Engine *e, void *userdata) {
         manager_update_status(m);
         if (m->watch)
                 device_watch_engine_changed(m->watch);
+        if (m->leak_handler)
+                leak_handler_engine_changed(m->leak_handler);
         bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);
         manager_maybe_ready(m);
         if (m->stopping && !engine_is_alive(e)) {

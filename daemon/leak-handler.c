@@ -390,6 +390,8 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
         LeakHandler *h = userdata;
 
         (void) s;
+        if (!engine_settled(h))
+                log_debug("Leak handling waits until the engine runs.");
         /* Entries only go below, so the loop may rescan (and drop devices).
          * Without a running engine all stays pending: its return
          * dispatches again. */

@@ -423,6 +423,39 @@ Test(reap, restart_unit_without_a_unit_fails_clearly) {
         stop_daemon();
 }
 
+/* While the engine starts, nothing is reaped: what looks leaked might be
+ * its own before it is up. Once it runs, the leak is handled. */
+Test(reap, nothing_happens_until_the_engine_runs) {
+        char script[512], go[128];
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        describe_device();
+        world_path(&world, "go", go, sizeof(go));
+        snprintf(script, sizeof(script),
+                 "#!/bin/bash\n"
+                 "echo $$ > @DIR@/engine.pid\n"
+                 "while [ ! -e @DIR@/go ]; do sleep 0.05; done\n"
+                 "%s READY=1\n"
+                 "while :; do sleep 0.1; done\n",
+                 getenv("FAKE_NOTIFY"));
+        world_write_script(&world, "engine.sh", script);
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n[Policy]\nAction=detach\n");
+        world_start(&world);
+
+        expect_log("Device thin-leak: idle → leaked.");
+        expect_log("Leak handling waits until the engine runs.");
+        cr_assert(holder_mounts_device(), "reaped while the engine was starting");
+        cr_assert_null(strstr(daemon_log(), "was let go by the engine"), "alerted while the engine was starting");
+
+        cr_assert_eq(close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        expect_log("Freed thin device thin-leak");
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
+        cr_assert(holder_alive());
+        stop_daemon();
+}
+
 /* Runs m's loop until cond holds or timeout_ms passes. */
 static bool run_until(Manager *m, bool (*cond)(Manager *m), unsigned timeout_ms) {
         for (unsigned t = 0; t <= timeout_ms; t += 50) {

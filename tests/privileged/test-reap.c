@@ -326,15 +326,21 @@ Test(reap, detach_cannot_free_a_cwd_pinned_leak_so_it_is_stuck) {
         stop_daemon();
 }
 
-Test(reap, kill_terminates_a_pinned_holder_and_the_device_is_removed) {
-        start_holder(HOLDER_CWD_PINNED);
-        start_daemon("Action=kill\nGraceSec=5s\n");
+/* Action=kill against a holder of kind: it goes, as result says, and the
+ * device is removed. */
+static void expect_killed(HolderKind kind, const char *policy, const char *result) {
+        start_holder(kind);
+        start_daemon(policy);
 
-        cr_assert(wait_holder_gone(WAIT_MS), "the holder still runs");
-        expect_log("RESULT=ok (terminated by SIGTERM)");
-        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");
+        cr_assert(wait_holder_gone(WAIT_MS), "the holder still runs:\n%s", daemon_log());
+        expect_log(result);
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
         expect_log("was removed");
         stop_daemon();
+}
+
+Test(reap, kill_terminates_a_pinned_holder_and_the_device_is_removed) {
+        expect_killed(HOLDER_CWD_PINNED, "Action=kill\nGraceSec=5s\n", "RESULT=ok (terminated by SIGTERM)");
 }
 
 Test(reap, protected_comm_is_refused_loudly_and_left_alone) {
@@ -363,13 +369,7 @@ Test(reap, report_only_tells) {
 }
 
 Test(reap, kill_escalates_to_sigkill_after_grace) {
-        start_holder(HOLDER_STUBBORN);
-        start_daemon("Action=kill\nGraceSec=1s\n");
-
-        cr_assert(wait_holder_gone(WAIT_MS), "the holder still runs");
-        expect_log("RESULT=ok (killed with SIGKILL after 1s)");
-        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");
-        stop_daemon();
+        expect_killed(HOLDER_STUBBORN, "Action=kill\nGraceSec=1s\n", "RESULT=ok (killed with SIGKILL after 1s)");
 }
 
 /* A namespace no process is in, kept alive by an nsfs bind mount in ours

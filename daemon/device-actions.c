@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder until leak handling lands: the bus methods are there and
- * authorized, the actions say plainly that they do not exist yet. */
+/* The bus's Reap and Remove, handed to leak handling. */
 #include <errno.h>
 
-#include "bus-error.h"
 #include "device-actions.h"
+#include "leak-handler.h"
+
+#define ERROR_NOT_SUPPORTED "org.dmwarden1.Error.NotSupported"
 
 int device_watch_reap(DeviceWatch *w, Device *d, ReapAction action, sd_bus_error *error) {
-        sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
-                          "Reaping holders (%s) lands with leak handling; this dmwardend only reports.",
-                          reap_action_to_string(action));
-        return -EOPNOTSUPP;
+        LeakHandler *h = device_watch_leak_handler(w);
+
+        if (!h)
+                return sd_bus_error_set(error, ERROR_NOT_SUPPORTED, "Leak handling is not running.");
+        if (action < 0 || action >= _REAP_ACTION_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown action %d.", (int) action);
+        return leak_handler_reap(h, d, action, error);
 }
 
 int device_watch_remove(DeviceWatch *w, Device *d, sd_bus_error *error) {
-        sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED,
-                         "Removing devices lands with leak handling; this dmwardend only reports.");
-        return -EOPNOTSUPP;
+        LeakHandler *h = device_watch_leak_handler(w);
+
+        if (!h)
+                return sd_bus_error_set(error, ERROR_NOT_SUPPORTED, "Leak handling is not running.");
+        return leak_handler_remove(h, d, error);
 }

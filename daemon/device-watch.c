@@ -44,6 +44,7 @@ struct DeviceWatch {
         DevSet engine_mounts;
 
         DeviceWatchStats stats;
+        LeakHandler *leak_handler;      /* not owned */
 };
 
 static bool match_any_glob(char *const *globs, const char *s) {
@@ -570,4 +571,45 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret) {
         for (size_t i = 0; i < w->n_devices; i++)
                 if (IN_SET(w->devices[i]->state, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK))
                         ret->n_leaked++;
+}
+
+void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h) {
+        w->leak_handler = h;
+}
+
+LeakHandler *device_watch_leak_handler(DeviceWatch *w) {
+        return w->leak_handler;
+}
+
+void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {
+        *ret_mntns = w->engine_mntns;
+        *ret_pid = w->engine_pid;
+}
+
+int device_watch_rescan(DeviceWatch *w, Device *d) {
+        if (find_device(w, d->info.name, NULL) != d)
+                return -ENODEV;
+        (void) requery(w, d->info.name);
+        /* The query may have found it gone, and freed it. */
+        d = find_device(w, d->info.name, NULL);
+        if (!d)
+                return 0;
+        if (read_engine_mounts(w) < 0)
+                log_debug("Engine mount table unreadable; treating it as empty.");
+        return scan_device(w, d);
+}
+
+void device_watch_update(DeviceWatch *w, Device *d, DeviceState s) {
+        DeviceState old = d->state;
+
+        (void) device_set_state(d, s, now_realtime());
+        notify(w, d, DEVICE_EVENT_CHANGED, old);
+}
+
+int device_watch_remove_device(DeviceWatch *w, Device *d, bool deferred) {
+        if (find_device(w, d->info.name, NULL) != d)
+                return -ENODEV;
+        if (d->state == DEVICE_ACTIVE || d->engine_mounted)
+                return -EBUSY;
+        return w->source->ops->remove(w->source, d->info.name, deferred);
 }

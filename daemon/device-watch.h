@@ -66,3 +66,18 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret);
 
 /* Whether config's [Watch] rules select the device. Pure. */
 bool device_watch_matches(const Config *config, const DeviceInfo *info);
+
+/* For leak handling (leak-handler.h), which acts on what the watch found. */
+typedef struct LeakHandler LeakHandler;
+void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h);
+LeakHandler *device_watch_leak_handler(DeviceWatch *w);
+/* The engine namespace and a process in it as the watch uses them now. */
+void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid);
+/* Scans d now (after a reap, to see what is left) and moves it on. */
+int device_watch_rescan(DeviceWatch *w, Device *d);
+/* Moves d to s (or keeps it) and tells the change callback, so a new
+ * last_action is seen too. */
+void device_watch_update(DeviceWatch *w, Device *d, DeviceState s);
+/* Deactivates d through the source. Only a device this watch has, and
+ * never one the engine holds: -ENODEV, -EBUSY. */
+int device_watch_remove_device(DeviceWatch *w, Device *d, bool deferred);

@@ -23,6 +23,9 @@ void log_set_target(LogTarget target);
  * DMWARDEN_LOG_TARGET=auto|console|journal; unknown values are ignored. */
 void log_parse_environment(void);
 int log_level_from_string(const char *s);
+/* Whether log lines go to journald now (and it listens): structured
+ * senders such as alerts then write fields there too. */
+bool log_target_is_journal(void);
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);

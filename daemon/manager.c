@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "device-source.h"
 #include "foreign-containerd.h"
+#include "leak-handler.h"
 #include "log.h"
 #include "manager.h"
 #include "namespace-pin.h"
@@ -53,6 +54,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
         bus_stop(m);
+        /* Before the watch: it holds pointers to the watch's devices. */
+        m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
         if (m->engine) {
                 m->engine = engine_free(m->engine);
@@ -151,6 +154,8 @@ static void on_engine_changed(Engine *e, void *userdata) {
         }
         if (m->watch)
                 device_watch_engine_changed(m->watch);
+        if (m->leak_handler)
+                leak_handler_engine_changed(m->leak_handler);
         bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);
         manager_maybe_ready(m);
         if (m->stopping && !engine_is_alive(e)) {
@@ -373,6 +378,8 @@ static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceS
         if (ev == DEVICE_EVENT_CHANGED && d->state != old_state)
                 log_info("Device %s: %s → %s.", d->info.name, device_state_to_string(old_state),
                          device_state_to_string(d->state));
+        if (m->leak_handler)
+                leak_handler_device_changed(m->leak_handler, d, ev, old_state);
         bus_device_changed(m, d, ev, old_state);
 }
 
@@ -388,6 +395,10 @@ static int manager_start_devices(Manager *m) {
                              &m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the device watch: %m");
+        r = leak_handler_new(m, &m->leak_handler);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up leak handling: %m");
+        device_watch_set_leak_handler(m->watch, m->leak_handler);
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");

@@ -25,6 +25,7 @@ typedef struct Manager {
         uint64_t watched_namespace;
 
         DeviceWatch *watch;
+        LeakHandler *leak_handler;      /* alerts, reaping, removal */
         char *device_source_dir;        /* tests: a directory source instead of dm */
         uint64_t holders_reaped;
         uint64_t devices_removed;

@@ -79,7 +79,9 @@ static void setup(void) {
         cr_assert_not_null(f);
         fprintf(f, "%d\n", (int) getpid());
         cr_assert_eq(fclose(f), 0);
-        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/self.pid\n");
+        /* The bus is watched, nothing reaped or removed: states stay put
+         * long enough to be read. */
+        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/self.pid\n[Policy]\nAction=report\nRemove=no\n");
 
         /* Nobody counts their opens and nothing holds them: idle. */
         write_device("a", "thin-a", makedev(7, 250), "open_count=0\n");
@@ -507,7 +509,8 @@ Test(bus, dmwardenctl_reap_refuses_a_bad_action_before_asking) {
         /* A good action reaches the daemon, which acts or says why not. */
         status = RUN_CTL_ERR(0, &good, &why, "reap", "thin-a", "--action=report");
         cr_assert(status == 0 ? strstr(good, "thin-a: report done; now ") != NULL
-                              : status == 1 && strstr(why, "Cannot reap the holders: ") != NULL,
+                              : status == 1 && (strstr(why, "Cannot reap the holders: ") != NULL ||
+                                                 strstr(why, "is idle, not leaked: nothing to reap") != NULL),
                   "reap --action=report: status %d, said %s%s", status, good, why);
         free(out);
         free(err);
@@ -593,7 +596,8 @@ Test(bus, a_leak_is_reported_with_its_holders_until_released) {
         snprintf(expect, sizeof(expect), "LeakDetected %s thin-leak %s holders=", BUS_MANAGER_PATH, path);
         cr_assert(signal_log_wait(bus, &signals, expect, WAIT_MS), "no LeakDetected:\n%s", signals.text);
         state = get_string(path, BUS_DEVICE_INTERFACE, "State");
-        cr_assert_str_eq(state, "leaked");
+        /* Action=report tells and then calls the leak stuck. */
+        cr_assert(strcmp(state, "leaked") == 0 || strcmp(state, "stuck") == 0, "state %s", state);
         free(state);
         cr_assert_eq(get_u32(BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "LeakedDevices"), 1);
 

@@ -173,7 +173,7 @@ static pid_t child_unshare_private_and_bind(const World *w) {
 
 /* Two members: the root one and its child, in the same namespace. */
 static pid_t child_mount_and_fork(const World *w) {
-        pid_t pid;
+        pid_t pid, parent = getpid();
 
         enter_ns_and_mount(w);
         pid = fork();
@@ -181,6 +181,11 @@ static pid_t child_mount_and_fork(const World *w) {
                 _exit(30);
         if (pid == 0) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                /* A parent killed before the line above sends no signal:
+                 * without this, a loaded machine keeps us, the namespace
+                 * and the device forever. */
+                if (getppid() != parent)
+                        _exit(0);
                 for (;;)
                         pause();
         }

@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Leak handling end to end on the real kernel, without device-mapper: a
+ * loop device described to dmwardend as a thin device (the directory
+ * source), held by a process in a mount namespace of its own, under each
+ * Action=. What is checked is what an operator would: the holder's mount
+ * table and life, the daemon's log (its alerts; the bus comes later), and
+ * the device's removal (the directory source deletes its file). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon-world.h"
+#include "device-actions.h"
+#include "loop-util.h"
+#include "manager.h"
+#include "namespace-pin.h"
+#include "reap-target.h"
+#include "strv.h"
+
+#define WAIT_MS 20000
+#define HOLDER_COMM "dmw-holder"
+
+static DaemonWorld world;
+static TestLoop loop = { .fd = -1 };
+static char mnt[96], devices[96], description[128];
+static pid_t engine = -1, holder = -1;
+
+static void kill_child(pid_t *pid) {
+        if (*pid > 0) {
+                (void) kill(*pid, SIGKILL);
+                (void) waitpid(*pid, NULL, 0);
+        }
+        *pid = -1;
+}
+
+/* Autoclear would free the device number the moment the holder lets go,
+ * and a test running alongside could bind and mount it before our daemon
+ * looks again: the number must stay ours until teardown. */
+static void keep_bound(void) {
+        struct loop_info64 info;
+
+        cr_assert_eq(ioctl(loop.fd, LOOP_GET_STATUS64, &info), 0, "LOOP_GET_STATUS64: %s", strerror(errno));
+        info.lo_flags &= ~(unsigned) LO_FLAGS_AUTOCLEAR;
+        cr_assert_eq(ioctl(loop.fd, LOOP_SET_STATUS64, &info), 0, "LOOP_SET_STATUS64: %s", strerror(errno));
+}
+
+/* Detaches the loop device now, or (if something still uses it) once the
+ * last user goes. */
+static void unbind(void) {
+        int fd = open(loop.node, O_RDWR | O_CLOEXEC);
+
+        if (fd >= 0) {
+                (void) ioctl(fd, LOOP_CLR_FD);
+                close(fd);
+        }
+}
+
+static void setup(void) {
+        world_init(&world);
+        test_loop_new(&loop, 16);
+        keep_bound();
+        world_path(&world, "mnt", mnt, sizeof(mnt));
+        world_path(&world, "devices", devices, sizeof(devices));
+        snprintf(description, sizeof(description), "%s/thin1", devices);
+        cr_assert_eq(mkdir(mnt, 0755), 0);
+        cr_assert_eq(mkdir(devices, 0755), 0);
+        world.device_source = devices;
+}
+
+static void teardown(void) {
+        kill_child(&holder);
+        kill_child(&engine);
+        world_destroy(&world);
+        test_loop_release(&loop);
+        if (loop.node[0]) {
+                /* Nothing may keep the device: not the daemon, not a helper. */
+                bool free = wait_device_free(loop.node, WAIT_MS);
+
+                unbind();
+                cr_assert(free, "%s still busy after the test", loop.node);
+        }
+}
+
+TestSuite(reap, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The engine stand-in: a process in our namespace named by PIDFile=; not
+ * the holders' parent, so they are not "children of the engine". */
+static void start_engine(void) {
+        char path[128];
+        FILE *f;
+
+        engine = fork();
+        cr_assert_geq(engine, 0);
+        if (engine == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(loop.fd);  /* the engine holding the node would make it "active" */
+                for (;;)
+                        pause();
+        }
+        world_path(&world, "engine.pid", path, sizeof(path));
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "%d\n", (int) engine);
+        cr_assert_eq(fclose(f), 0);
+}
+
+/* The device as a thin device; no open_count: unknown, so full scans. */
+static void describe_device(void) {
+        char tmp[160];
+        FILE *f;
+
+        snprintf(tmp, sizeof(tmp), "%s/.thin1.tmp", devices);
+        f = fopen(tmp, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=thin\npool=pool0\n", major(loop.devnum), minor(loop.devnum));
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(rename(tmp, description), 0);
+}
+
+typedef enum HolderKind {
+        HOLDER_MOUNTED,         /* its own mount of the device, visible in its table */
+        HOLDER_CWD_PINNED,      /* cwd inside a mount detached from every table */
+        HOLDER_STUBBORN,        /* the same, and it ignores SIGTERM */
+        HOLDER_THREAD_CWD,      /* only a thread's own cwd is in the detached mount */
+} HolderKind;
+
+static void *thread_cwd(void *arg) {
+        int *ok = arg;
+
+        /* A cwd of its own, that the process's /proc links do not show. */
+        *ok = unshare(CLONE_FS) == 0 && chdir(mnt) == 0;
+        for (;;)
+                pause();
+        return NULL;
+}
+
+/* A process in a namespace of its own holding the device; returns once it
+ * does. */
+static void start_holder(HolderKind kind) {
+        int p[2];
+        char c;
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        holder = fork();
+        cr_assert_geq(holder, 0);
+        if (holder == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                (void) prctl(PR_SET_NAME, HOLDER_COMM);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                        _exit(10);
+                if (mount(loop.node, mnt, "ext4", 0, NULL) < 0)
+                        _exit(11);
+                close(loop.fd);  /* only what the test means may hold it */
+                /* In a directory of its own, so the pinned path says something. */
+                if (kind == HOLDER_STUBBORN && signal(SIGTERM, SIG_IGN) == SIG_ERR)
+                        _exit(14);
+                if (kind == HOLDER_THREAD_CWD) {
+                        static volatile int ok = -1;
+                        pthread_t t;
+
+                        if (pthread_create(&t, NULL, thread_cwd, (void *) &ok) != 0)
+                                _exit(15);
+                        while (ok < 0)
+                                usleep(1000);
+                        if (!ok || umount2(mnt, MNT_DETACH) < 0)
+                                _exit(16);
+                }
+                if (IN_SET(kind, HOLDER_CWD_PINNED, HOLDER_STUBBORN) &&
+                    (chdir(mnt) < 0 || mkdir("held-dir", 0755) < 0 || chdir("held-dir") < 0 ||
+                     umount2(mnt, MNT_DETACH) < 0))
+                        _exit(12);
+                if (write(p[1], "r", 1) != 1)
+                        _exit(13);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        cr_assert_eq(read(p[0], &c, 1), 1, "the holder could not set up");
+        close(p[0]);
+}
+
+static void start_daemon(const char *policy) {
+        char config[512];
+
+        /* We are in the engine namespace: our reference to the loop device
+         * would be the engine's. */
+        test_loop_release(&loop);
+        start_engine();
+        describe_device();
+        snprintf(config, sizeof(config), "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\n%s", policy);
+        world_write_config(&world, config);
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+}
+
+/* The daemon's log so far, for failure messages. */
+static const char *daemon_log(void) {
+        static char buf[32768];
+        char path[128];
+        ssize_t n = 0;
+        int fd;
+
+        world_path(&world, "log", path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+        }
+        buf[n > 0 ? n : 0] = '\0';
+        return buf;
+}
+
+#define expect_log(text) \
+        cr_assert(world_wait_log(&world, (text), WAIT_MS), "no \"%s\" in the daemon's log:\n%s", (text), daemon_log())
+
+/* A clean exit, also with a leak stuck or jobs in flight (and under a
+ * sanitizer, no error or leak). */
+static void stop_daemon(void) {
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly:\n%s", daemon_log());
+}
+
+static bool holder_alive(void) {
+        char path[64], buf[512], *state;
+        FILE *f;
+
+        if (waitpid(holder, NULL, WNOHANG) == holder)
+                return false;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) holder);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        state = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+        fclose(f);
+        return state && state[2] != 'Z';
+}
+
+static bool holder_mounts_device(void) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int) holder);
+        return mountinfo_has_device(path, loop.devnum);
+}
+
+/* Polls for the holder's exit (it is our child). */
+static bool wait_holder_gone(unsigned timeout_ms) {
+        int pidfd = (int) syscall(SYS_pidfd_open, holder, 0);
+        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+        bool gone;
+
+        if (pidfd < 0)
+                return errno == ESRCH;
+        gone = poll(&pfd, 1, (int) timeout_ms) == 1;
+        close(pidfd);
+        if (gone) {
+                (void) waitpid(holder, NULL, 0);
+                holder = -1;
+        }
+        return gone;
+}
+
+static bool wait_description_gone(unsigned timeout_ms) {
+        for (unsigned t = 0; t <= timeout_ms; t += 20) {
+                if (access(description, F_OK) < 0 && errno == ENOENT)
+                        return true;
+                usleep(20 * 1000);
+        }
+        return false;
+}
+
+Test(reap, detach_frees_a_mount_visible_leak_and_the_device_is_removed) {
+        start_holder(HOLDER_MOUNTED);
+        start_daemon("Action=detach\n");
+
+        expect_log("was let go by the engine but is still busy");
+        expect_log("Freed thin device thin-leak");
+        expect_log("HOLDER_COMM=" HOLDER_COMM);
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");
+        expect_log("was removed (removed by dmwarden); the engine can now delete its thin volume and give the "
+                   "space back to pool pool0.");
+        expect_log("DM_POOL=pool0");
+        cr_assert(holder_alive(), "detach must leave the holder running");
+        cr_assert_not(holder_mounts_device(), "the mount is still there inside the holder's namespace");
+        stop_daemon();
+}
+
+Test(reap, remove_no_leaves_a_released_device_alone) {
+        start_holder(HOLDER_MOUNTED);
+        start_daemon("Action=detach\nRemove=no\n");
+
+        expect_log("reaping → released");
+        expect_log("Remove=no: remove it with dmsetup remove");
+        /* Stopped, so whatever it would have done is done. */
+        stop_daemon();
+        cr_assert(holder_alive());
+        cr_assert_eq(access(description, F_OK), 0, "Remove=no, yet the device was removed");
+}
+
+Test(reap, detach_cannot_free_a_cwd_pinned_leak_so_it_is_stuck) {
+        start_holder(HOLDER_CWD_PINNED);
+        start_daemon("Action=detach\n");
+
+        expect_log("is stuck: PID");
+        expect_log("HOLDER_REFERENCE=cwd");
+        expect_log("keeps it busy through cwd /held-dir");
+        expect_log("MOUNTPOINT=/held-dir");
+        expect_log("reaping → stuck");
+        cr_assert(holder_alive(), "detach must not touch the holder");
+        cr_assert_eq(access(description, F_OK), 0, "a held device must not be removed");
+        stop_daemon();
+}
+
+/* Action=kill against a holder of kind: it goes, as result says, and the
+ * device is removed. */
+static void expect_killed(HolderKind kind, const char *policy, const char *result) {
+        start_holder(kind);
+        start_daemon(policy);
+
+        cr_assert(wait_holder_gone(WAIT_MS), "the holder still runs:\n%s", daemon_log());
+        expect_log(result);
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
+        expect_log("was removed");
+        stop_daemon();
+}
+
+Test(reap, kill_terminates_a_pinned_holder_and_the_device_is_removed) {
+        expect_killed(HOLDER_CWD_PINNED, "Action=kill\nGraceSec=5s\n", "RESULT=ok (terminated by SIGTERM)");
+}
+
+Test(reap, protected_comm_is_refused_loudly_and_left_alone) {
+        start_holder(HOLDER_CWD_PINNED);
+        start_daemon("Action=kill\nGraceSec=1s\nProtectComms=" HOLDER_COMM "\n");
+
+        expect_log("Could not kill PID");
+        expect_log("refused (protected comm " HOLDER_COMM ")");
+        expect_log("is stuck");
+        cr_assert(holder_alive(), "a protected holder was killed");
+        cr_assert_eq(access(description, F_OK), 0);
+        stop_daemon();
+}
+
+Test(reap, report_only_tells) {
+        start_holder(HOLDER_MOUNTED);
+        start_daemon("Action=report\n");
+
+        expect_log("Action=report: nothing is done");
+        expect_log("is stuck");
+        cr_assert(holder_alive());
+        cr_assert(holder_mounts_device(), "report must not unmount");
+        cr_assert_eq(access(description, F_OK), 0, "report must not remove");
+        stop_daemon();
+        cr_assert(holder_alive(), "stopping the daemon touched the holder");
+}
+
+Test(reap, kill_escalates_to_sigkill_after_grace) {
+        expect_killed(HOLDER_STUBBORN, "Action=kill\nGraceSec=1s\n", "RESULT=ok (killed with SIGKILL after 1s)");
+}
+
+/* A namespace no process is in, kept alive by an nsfs bind mount in ours
+ * (as snapd keeps them): detach enters it through the pin. */
+Test(reap, detach_reaches_a_process_less_namespace_through_its_pin) {
+        char pins[128], pin[160];
+
+        world_path(&world, "pins", pins, sizeof(pins));
+        snprintf(pin, sizeof(pin), "%s/holder.mnt", pins);
+        cr_assert_eq(runtime_dir_prepare(pins), 0);
+        start_holder(HOLDER_MOUNTED);
+        cr_assert_eq(namespace_pin(holder, pin), 0);
+        kill_child(&holder);
+        start_daemon("Action=detach\n");
+
+        expect_log("a mount namespace with no process");
+        expect_log("RESULT=ok (unmounted ");
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
+        cr_assert(wait_device_free(loop.node, WAIT_MS), "the mount in the pinned namespace is still there");
+        cr_assert_eq(namespace_unpin(pin), 0);
+        stop_daemon();
+}
+
+/* The same, kept alive by an open namespace fd (here our own). */
+Test(reap, detach_reaches_a_namespace_held_by_an_fd) {
+        char path[64];
+        int ns_fd;
+
+        start_holder(HOLDER_MOUNTED);
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) holder);
+        ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(ns_fd, 0);
+        kill_child(&holder);
+        start_daemon("Action=detach\n");
+
+        expect_log("a mount namespace with no process");
+        expect_log("RESULT=ok (unmounted ");
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
+        close(ns_fd);
+        stop_daemon();
+}
+
+Test(reap, restart_unit_without_a_unit_fails_clearly) {
+        start_holder(HOLDER_CWD_PINNED);
+        start_daemon("Action=restart-unit\n");
+
+        expect_log("Could not restart-unit PID");
+        expect_log("is in no systemd unit");
+        expect_log("reaping → stuck");
+        cr_assert(holder_alive());
+        stop_daemon();
+}
+
+/* While the engine starts, nothing is reaped: what looks leaked might be
+ * its own before it is up. Once it runs, the leak is handled. */
+Test(reap, nothing_happens_until_the_engine_runs) {
+        char script[512], go[128];
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        describe_device();
+        world_path(&world, "go", go, sizeof(go));
+        snprintf(script, sizeof(script),
+                 "#!/bin/bash\n"
+                 "echo $$ > @DIR@/engine.pid\n"
+                 "while [ ! -e @DIR@/go ]; do sleep 0.05; done\n"
+                 "%s READY=1\n"
+                 "while :; do sleep 0.1; done\n",
+                 getenv("FAKE_NOTIFY"));
+        world_write_script(&world, "engine.sh", script);
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n[Policy]\nAction=detach\n");
+        world_start(&world);
+
+        expect_log("Device thin-leak: idle → leaked.");
+        expect_log("Leak handling waits until the engine runs.");
+        cr_assert(holder_mounts_device(), "reaped while the engine was starting");
+        cr_assert_null(strstr(daemon_log(), "was let go by the engine"), "alerted while the engine was starting");
+
+        cr_assert_eq(close(open(go, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
+        expect_log("Freed thin device thin-leak");
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", daemon_log());
+        cr_assert(holder_alive());
+        stop_daemon();
+}
+
+/* Runs m's loop until cond holds or timeout_ms passes. */
+static bool run_until(Manager *m, bool (*cond)(Manager *m), unsigned timeout_ms) {
+        for (unsigned t = 0; t <= timeout_ms; t += 50) {
+                if (cond(m))
+                        return true;
+                cr_assert_geq(sd_event_run(m->event, 50 * USEC_PER_MSEC), 0);
+        }
+        return cond(m);
+}
+
+static bool is_stuck(Manager *m) {
+        Device *d = device_watch_get(m->watch, "thin-leak");
+
+        return d && d->state == DEVICE_STUCK;
+}
+
+static bool is_removed(Manager *m) {
+        return !device_watch_get(m->watch, "thin-leak");
+}
+
+/* What the bus's Reap and Remove call, on a manager in this process: the
+ * operator's way out of a leak that policy only reports. */
+Test(reap, operator_reap_and_remove_entry_points) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        Manager *m = NULL;
+        Config *config = NULL;
+        char path[128];
+        Device *d;
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        start_engine();
+        describe_device();
+        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
+        world_path(&world, "dmwarden.conf", path, sizeof(path));
+        cr_assert_eq(config_load(path, &config, &errors), 0);
+        cr_assert_eq(manager_new(path, config, &m), 0);
+        cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
+        cr_assert_eq(manager_start(m), 0);
+
+        cr_assert(run_until(m, is_stuck, WAIT_MS), "the leak never became stuck under Action=report");
+        d = device_watch_get(m->watch, "thin-leak");
+        cr_assert_str_eq(d->last_action, "report: nothing done (Action=report)");
+
+        cr_assert_lt(device_watch_remove(m->watch, d, &error), 0);
+        cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy", "a held device must not be removed");
+        sd_bus_error_free(&error);
+        cr_assert_lt(device_watch_reap(m->watch, d, _REAP_ACTION_MAX, &error), 0);
+        sd_bus_error_free(&error);
+
+        cr_assert_eq(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "%s", strna(error.message));
+        cr_assert_eq(d->state, DEVICE_REAPING);
+        cr_assert_lt(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "a second reap while one runs");
+        cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy");
+        cr_assert(run_until(m, is_removed, WAIT_MS), "the device was not removed after the reap");
+        cr_assert(wait_description_gone(0));
+        cr_assert_eq(m->holders_reaped, 1);
+        cr_assert_eq(m->devices_removed, 1);
+        cr_assert(holder_alive());
+        cr_assert_not(holder_mounts_device());
+        manager_free(m);
+}
+
+/* Before a signal, the holder must still hold the device: also when only
+ * one of its threads does, through a cwd of its own. */
+Test(reap, a_thread_cwd_counts_as_holding) {
+        ReapProcess p;
+
+        start_holder(HOLDER_THREAD_CWD);
+        cr_assert_eq(reap_process_open(holder, &p), 0);
+        cr_assert_eq(reap_process_references(&p, loop.devnum), 1);
+        cr_assert_eq(reap_process_references(&p, makedev(7, 255)), 0, "another device is not held");
+        reap_process_done(&p);
+}
+
+/* A PID that names another process by the time we act: the decision is
+ * taken on a pidfd of the process that exited, and nothing is sent to the
+ * one that has (or, here, stands for) its PID now, though it does hold
+ * the device. */
+Test(reap, a_reused_pid_is_never_signalled) {
+        static char *none[] = { NULL };
+        ProtectPolicy policy = { .self_pid = getpid(), .protect_units = none, .protect_comms = none };
+        ReapProcess p;
+        char why[256];
+        pid_t dead;
+        int pidfd;
+
+        start_holder(HOLDER_CWD_PINNED);
+        dead = fork();
+        cr_assert_geq(dead, 0);
+        if (dead == 0)
+                _exit(0);
+        pidfd = (int) syscall(SYS_pidfd_open, dead, 0);
+        cr_assert_geq(pidfd, 0);
+        cr_assert_eq(waitpid(dead, NULL, 0), dead);
+
+        /* Facts read about the holder, but the pidfd says its process is gone. */
+        cr_assert_eq(reap_process_from_pidfd(pidfd, holder, &p), -ESRCH);
+
+        /* And were the facts taken, the signal would still go nowhere. */
+        cr_assert_eq(reap_process_open(holder, &p), 0);
+        p.pidfd = safe_close(p.pidfd);
+        dead = fork();
+        cr_assert_geq(dead, 0);
+        if (dead == 0)
+                _exit(0);
+        p.pidfd = (int) syscall(SYS_pidfd_open, dead, 0);
+        cr_assert_geq(p.pidfd, 0);
+        cr_assert_eq(waitpid(dead, NULL, 0), dead);
+        cr_assert_eq(reap_process_signal_checked(&p, &policy, REAP_KILL, loop.devnum, SIGTERM, why, sizeof(why)),
+                     -ESRCH, "%s", why);
+        reap_process_done(&p);
+        cr_assert(holder_alive(), "a process that merely has the PID was signalled");
+
+        /* The control: on the holder's own pidfd the same call does signal. */
+        cr_assert_eq(reap_process_open(holder, &p), 0);
+        cr_assert_eq(reap_process_signal_checked(&p, &policy, REAP_KILL, loop.devnum, SIGTERM, why, sizeof(why)), 1,
+                     "%s", why);
+        reap_process_done(&p);
+        cr_assert(wait_holder_gone(WAIT_MS));
+}

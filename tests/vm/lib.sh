@@ -446,3 +446,11 @@ _holder_mounts_at() {
 }
 
 alive() { [[ -e /proc/$1 && $(ps -o stat= -p "$1") != Z* ]]; }
+
+# Whether the device is in a leak state: leaked, reaping, or stuck (what
+# Action=report makes of a leak once it has told).
+dmwarden_device_leaked() {
+        local s
+        s=$(dmwarden_device_property "$1" State 2>/dev/null) || return 1
+        [[ $s == 's "leaked"' || $s == 's "reaping"' || $s == 's "stuck"' ]]
+}

@@ -15,7 +15,7 @@ show() { printf '$ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
 # As `meson install` leaves it to the packaging: compile the journal catalog.
 journalctl --update-catalog
 
-say "Docker runs under dmwarden (Action=report: dmwarden tells, the operator decides)"
+say "Docker runs under dmwarden (Action=report: dmwarden tells, the operator decides; such a leak is \"stuck\" until then)"
 dmwarden_start_engine '[Policy]' 'Action=report'
 show systemctl show -p StatusText --value dmwarden-vm.service
 docker_run_container demo
@@ -30,7 +30,7 @@ holder=$HOLDER_PID
 
 say "docker rm -f: Docker says the container is gone"
 show docker rm -f demo
-wait_for 120 "dmwarden to call $dev leaked" dmwarden_device_state_is "$dev" leaked
+wait_for 120 "dmwarden to report $dev as leaked" dmwarden_device_leaked "$dev"
 show dmsetup info "$dev"
 show busctl get-property org.dmwarden1 "$(dmwarden_device_path "$dev")" org.dmwarden1.Device State
 show busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager ListHolders s "$dev"

@@ -48,8 +48,6 @@ after=$(ctx_switches "$pid")
 rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 wakeups=$((after - before))
 log "idle with $n_devices thin devices: $wakeups wake-ups in 60 s, VmRSS $rss_kib KiB"
-timing idle-wakeups-per-minute "$wakeups"
-timing idle-rss-kib "$rss_kib"
 echo "idle_wakeups_per_minute=$wakeups rss_kib=$rss_kib devices=$n_devices" >"$DMWARDEN_VM_ARTIFACTS/idle.txt"
 # Nothing in the daemon wakes up on its own but the reconcile timer
 # (5 minutes by default); a periodic poll would show here.

@@ -31,9 +31,14 @@ wait_for 120 "the holder to be reaped by detach" alert_seen "$ALERT_HOLDER_REAPE
 assert_eq "$(alert_field "$ALERT_HOLDER_REAPED" "$dev" ACTION)" detach "ACTION of the reap"
 refute "the copy is gone from the holder's namespace" mounts_device "$holder" "$majmin"
 assert "the holder still runs" alive "$holder"
-released_usec=$(now_usec)
 wait_for 120 "$dev to be removed" dm_gone "$dev"
 wait_for 60 "the removal alert" alert_seen "$ALERT_DEVICE_REMOVED" "$dev"
-log "removed $(ms_between "$released_usec" "$(alert_usec "$ALERT_DEVICE_REMOVED" "$dev")") ms after the reap was seen"
-timing rm-to-removed-ms "$(ms_between "$rm_usec" "$(alert_usec "$ALERT_DEVICE_REMOVED" "$dev")")"
+removed_usec=$(alert_usec "$ALERT_DEVICE_REMOVED" "$dev")
+log "removed $(ms_between "$(alert_usec "$ALERT_HOLDER_REAPED" "$dev")" "$removed_usec") ms after the reap," \
+        "$(ms_between "$rm_usec" "$removed_usec") ms after docker rm returned"
 assert_eq "$(alert_count "$ALERT_LEAK_DETECTED" "$dev")" 1 "leak alerts for $dev"
+log "pool of $dev: $(alert_field "$ALERT_DEVICE_REMOVED" "$dev" DM_POOL)"
+# Reported, not asserted: whether Docker's deferred deletion of the thin
+# volume then completes is Docker's business (baseline-leak saw it never
+# retried within 3 minutes).
+log "docker info: Deferred Deleted Device Count $(docker_info_value 'Deferred Deleted Device Count')"

@@ -10,8 +10,15 @@ n=20
 dmwarden_start_engine '[Policy]' 'Action=kill' 'GraceSec=5s'
 devs=() holders=()
 t0=$SECONDS
+docker_import_busybox
+# Five `docker run` at a time: dockerd works on them side by side.
 for i in $(seq 1 "$n"); do
-        docker_run_container "many$i"
+        docker run -d --name "many$i" --network none "$VM_BUSYBOX_IMAGE" sleep 86400 >/dev/null &
+        ((i % 5)) || wait
+done
+wait
+for i in $(seq 1 "$n"); do
+        wait_for 120 "container many$i to run" container_running "many$i"
         devs+=("$(container_thin_device "many$i")")
         spawn_engine_cwd_holder "$(container_mount_point "many$i")/rootfs"
         holders+=("$HOLDER_PID")
@@ -36,4 +43,3 @@ for h in "${holders[@]}"; do
         refute "holder $h was ended" alive "$h"
 done
 log "docker rm of $n containers to the last removal: $(ms_between "$rm_usec" "$last") ms"
-timing rm-to-last-removed-ms "$(ms_between "$rm_usec" "$last")"

@@ -28,7 +28,6 @@ struct DeviceWatch {
         Device **devices;               /* sorted by name */
         size_t n_devices;
 
-        bool started;                   /* the first pass is done */
         bool resync_pending;            /* re-enumerate every device */
         bool dm_missing_logged;
         char **pending_names;           /* re-query these */
@@ -133,8 +132,6 @@ static int add_device(DeviceWatch *w, const DeviceInfo *info, size_t index) {
         w->devices[index] = d;
         w->n_devices++;
         d->scan_pending = true;
-        /* What was there before us may have been the engine's. */
-        d->engine_used = !w->started;
         log_debug("Watching %s (%u:%u, %s).", info->name, major(info->dev), minor(info->dev), info->target);
         notify(w, d, DEVICE_EVENT_ADDED, d->state);
         return 0;
@@ -340,9 +337,7 @@ static int scan_device(DeviceWatch *w, Device *d) {
                 use.others_hold = others.n_rows > 0;
         }
         d->last_scan_usec = now_realtime();
-        if (use.engine_holds || d->info.deferred_remove)
-                d->engine_used = true;
-        use.engine_used = d->engine_used;
+        use.engine_let_go = d->info.deferred_remove;
 
         if (use.engine_holds)
                 holder_records_done(&others);  /* an engine's device has no leak holders */
@@ -524,9 +519,7 @@ int device_watch_start(DeviceWatch *w) {
                 return log_error_errno(r, "Cannot follow %s device events: %m", w->source->ops->kind);
         open_engine_mounts(w);
         w->resync_pending = true;
-        r = run_pass(w);
-        w->started = true;
-        return r;
+        return run_pass(w);
 }
 
 void device_watch_set_config(DeviceWatch *w, const Config *config) {

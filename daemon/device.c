@@ -102,9 +102,13 @@ DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use
         /* Whatever else holds it, a device the engine uses is the engine's. */
         if (use->engine_holds)
                 return DEVICE_ACTIVE;
-        /* Others holding a device the engine never used is no leak: udev
-         * probes every new device from a mount namespace of its own. */
-        if (use->others_hold && use->engine_used)
+        /* Others holding a device the engine has not let go is no leak:
+         * udev probes a device from a mount namespace of its own whenever
+         * it is created or closed after writing, Docker unmounts a
+         * container's device between create and start, and removing it
+         * then would break the container. The engine lets go by asking for
+         * removal, which a busy device turns into deferred removal. */
+        if (use->others_hold && use->engine_let_go)
                 /* Reaping and stuck end by what the reaper finds, not by a scan. */
                 return IN_SET(old, DEVICE_REAPING, DEVICE_STUCK) ? old : DEVICE_LEAKED;
         return state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;

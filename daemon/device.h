@@ -52,9 +52,9 @@ typedef struct DeviceUse {
                                  * by a process in it */
         bool others_hold;       /* any reference outside the engine namespace,
                                  * or a stacked device */
-        bool engine_used;       /* the engine held it once, asked for its
-                                 * removal, or it predates the daemon: only
-                                 * then can the engine have let it go */
+        bool engine_let_go;     /* the engine asked for its removal (flagged
+                                 * for deferred removal): only then are
+                                 * others' references a leak */
 } DeviceUse;
 
 typedef struct Device {
@@ -69,7 +69,6 @@ typedef struct Device {
 
         bool scan_pending;              /* queued for the next scan pass */
         bool engine_mounted;            /* in the engine namespace's mount table */
-        bool engine_used;               /* see DeviceUse */
         /* pidfds of its holders: any exit triggers a rescan, since nothing
          * else says when a leak's last holder went */
         sd_event_source **exit_watches;

@@ -129,7 +129,9 @@ static void describe_device(void) {
         snprintf(tmp, sizeof(tmp), "%s/.thin1.tmp", devices);
         f = fopen(tmp, "we");
         cr_assert_not_null(f);
-        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=thin\npool=pool0\n", major(loop.devnum), minor(loop.devnum));
+        /* Flagged for deferred removal: the engine let it go. */
+        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=thin\npool=pool0\ndeferred_remove=1\n", major(loop.devnum),
+                minor(loop.devnum));
         cr_assert_eq(fclose(f), 0);
         cr_assert_eq(rename(tmp, description), 0);
 }

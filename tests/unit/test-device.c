@@ -11,7 +11,7 @@
 #include "strv.h"
 
 static DeviceState next(DeviceState old, bool engine, bool others) {
-        DeviceUse u = { .engine_holds = engine, .others_hold = others, .engine_used = true };
+        DeviceUse u = { .engine_holds = engine, .others_hold = others, .engine_let_go = true };
 
         return device_next_state(old, true, &u);
 }
@@ -37,13 +37,16 @@ Test(device_life_cycle, reaping_and_stuck_end_by_the_reaper_or_release) {
         cr_assert_eq(next(DEVICE_STUCK, false, false), DEVICE_RELEASED);
 }
 
-Test(device_life_cycle, held_but_never_the_engines_is_no_leak) {
+Test(device_life_cycle, held_but_not_let_go_is_no_leak) {
         DeviceUse probe = { .others_hold = true };
 
         cr_assert_eq(device_next_state(DEVICE_IDLE, true, &probe), DEVICE_IDLE,
                      "udev probing a new device from its own namespace");
-        probe.engine_used = true;
+        cr_assert_eq(device_next_state(DEVICE_ACTIVE, true, &probe), DEVICE_IDLE,
+                     "the engine unmounted it between create and start");
+        probe.engine_let_go = true;
         cr_assert_eq(device_next_state(DEVICE_IDLE, true, &probe), DEVICE_LEAKED);
+        cr_assert_eq(device_next_state(DEVICE_ACTIVE, true, &probe), DEVICE_LEAKED);
 }
 
 Test(device_life_cycle, no_references) {

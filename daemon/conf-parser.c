@@ -147,7 +147,8 @@ static char *read_line(char *str, int num, void *stream) {
                 return str;
         }
 
-        if (*start == '[' && !check_section_line(s, start, len)) {
+        /* An empty line's start may be the end of the buffer: look only within the line. */
+        if (len > 0 && *start == '[' && !check_section_line(s, start, len)) {
                 strcpy(str, BROKEN_SECTION_LINE);
                 return str;
         }
@@ -250,14 +251,6 @@ static const char *read_error_reason(int r) {
 int config_parse_file(const char *path, const ConfigItem *items, size_t n_items, void *target,
                       bool *assigned, char ***errors) {
         _cleanup_free_ char *data = NULL;
-        ParseState s = {
-                .path = path,
-                .items = items,
-                .n_items = n_items,
-                .target = target,
-                .assigned = assigned,
-                .errors = errors,
-        };
         size_t size;
         int r;
 
@@ -275,9 +268,23 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items,
                         return -ENOMEM;
                 return r;
         }
+        return config_parse_buffer(path, data, size, items, n_items, target, assigned, errors);
+}
 
-        s.data = data;
-        s.size = size;
+int config_parse_buffer(const char *path, const char *data, size_t size, const ConfigItem *items,
+                        size_t n_items, void *target, bool *assigned, char ***errors) {
+        ParseState s = {
+                .path = path,
+                .data = data,
+                .size = size,
+                .items = items,
+                .n_items = n_items,
+                .target = target,
+                .assigned = assigned,
+                .errors = errors,
+        };
+        int r;
+
         /* A UTF-8 byte order mark is harmless; drop it before the line checks. */
         if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
                 s.pos = 3;

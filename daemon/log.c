@@ -91,7 +91,7 @@ static bool use_journal(void) {
         }
 }
 
-static void log_write(int level, int error, const char *file, int line, const char *func,
+_printf_(6, 0) static void log_write(int level, int error, const char *file, int line, const char *func,
                       const char *format, va_list ap) {
         char message[LINE_MAX];
 

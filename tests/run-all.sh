@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Runs every test suite (unit, privileged, VM) from a fresh build directory.
+# Runs every test suite (unit, privileged, VM, and the fuzz targets with
+# clang) from fresh build directories.
 # A suite that cannot run is a failure here, not a skip.
 set -euo pipefail
 
@@ -24,6 +25,13 @@ stamp "testing"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
 
-python3 "$top/tests/summarize-testlog.py" "$build/meson-logs/testlog.json" || status=1
+# The fuzz targets need clang, so a build directory of their own.
+fuzz_build=${DMWARDEN_FUZZ_BUILD_DIR:-$top/build-fuzz}
+stamp "fuzzing in $fuzz_build, ${DMWARDEN_FUZZ_SECONDS:-60} s a target"
+rm -rf "$fuzz_build"
+DMWARDEN_FUZZ_BUILD_DIR=$fuzz_build "$top/tests/fuzz/run.sh" || status=$?
+
+python3 "$top/tests/summarize-testlog.py" "$build/meson-logs/testlog.json" \
+        "$fuzz_build/meson-logs/testlog.json" || status=1
 stamp "done in $((SECONDS - start)) s"
 exit "$status"

@@ -10,6 +10,8 @@ packages=(
         libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev
         # unit and privileged suites
         libcriterion-dev e2fsprogs util-linux dbus-daemon
+        # fuzz targets (libFuzzer and sanitizers come with clang) and valgrind runs
+        clang libclang-rt-14-dev valgrind
         # VM suite: image build and boot
         debootstrap qemu-system-x86 qemu-utils
 )

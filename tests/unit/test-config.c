@@ -351,3 +351,19 @@ Test(config, shipped_sample_shows_every_default) {
         }
         test_remove_tree(dir);
 }
+
+/* Found by fuzz-config: a last line of blanks without a newline made the
+ * parser read one byte past the text (ASan sees it in the sanitizer run). */
+Test(config, buffer_ending_in_blanks_is_read_within_bounds) {
+        static const char text[] = "[Policy]\nAction=kill\n   ";
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *exact = malloc(sizeof(text) - 1);
+        int r;
+
+        cr_assert_not_null(exact);
+        memcpy(exact, text, sizeof(text) - 1); /* no NUL after the blanks */
+        r = config_load_buffer("buffer.conf", exact, sizeof(text) - 1, &c, &errors);
+        cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
+        cr_assert_eq(c->action, REAP_KILL);
+}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "conf-parser.h"
+#include "quote.h"
 #include "strv.h"
 #include "utf8.h"
 
@@ -301,6 +302,31 @@ int config_parse_buffer(const char *path, const char *data, size_t size, const C
         return s.failed ? -EINVAL : 0;
 }
 
+/* A list longer than a line goes over several assignments: in a file read
+ * on its own the first replaces the default and the others append. */
+static int dump_list(const ConfigItem *item, char *const *words, FILE *out) {
+        size_t used = strlen(item->key) + 1;
+
+        fprintf(out, "%s=", item->key);
+        for (char *const *w = words; w && *w; w++) {
+                _cleanup_free_ char *q = quote_word(*w);
+
+                if (!q)
+                        return -ENOMEM;
+                if (w != words && used + 1 + strlen(q) > INI_MAX_LINE - 1) {
+                        fprintf(out, "\n%s=", item->key);
+                        used = strlen(item->key) + 1;
+                } else if (w != words) {
+                        fputc(' ', out);
+                        used++;
+                }
+                fputs(q, out);
+                used += strlen(q);
+        }
+        fputc('\n', out);
+        return 0;
+}
+
 int config_dump(const ConfigItem *items, size_t n_items, const void *target, FILE *out) {
         const char *section = NULL;
         int r;
@@ -309,6 +335,12 @@ int config_dump(const ConfigItem *items, size_t n_items, const void *target, FIL
                 if (!section || !streq(section, items[i].section)) {
                         fprintf(out, "%s[%s]\n", section ? "\n" : "", items[i].section);
                         section = items[i].section;
+                }
+                if (items[i].type->list) {
+                        r = dump_list(&items[i], *(char **const *) ((const char *) target + items[i].offset), out);
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
                 fprintf(out, "%s=", items[i].key);
                 r = items[i].type->format(&items[i], (const char *) target + items[i].offset, out);

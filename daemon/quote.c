@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,11 +153,26 @@ static bool needs_quoting(const char *word) {
         return *word == '\0' || strpbrk(word, WORD_BLANKS "'\"\\") != NULL;
 }
 
+/* Bytes of the double-quoted form, quotes included. */
+static size_t double_quoted_size(const char *word) {
+        size_t n = 2;
+
+        for (const char *s = word; *s; s++)
+                n += strchr("\n\t\"\\", *s) ? 2 : 1;
+        return n;
+}
+
 char *quote_word(const char *word) {
         char *out, *o;
 
         if (!needs_quoting(word))
                 return strdup(word);
+        /* Single quotes take every byte but ' literally (a newline would end
+         * the line); when that is shorter, use it, so that a word written
+         * back (--dump-config) is never longer than the shortest way the
+         * user could have written it in one style. */
+        if (!strpbrk(word, "'\n") && strlen(word) + 2 < double_quoted_size(word))
+                return asprintf(&out, "'%s'", word) < 0 ? NULL : out;
 
         /* Worst case every byte becomes two, plus the quotes. */
         out = malloc(strlen(word) * 2 + 3);

@@ -15,7 +15,8 @@ int extract_word(const char **p, char **ret);
 int split_words(const char *s, char ***ret);
 
 /* Returns a newly allocated form of word that extract_word() reads back
- * exactly: the word itself when it needs no quoting, else double-quoted. */
+ * exactly: the word itself when it needs no quoting, else double-quoted, or
+ * single-quoted where that is shorter (backslashes, tabs). */
 char *quote_word(const char *word);
 
 /* Joins words with single blanks, quoting each as needed. */

@@ -302,8 +302,11 @@ int config_parse_buffer(const char *path, const char *data, size_t size, const C
         return s.failed ? -EINVAL : 0;
 }
 
-/* A list longer than a line goes over several assignments: in a file read
- * on its own the first replaces the default and the others append. */
+#define LINE_BYTES_MAX (INI_MAX_LINE - 1)
+
+/* A list too long for one line goes over several assignments (read on its
+ * own, the first replaces the default and the others append), each word in
+ * its shortest form if its usual one does not fit. */
 static int dump_list(const ConfigItem *item, char *const *words, FILE *out) {
         size_t used = strlen(item->key) + 1;
 
@@ -311,9 +314,13 @@ static int dump_list(const ConfigItem *item, char *const *words, FILE *out) {
         for (char *const *w = words; w && *w; w++) {
                 _cleanup_free_ char *q = quote_word(*w);
 
+                if (q && strlen(item->key) + 1 + strlen(q) > LINE_BYTES_MAX) {
+                        free(q);
+                        q = quote_word_compact(*w);
+                }
                 if (!q)
                         return -ENOMEM;
-                if (w != words && used + 1 + strlen(q) > INI_MAX_LINE - 1) {
+                if (w != words && used + 1 + strlen(q) > LINE_BYTES_MAX) {
                         fprintf(out, "\n%s=", item->key);
                         used = strlen(item->key) + 1;
                 } else if (w != words) {
@@ -327,6 +334,47 @@ static int dump_list(const ConfigItem *item, char *const *words, FILE *out) {
         return 0;
 }
 
+/* A command too long for one line in its usual quoting, each word in its
+ * shortest form: never longer than the line it was read from. */
+static int dump_command_compact(const ConfigItem *item, char *const *words, FILE *out) {
+        fprintf(out, "%s=", item->key);
+        for (char *const *w = words; w && *w; w++) {
+                _cleanup_free_ char *q = quote_word_compact(*w);
+
+                if (!q)
+                        return -ENOMEM;
+                fprintf(out, "%s%s", w != words ? " " : "", q);
+        }
+        fputc('\n', out);
+        return 0;
+}
+
+static int dump_item(const ConfigItem *item, const void *field, FILE *out) {
+        _cleanup_free_ char *value = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&value, &size);
+        if (!f)
+                return -ENOMEM;
+        r = item->type->format(item, field, f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+
+        /* The dump must read back, and the parser takes lines of limited length. */
+        if (strlen(item->key) + 1 + size > LINE_BYTES_MAX) {
+                if (item->type->list)
+                        return dump_list(item, *(char **const *) field, out);
+                if (item->type == &config_type_command)
+                        return dump_command_compact(item, *(char **const *) field, out);
+        }
+        fprintf(out, "%s=%s\n", item->key, value);
+        return 0;
+}
+
 int config_dump(const ConfigItem *items, size_t n_items, const void *target, FILE *out) {
         const char *section = NULL;
         int r;
@@ -336,17 +384,9 @@ int config_dump(const ConfigItem *items, size_t n_items, const void *target, FIL
                         fprintf(out, "%s[%s]\n", section ? "\n" : "", items[i].section);
                         section = items[i].section;
                 }
-                if (items[i].type->list) {
-                        r = dump_list(&items[i], *(char **const *) ((const char *) target + items[i].offset), out);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                fprintf(out, "%s=", items[i].key);
-                r = items[i].type->format(&items[i], (const char *) target + items[i].offset, out);
+                r = dump_item(&items[i], (const char *) target + items[i].offset, out);
                 if (r < 0)
                         return r;
-                fputc('\n', out);
         }
         return ferror(out) ? -EIO : 0;
 }

@@ -19,5 +19,10 @@ int split_words(const char *s, char ***ret);
  * single-quoted where that is shorter (backslashes, tabs). */
 char *quote_word(const char *word);
 
+/* The shortest form of word that extract_word() reads back exactly, mixing
+ * bare, 'single' and "double" quoted runs: never longer than however the
+ * word was written, so what fitted a line fits it again. */
+char *quote_word_compact(const char *word);
+
 /* Joins words with single blanks, quoting each as needed. */
 char *join_quoted(char *const *words);

@@ -235,11 +235,11 @@ static int check_combinations(const Config *c, const char *path, char ***errors)
         return 0;
 }
 
-int config_load_buffer(const char *path, const char *data, size_t size, Config **ret, char ***ret_errors) {
+/* Every load starts from the defaults and an empty list of errors. */
+static int load_begin(Config **ret, char ***ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_strv_free_ char **errors = NULL;
-        bool assigned[ELEMENTSOF(config_items)] = {};
-        int r, k;
+        char **errors;
+        int r;
 
         r = config_new(&c);
         if (r < 0)
@@ -247,6 +247,20 @@ int config_load_buffer(const char *path, const char *data, size_t size, Config *
         errors = calloc(1, sizeof(char *));
         if (!errors)
                 return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        *ret_errors = errors;
+        return 0;
+}
+
+int config_load_buffer(const char *path, const char *data, size_t size, Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        bool assigned[ELEMENTSOF(config_items)] = {};
+        int r, k;
+
+        r = load_begin(&c, &errors);
+        if (r < 0)
+                return r;
 
         r = config_parse_buffer(path, data, size, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
         if (r == -ENOMEM)
@@ -271,12 +285,9 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
         bool failed = false;
         int r;
 
-        r = config_new(&c);
+        r = load_begin(&c, &errors);
         if (r < 0)
                 return r;
-        errors = calloc(1, sizeof(char *));
-        if (!errors)
-                return -ENOMEM;
 
         r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
         if (r == -ENOMEM)

@@ -2,12 +2,16 @@
 /* C-style escaping of kernel strings, for any string: cescape() gives
  * printable UTF-8 that cunescape() turns back into the original; whatever
  * cunescape() accepts survives the same round trip; the JSON form is valid
- * UTF-8 without raw control characters. */
+ * UTF-8 without raw control characters. And the configuration's quoting:
+ * both quote_word() forms read back as one word equal to the original, the
+ * compact one never longer. */
 #include <errno.h>
 
 #include "escape.h"
 #include "fuzz.h"
 #include "macro.h"
+#include "quote.h"
+#include "strv.h"
 #include "utf8.h"
 
 static bool printable_utf8(const char *s, size_t n) {
@@ -48,6 +52,27 @@ static void check_json(const char *s) {
         fuzz_check(printable_utf8(text, size));
 }
 
+static void check_quote_form(const char *s, char *quoted) {
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        if (!quoted)
+                return;
+        r = split_words(quoted, &words);
+        if (r == -ENOMEM)
+                return;
+        fuzz_check(r == 0);
+        fuzz_check(strv_length(words) == 1 && strcmp(words[0], s) == 0);
+}
+
+static void check_quote(const char *s) {
+        _cleanup_free_ char *usual = quote_word(s), *compact = quote_word_compact(s);
+
+        check_quote_form(s, usual);
+        check_quote_form(s, compact);
+        fuzz_check(!usual || !compact || strlen(compact) <= strlen(usual));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *s = fuzz_string(data, size), *unescaped = NULL;
         int r;
@@ -56,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         check_escape(s);
         check_json(s);
+        check_quote(s);
 
         r = cunescape(s, &unescaped);
         fuzz_check(r == 0 || r == -EINVAL || r == -ENOMEM);

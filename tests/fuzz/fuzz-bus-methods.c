@@ -4,9 +4,11 @@
  * itself refuses a wrong signature before we see the call). The message
  * lives on a bus that never finishes connecting: replies and polkit
  * queries queue and go nowhere, and the sender's credentials cannot be
- * read, so nothing is ever authorized and no action runs. The manager has
- * no device watch, so this covers argument reading and validation, not the
- * actions (the privileged suite drives those on a real bus).
+ * read, so nothing is ever authorized and no action runs. The manager
+ * watches two devices from a directory source (one named in UTF-8, one
+ * not), so lookups succeed too; this covers argument reading, validation,
+ * lookup and the way to polkit, not the actions (the privileged suite
+ * drives those on a real bus).
  * Property: a method that fails says why with a named error. */
 #include <errno.h>
 #include <sys/socket.h>
@@ -17,6 +19,8 @@
 #include "bus-manager.h"
 #include "bus.h"
 #include "config.h"
+#include "device-source.h"
+#include "device-watch.h"
 #include "fuzz.h"
 #include "log.h"
 #include "manager.h"
@@ -38,6 +42,39 @@ static void add_methods(const char *interface, const sd_bus_vtable *vtable) {
                 }
 }
 
+static void write_description(const char *dir, const char *file, const char *text) {
+        char path[256];
+        FILE *f;
+
+        (void) snprintf(path, sizeof(path), "%s/%s", dir, file);
+        f = fopen(path, "we");
+        fuzz_check(f);
+        fputs(text, f);
+        fuzz_check(fclose(f) == 0);
+}
+
+/* The watch reads the descriptions once, at start; the files go right after,
+ * since nothing here runs the event loop that would read them again. */
+static void watch_two_devices(Manager *m) {
+        char dir[] = "/tmp/fuzz-bus-methods.XXXXXX", path[256];
+        DeviceSource *source = NULL;
+        size_t n = 0;
+
+        fuzz_check(mkdtemp(dir));
+        write_description(dir, "a", "name=thin-a\ndev=7:250\ntarget=thin\npool=pool0\nopen_count=0\n");
+        write_description(dir, "b", "name=thin\\x20b\\xff\ndev=7:251\ntarget=thin\npool=pool0\nopen_count=0\n");
+        fuzz_check(device_source_dir_new(dir, &source) >= 0);
+        fuzz_check(device_watch_new(m->event, m->config, source, NULL, NULL, NULL, &m->watch) >= 0);
+        fuzz_check(device_watch_start(m->watch) >= 0);
+        (void) device_watch_devices(m->watch, &n);
+        fuzz_check(n == 2);
+        for (const char *f = "a"; f; f = streq(f, "a") ? "b" : NULL) {
+                (void) snprintf(path, sizeof(path), "%s/%s", dir, f);
+                (void) unlink(path);
+        }
+        (void) rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
         Config *config = NULL;
 
@@ -46,6 +83,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         fuzz_check(config_new(&config) >= 0);
         /* Reload would read this; it does not exist, so defaults. */
         fuzz_check(manager_new("/nonexistent/dmwarden.conf", config, &manager) >= 0);
+        watch_two_devices(manager);
         add_methods(BUS_MANAGER_INTERFACE, bus_manager_vtable);
         add_methods(BUS_DEVICE_INTERFACE, bus_device_vtable);
         return 0;

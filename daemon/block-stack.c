@@ -82,7 +82,7 @@ static int find_sysfs_holders(int sys_fd, dev_t dev, StackedHolder **stacked, si
 /* Whether loop device NAME (bound, by sysfs) has its backing file on dev. */
 static bool loop_backed_by(const char *dev_root, const char *name, dev_t dev) {
         _cleanup_close_ int fd = -EBADF;
-        struct loop_info64 info;
+        struct loop_info64 info = {}; /* valgrind does not know what this ioctl writes */
         char path[PATH_MAX];
 
         (void) snprintf(path, sizeof(path), "%s/%s", dev_root, name);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "conf-parser.h"
+#include "quote.h"
 #include "strv.h"
 #include "utf8.h"
 
@@ -147,7 +148,8 @@ static char *read_line(char *str, int num, void *stream) {
                 return str;
         }
 
-        if (*start == '[' && !check_section_line(s, start, len)) {
+        /* An empty line's start may be the end of the buffer: look only within the line. */
+        if (len > 0 && *start == '[' && !check_section_line(s, start, len)) {
                 strcpy(str, BROKEN_SECTION_LINE);
                 return str;
         }
@@ -250,14 +252,6 @@ static const char *read_error_reason(int r) {
 int config_parse_file(const char *path, const ConfigItem *items, size_t n_items, void *target,
                       bool *assigned, char ***errors) {
         _cleanup_free_ char *data = NULL;
-        ParseState s = {
-                .path = path,
-                .items = items,
-                .n_items = n_items,
-                .target = target,
-                .assigned = assigned,
-                .errors = errors,
-        };
         size_t size;
         int r;
 
@@ -275,9 +269,23 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items,
                         return -ENOMEM;
                 return r;
         }
+        return config_parse_buffer(path, data, size, items, n_items, target, assigned, errors);
+}
 
-        s.data = data;
-        s.size = size;
+int config_parse_buffer(const char *path, const char *data, size_t size, const ConfigItem *items,
+                        size_t n_items, void *target, bool *assigned, char ***errors) {
+        ParseState s = {
+                .path = path,
+                .data = data,
+                .size = size,
+                .items = items,
+                .n_items = n_items,
+                .target = target,
+                .assigned = assigned,
+                .errors = errors,
+        };
+        int r;
+
         /* A UTF-8 byte order mark is harmless; drop it before the line checks. */
         if (size >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
                 s.pos = 3;
@@ -294,6 +302,79 @@ int config_parse_file(const char *path, const ConfigItem *items, size_t n_items,
         return s.failed ? -EINVAL : 0;
 }
 
+#define LINE_BYTES_MAX (INI_MAX_LINE - 1)
+
+/* A list too long for one line goes over several assignments (read on its
+ * own, the first replaces the default and the others append), each word in
+ * its shortest form if its usual one does not fit. */
+static int dump_list(const ConfigItem *item, char *const *words, FILE *out) {
+        size_t used = strlen(item->key) + 1;
+
+        fprintf(out, "%s=", item->key);
+        for (char *const *w = words; w && *w; w++) {
+                _cleanup_free_ char *q = quote_word(*w);
+
+                if (q && strlen(item->key) + 1 + strlen(q) > LINE_BYTES_MAX) {
+                        free(q);
+                        q = quote_word_compact(*w);
+                }
+                if (!q)
+                        return -ENOMEM;
+                if (w != words && used + 1 + strlen(q) > LINE_BYTES_MAX) {
+                        fprintf(out, "\n%s=", item->key);
+                        used = strlen(item->key) + 1;
+                } else if (w != words) {
+                        fputc(' ', out);
+                        used++;
+                }
+                fputs(q, out);
+                used += strlen(q);
+        }
+        fputc('\n', out);
+        return 0;
+}
+
+/* A command too long for one line in its usual quoting, each word in its
+ * shortest form: never longer than the line it was read from. */
+static int dump_command_compact(const ConfigItem *item, char *const *words, FILE *out) {
+        fprintf(out, "%s=", item->key);
+        for (char *const *w = words; w && *w; w++) {
+                _cleanup_free_ char *q = quote_word_compact(*w);
+
+                if (!q)
+                        return -ENOMEM;
+                fprintf(out, "%s%s", w != words ? " " : "", q);
+        }
+        fputc('\n', out);
+        return 0;
+}
+
+static int dump_item(const ConfigItem *item, const void *field, FILE *out) {
+        _cleanup_free_ char *value = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&value, &size);
+        if (!f)
+                return -ENOMEM;
+        r = item->type->format(item, field, f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+
+        /* The dump must read back, and the parser takes lines of limited length. */
+        if (strlen(item->key) + 1 + size > LINE_BYTES_MAX) {
+                if (item->type->list)
+                        return dump_list(item, *(char **const *) field, out);
+                if (item->type == &config_type_command)
+                        return dump_command_compact(item, *(char **const *) field, out);
+        }
+        fprintf(out, "%s=%s\n", item->key, value);
+        return 0;
+}
+
 int config_dump(const ConfigItem *items, size_t n_items, const void *target, FILE *out) {
         const char *section = NULL;
         int r;
@@ -303,11 +384,9 @@ int config_dump(const ConfigItem *items, size_t n_items, const void *target, FIL
                         fprintf(out, "%s[%s]\n", section ? "\n" : "", items[i].section);
                         section = items[i].section;
                 }
-                fprintf(out, "%s=", items[i].key);
-                r = items[i].type->format(&items[i], (const char *) target + items[i].offset, out);
+                r = dump_item(&items[i], (const char *) target + items[i].offset, out);
                 if (r < 0)
                         return r;
-                fputc('\n', out);
         }
         return ferror(out) ? -EIO : 0;
 }

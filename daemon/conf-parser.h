@@ -58,6 +58,11 @@ extern const ConfigType config_type_comm_list;
 int config_parse_file(const char *path, const ConfigItem *items, size_t n_items, void *target,
                       bool *assigned, char ***errors);
 
+/* The same for the text of a file already in memory (size bytes, NUL bytes
+ * included); path only names it in the errors. */
+int config_parse_buffer(const char *path, const char *data, size_t size, const ConfigItem *items,
+                        size_t n_items, void *target, bool *assigned, char ***errors);
+
 /* Prints every item, grouped under its section header. */
 int config_dump(const ConfigItem *items, size_t n_items, const void *target, FILE *out);
 

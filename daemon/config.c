@@ -221,6 +221,61 @@ static int add_dangling_error(char ***errors, const char *path) {
         return strv_consume(errors, line);
 }
 
+/* Keys that only make sense together, checked once all files are in. */
+static int check_combinations(const Config *c, const char *path, char ***errors) {
+        char *line;
+        int r;
+
+        if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
+                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
+                        return -ENOMEM;
+                r = strv_consume(errors, line);
+                return r < 0 ? r : -EINVAL;
+        }
+        return 0;
+}
+
+/* Every load starts from the defaults and an empty list of errors. */
+static int load_begin(Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char **errors;
+        int r;
+
+        r = config_new(&c);
+        if (r < 0)
+                return r;
+        errors = calloc(1, sizeof(char *));
+        if (!errors)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        *ret_errors = errors;
+        return 0;
+}
+
+int config_load_buffer(const char *path, const char *data, size_t size, Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        bool assigned[ELEMENTSOF(config_items)] = {};
+        int r, k;
+
+        r = load_begin(&c, &errors);
+        if (r < 0)
+                return r;
+
+        r = config_parse_buffer(path, data, size, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+        if (r == -ENOMEM)
+                return r;
+        k = check_combinations(c, path, &errors);
+        if (k == -ENOMEM)
+                return k;
+        if (r < 0 || k < 0) {
+                *ret_errors = TAKE_PTR(errors);
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
 int config_load(const char *path, Config **ret, char ***ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_strv_free_ char **errors = NULL;
@@ -230,12 +285,9 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
         bool failed = false;
         int r;
 
-        r = config_new(&c);
+        r = load_begin(&c, &errors);
         if (r < 0)
                 return r;
-        errors = calloc(1, sizeof(char *));
-        if (!errors)
-                return -ENOMEM;
 
         r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
         if (r == -ENOMEM)
@@ -278,17 +330,11 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
                         failed = true;
         }
 
-        /* Keys that only make sense together, checked once all files are in. */
-        if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
-                char *line;
-
-                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
-                        return -ENOMEM;
-                r = strv_consume(&errors, line);
-                if (r < 0)
-                        return r;
+        r = check_combinations(c, path, &errors);
+        if (r < 0 && r != -EINVAL)
+                return r;
+        if (r < 0)
                 failed = true;
-        }
 
         if (failed) {
                 *ret_errors = TAKE_PTR(errors);

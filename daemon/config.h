@@ -86,6 +86,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
  * nothing is returned in *ret; other negative errno on I/O or memory. */
 int config_load(const char *path, Config **ret, char ***ret_errors);
 
+/* The same for one file's text already in memory, without drop-ins; path
+ * only names it in the errors. */
+int config_load_buffer(const char *path, const char *data, size_t size, Config **ret, char ***ret_errors);
+
 /* Prints every key, defaults included, in the file's own syntax. */
 int config_dump_all(const Config *c, FILE *out);
 

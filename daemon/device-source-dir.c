@@ -91,7 +91,7 @@ static int parse_line(DeviceInfo *info, const char *key, const char *v) {
         return -EINVAL;
 }
 
-static int parse_description(const char *file, char *text, DeviceInfo *ret) {
+int device_description_parse(const char *file, char *text, DeviceInfo *ret) {
         _cleanup_(device_info_done) DeviceInfo info = { .open_count = OPEN_COUNT_UNKNOWN };
         unsigned line = 0;
         int r;
@@ -126,7 +126,7 @@ static int dir_read_one(DirSource *d, int dir_fd, const char *file, DeviceInfo *
         r = read_full_at(dir_fd, file, 64 * 1024, &text, NULL);
         if (r < 0)
                 return r;
-        r = parse_description(file, text, ret);
+        r = device_description_parse(file, text, ret);
         if (r < 0)
                 log_warning("Ignoring device description %s/%s.", d->dir, file);
         return r;

@@ -53,3 +53,7 @@ int device_source_dm_new(DeviceSource **ret);
  * write files by rename() so no half file is read. remove() deletes the
  * file. */
 int device_source_dir_new(const char *dir, DeviceSource **ret);
+/* One description file's text (changed in place) as the directory source
+ * reads it; file only names it in the log. -EINVAL on a bad line or without
+ * name= and dev=. */
+int device_description_parse(const char *file, char *text, DeviceInfo *ret);

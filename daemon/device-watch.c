@@ -204,11 +204,13 @@ static int resync(DeviceWatch *w) {
         } else if (r < 0)
                 return log_error_errno(r, "Cannot list the devices, keeping what is known: %m");
 
-        qsort(infos, n, sizeof(DeviceInfo), compare_info_names);
+        /* No devices may come as NULL, which qsort() and bsearch() must not see. */
+        if (n > 0)
+                qsort(infos, n, sizeof(DeviceInfo), compare_info_names);
         /* Gone: known here, absent there. */
         for (size_t i = w->n_devices; i > 0; i--)
-                if (!bsearch(&(DeviceInfo) { .name = w->devices[i - 1]->info.name }, infos, n, sizeof(DeviceInfo),
-                             compare_info_names))
+                if (n == 0 || !bsearch(&(DeviceInfo) { .name = w->devices[i - 1]->info.name }, infos, n,
+                                       sizeof(DeviceInfo), compare_info_names))
                         drop_device(w, i - 1);
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = apply_info(w, infos[i].name, &infos[i]);

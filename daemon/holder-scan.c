@@ -535,7 +535,9 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
                 if (r < 0)
                         return r;
         }
-        qsort(st.result->namespaces, st.result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
+        /* qsort() may not be passed NULL, even with nothing to sort. */
+        if (st.result->n_namespaces > 0)
+                qsort(st.result->namespaces, st.result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
 
         r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", o->dev,
                              &st.result->stacked, &st.result->n_stacked);

@@ -95,7 +95,7 @@ bool log_target_is_journal(void) {
         return use_journal();
 }
 
-static void log_write(int level, int error, const char *file, int line, const char *func,
+_printf_(6, 0) static void log_write(int level, int error, const char *file, int line, const char *func,
                       const char *format, va_list ap) {
         char message[LINE_MAX];
 

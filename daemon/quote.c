@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,8 +150,23 @@ int split_words(const char *s, char ***ret) {
         return 0;
 }
 
+/* A ';' right after a blank would start a comment for libinih (and the
+ * configuration parser refuses such lines), so that one is written "\;". */
+static bool semicolon_after_blank(const char *word, size_t i) {
+        return word[i] == ';' && (i == 0 || word[i - 1] == ' ' || word[i - 1] == '\t');
+}
+
 static bool needs_quoting(const char *word) {
-        return *word == '\0' || strpbrk(word, WORD_BLANKS "'\"\\") != NULL;
+        return *word == '\0' || strpbrk(word, WORD_BLANKS "'\"\\") != NULL || semicolon_after_blank(word, 0);
+}
+
+/* Bytes of the double-quoted form, quotes included. */
+static size_t double_quoted_size(const char *word) {
+        size_t n = 2;
+
+        for (const char *s = word; *s; s++)
+                n += strchr("\n\t\"\\", *s) ? 2 : 1;
+        return n;
 }
 
 char *quote_word(const char *word) {
@@ -157,6 +174,12 @@ char *quote_word(const char *word) {
 
         if (!needs_quoting(word))
                 return strdup(word);
+        /* Single quotes take every byte but ' literally (a newline would end
+         * the line); when that is shorter, use it, so that a word written
+         * back (--dump-config) is never longer than the shortest way the
+         * user could have written it in one style. */
+        if (!strpbrk(word, "'\n;") && strlen(word) + 2 < double_quoted_size(word))
+                return asprintf(&out, "'%s'", word) < 0 ? NULL : out;
 
         /* Worst case every byte becomes two, plus the quotes. */
         out = malloc(strlen(word) * 2 + 3);
@@ -165,6 +188,11 @@ char *quote_word(const char *word) {
         o = out;
         *o++ = '"';
         for (const char *s = word; *s; s++) {
+                if (s != word && semicolon_after_blank(word, (size_t) (s - word))) {
+                        *o++ = '\\';
+                        *o++ = ';';
+                        continue;
+                }
                 switch (*s) {
                 case '\n':
                         *o++ = '\\';
@@ -186,6 +214,106 @@ char *quote_word(const char *word) {
         *o++ = '"';
         *o = '\0';
         return out;
+}
+
+/* How a byte costs in each quoting state of quote_word_compact(); SIZE_MAX:
+ * cannot be written there. */
+enum { STATE_BARE, STATE_SINGLE, STATE_DOUBLE, _STATE_MAX };
+
+static size_t byte_cost(int state, char c, bool after_blank) {
+        if (c == ';' && after_blank)
+                return state == STATE_SINGLE ? SIZE_MAX : 2;
+        switch (state) {
+        case STATE_BARE:
+                /* A raw \r here would separate words, and "\r" reads as 'r'. */
+                return c == '\r' ? SIZE_MAX : strchr(WORD_BLANKS "'\"\\", c) ? 2 : 1;
+        case STATE_SINGLE:
+                return c == '\'' || c == '\n' ? SIZE_MAX : 1;
+        default:
+                return c == '"' || c == '\\' || c == '\n' ? 2 : 1;
+        }
+}
+
+static void emit_byte(Buf *b, int state, char c, bool after_blank) {
+        if (!(c == ';' && after_blank) &&
+            (state == STATE_SINGLE || (state == STATE_DOUBLE && !strchr("\"\\\n", c)) ||
+             (state == STATE_BARE && !strchr(WORD_BLANKS "'\"\\", c)))) {
+                b->data[b->len++] = c;
+                return;
+        }
+        b->data[b->len++] = '\\';
+        b->data[b->len++] = c == '\n' ? 'n' : c == '\t' ? 't' : c;
+}
+
+/* Whether byte i, written in state t after byte i-1 in state f, comes right
+ * after a blank: a quote in between or the start of a quoted word is not. */
+static bool follows_blank(const char *word, size_t i, int f, int t) {
+        if (i == 0)
+                return t == STATE_BARE; /* after the blank (or '=') before the word */
+        return f == t && (word[i - 1] == ' ' || word[i - 1] == '\t');
+}
+
+char *quote_word_compact(const char *word) {
+        static const char quote_of[_STATE_MAX] = { 0, '\'', '"' };
+        _cleanup_(buf_done) Buf b = {};
+        _cleanup_free_ unsigned char *from = NULL, *path = NULL;
+        size_t n = strlen(word), cost[_STATE_MAX] = { 0, SIZE_MAX, SIZE_MAX };
+        int state;
+
+        if (n == 0)
+                return strdup("\"\"");
+        from = malloc(n * _STATE_MAX);
+        path = malloc(n);
+        if (!from || !path || buf_reserve(&b, n * 2 + 2) < 0)
+                return NULL;
+
+        /* At most what the whole word double-quoted takes. Shortest path through the states, one byte at a time; a change of
+         * state costs its closing and opening quotes. */
+        for (size_t i = 0; i < n; i++) {
+                size_t next[_STATE_MAX];
+
+                for (int t = 0; t < _STATE_MAX; t++) {
+                        next[t] = SIZE_MAX;
+                        for (int f = 0; f < _STATE_MAX; f++) {
+                                size_t c = byte_cost(t, word[i], follows_blank(word, i, f, t));
+                                size_t k = cost[f] == SIZE_MAX || c == SIZE_MAX
+                                                   ? SIZE_MAX
+                                                   : cost[f] + c + (f != t) * ((f != STATE_BARE) + (t != STATE_BARE));
+
+                                if (k < next[t]) {
+                                        next[t] = k;
+                                        from[i * _STATE_MAX + t] = (unsigned char) f;
+                                }
+                        }
+                }
+                memcpy(cost, next, sizeof(cost));
+        }
+        state = STATE_BARE;
+        for (int t = 0; t < _STATE_MAX; t++)
+                if (cost[t] != SIZE_MAX && cost[t] + (t != STATE_BARE) < cost[state] + (state != STATE_BARE))
+                        state = t;
+        for (size_t i = n; i > 0; i--) {
+                path[i - 1] = (unsigned char) state;
+                state = from[(i - 1) * _STATE_MAX + state];
+        }
+
+        state = STATE_BARE;
+        for (size_t i = 0; i < n; i++) {
+                bool after_blank = follows_blank(word, i, i > 0 ? path[i - 1] : STATE_BARE, path[i]);
+
+                if (path[i] != state) {
+                        if (state != STATE_BARE)
+                                b.data[b.len++] = quote_of[state];
+                        state = path[i];
+                        if (state != STATE_BARE)
+                                b.data[b.len++] = quote_of[state];
+                }
+                emit_byte(&b, state, word[i], after_blank);
+        }
+        if (state != STATE_BARE)
+                b.data[b.len++] = quote_of[state];
+        b.data[b.len] = '\0';
+        return TAKE_PTR(b.data);
 }
 
 char *join_quoted(char *const *words) {

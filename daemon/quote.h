@@ -15,8 +15,14 @@ int extract_word(const char **p, char **ret);
 int split_words(const char *s, char ***ret);
 
 /* Returns a newly allocated form of word that extract_word() reads back
- * exactly: the word itself when it needs no quoting, else double-quoted. */
+ * exactly: the word itself when it needs no quoting, else double-quoted, or
+ * single-quoted where that is shorter (backslashes, tabs). */
 char *quote_word(const char *word);
+
+/* The shortest form of word that extract_word() reads back exactly, mixing
+ * bare, 'single' and "double" quoted runs: never longer than however the
+ * word was written, so what fitted a line fits it again. */
+char *quote_word_compact(const char *word);
 
 /* Joins words with single blanks, quoting each as needed. */
 char *join_quoted(char *const *words);

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Runs every test suite (unit, privileged, VM) from a fresh build directory.
+# Runs every test suite (unit, privileged, VM; unit and privileged again
+# under ASan and UBSan; the fuzz targets with clang) from fresh build
+# directories.
 # A suite that cannot run is a failure here, not a skip.
 set -euo pipefail
 
@@ -24,6 +26,24 @@ stamp "testing"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
 
-python3 "$top/tests/summarize-testlog.py" "$build/meson-logs/testlog.json" || status=1
+# The unit and privileged suites again under AddressSanitizer and UBSan
+# (see tests/meson.build for the options that make every finding fail).
+asan_build=${DMWARDEN_ASAN_BUILD_DIR:-$top/build-asan}
+stamp "configuring $asan_build (ASan, UBSan)"
+rm -rf "$asan_build"
+meson setup "$asan_build" "$top" -Dtests=enabled -Dvm-tests=disabled \
+        -Db_sanitize=address,undefined >/dev/null
+ninja -C "$asan_build"
+stamp "testing under ASan and UBSan"
+meson test -C "$asan_build" --suite unit --suite privileged --print-errorlogs --num-processes 2 || status=$?
+
+# The fuzz targets need clang, so a build directory of their own.
+fuzz_build=${DMWARDEN_FUZZ_BUILD_DIR:-$top/build-fuzz}
+stamp "fuzzing in $fuzz_build, ${DMWARDEN_FUZZ_SECONDS:-60} s a target"
+rm -rf "$fuzz_build"
+DMWARDEN_FUZZ_BUILD_DIR=$fuzz_build "$top/tests/fuzz/run.sh" || status=$?
+
+python3 "$top/tests/summarize-testlog.py" "$build/meson-logs/testlog.json" \
+        "$asan_build/meson-logs/testlog.json" "$fuzz_build/meson-logs/testlog.json" || status=1
 stamp "done in $((SECONDS - start)) s"
 exit "$status"

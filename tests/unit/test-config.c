@@ -351,3 +351,47 @@ Test(config, shipped_sample_shows_every_default) {
         }
         test_remove_tree(dir);
 }
+
+/* Found by fuzz-config: a last line of blanks without a newline made the
+ * parser read one byte past the text (ASan sees it in the sanitizer run). */
+Test(config, buffer_ending_in_blanks_is_read_within_bounds) {
+        static const char text[] = "[Policy]\nAction=kill\n   ";
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *exact = malloc(sizeof(text) - 1);
+        int r;
+
+        cr_assert_not_null(exact);
+        memcpy(exact, text, sizeof(text) - 1); /* no NUL after the blanks */
+        r = config_load_buffer("buffer.conf", exact, sizeof(text) - 1, &c, &errors);
+        cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
+        cr_assert_eq(c->action, REAP_KILL);
+}
+
+/* Found by fuzz-config: a list built over several lines was dumped on one
+ * line longer than the parser takes, so --dump-config could not be read
+ * back. Now it is wrapped over several assignments. */
+Test(config, dump_of_long_list_reads_back) {
+        _cleanup_(config_freep) Config *c = NULL, *again = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *text = NULL, *dump = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        cr_assert_geq(asprintf(&text, "[Watch]\nName=%0150d\nName=%0150d\nName='%s'\n", 1, 2,
+                               "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"), 0);
+        r = config_load_buffer("long.conf", text, strlen(text), &c, &errors);
+        cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
+        cr_assert_eq(strv_length(c->names), 3);
+
+        f = open_memstream(&dump, &size);
+        cr_assert_not_null(f);
+        cr_assert_eq(config_dump_all(c, f), 0);
+        fclose(f);
+        r = config_load_buffer("dump.conf", dump, size, &again, &errors);
+        cr_assert_eq(r, 0, "dump refused: %s\n%s", errors && errors[0] ? errors[0] : "", dump);
+        cr_assert_eq(strv_length(again->names), 3);
+        for (size_t i = 0; i < 3; i++)
+                cr_assert_str_eq(again->names[i], c->names[i]);
+}

@@ -156,8 +156,13 @@ static bool semicolon_after_blank(const char *word, size_t i) {
         return word[i] == ';' && (i == 0 || word[i - 1] == ' ' || word[i - 1] == '\t');
 }
 
+/* libinih strips every isspace() byte from both ends of a value, form feed
+ * and vertical tab too, so a word must not start or end with one bare. */
+#define INI_SPACES "\f\v"
+
 static bool needs_quoting(const char *word) {
-        return *word == '\0' || strpbrk(word, WORD_BLANKS "'\"\\") != NULL || semicolon_after_blank(word, 0);
+        return *word == '\0' || strpbrk(word, WORD_BLANKS "'\"\\" INI_SPACES) != NULL ||
+                semicolon_after_blank(word, 0);
 }
 
 /* Bytes of the double-quoted form, quotes included. */
@@ -220,13 +225,16 @@ char *quote_word(const char *word) {
  * cannot be written there. */
 enum { STATE_BARE, STATE_SINGLE, STATE_DOUBLE, _STATE_MAX };
 
-static size_t byte_cost(int state, char c, bool after_blank) {
+static size_t byte_cost(int state, char c, bool after_blank, bool at_edge) {
         if (c == ';' && after_blank)
                 return state == STATE_SINGLE ? SIZE_MAX : 2;
         switch (state) {
         case STATE_BARE:
-                /* A raw \r here would separate words, and "\r" reads as 'r'. */
-                return c == '\r' ? SIZE_MAX : strchr(WORD_BLANKS "'\"\\", c) ? 2 : 1;
+                /* A raw \r here would separate words, and "\r" reads as 'r';
+                 * a bare \f or \v at either end of a value is stripped. */
+                if (c == '\r' || (at_edge && strchr(INI_SPACES, c)))
+                        return SIZE_MAX;
+                return strchr(WORD_BLANKS "'\"\\", c) ? 2 : 1;
         case STATE_SINGLE:
                 return c == '\'' || c == '\n' ? SIZE_MAX : 1;
         default:
@@ -275,7 +283,8 @@ char *quote_word_compact(const char *word) {
                 for (int t = 0; t < _STATE_MAX; t++) {
                         next[t] = SIZE_MAX;
                         for (int f = 0; f < _STATE_MAX; f++) {
-                                size_t c = byte_cost(t, word[i], follows_blank(word, i, f, t));
+                                size_t c = byte_cost(t, word[i], follows_blank(word, i, f, t),
+                                                     i == 0 || i == n - 1);
                                 size_t k = cost[f] == SIZE_MAX || c == SIZE_MAX
                                                    ? SIZE_MAX
                                                    : cost[f] + c + (f != t) * ((f != STATE_BARE) + (t != STATE_BARE));

@@ -6,7 +6,7 @@
 # in ARTIFACT_DIR, and prints one TAP line with the figures.
 set -uo pipefail
 
-exe=$1
+exe=$(realpath "$1")
 corpus=$2
 artifacts=$3
 seconds=${DMWARDEN_FUZZ_SECONDS:-60}

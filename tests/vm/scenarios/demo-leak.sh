@@ -41,7 +41,7 @@ say "The journal alert, with its catalog explanation (journalctl -x)"
 wait_for 60 "the leak alert" alert_seen "$ALERT_LEAK_DETECTED" "$dev"
 show journalctl -b -x --no-pager MESSAGE_ID="$ALERT_LEAK_DETECTED" DM_NAME="$dev"
 assert "journalctl -x explains the leak from the catalog" sh -c \
-        "journalctl -b -x --no-pager MESSAGE_ID=$ALERT_LEAK_DETECTED DM_NAME='$dev' | grep -q '^-- '"
+        "journalctl -b -x --no-pager MESSAGE_ID=$ALERT_LEAK_DETECTED DM_NAME='$dev' | grep -qF 'Subject: Leaked thin device'"
 
 say "The operator reaps the holder"
 show dmwardenctl reap "$dev" --action=kill

@@ -582,11 +582,16 @@ void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {
 }
 
 int device_watch_rescan(DeviceWatch *w, Device *d) {
+        _cleanup_free_ char *name = NULL;
+
         if (find_device(w, d->info.name, NULL) != d)
                 return -ENODEV;
-        (void) requery(w, d->info.name);
-        /* The query may have found it gone, and freed it. */
-        d = find_device(w, d->info.name, NULL);
+        /* The query may find it gone and free it, name and all. */
+        name = strdup(d->info.name);
+        if (!name)
+                return -ENOMEM;
+        (void) requery(w, name);
+        d = find_device(w, name, NULL);
         if (!d)
                 return 0;
         if (read_engine_mounts(w) < 0)

@@ -346,6 +346,8 @@ dmwarden_start_engine() {
                 printf '[Engine]\nExecStart=/usr/sbin/dockerd\n'
                 for line in "$@"; do printf '%s\n' "$line"; done
         } >/etc/dmwarden/dmwarden.conf
+        # A unit that failed in an earlier scenario stays loaded until reset.
+        systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
                 -p TimeoutStartSec=600 -E DMWARDEN_LOG_LEVEL=debug "$(command -v dmwardend)"
         DOCKER_UNIT=dmwarden-vm.service

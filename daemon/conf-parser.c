@@ -97,7 +97,7 @@ static bool check_assignment_line(ParseState *s, const char *line, size_t len) {
         /* libinih treats ';' after a blank as the start of a comment and would
          * cut the value there; refuse rather than run a truncated command. */
         for (size_t i = 1; i < len; i++)
-                if (line[i] == ';' && is_blank(line[i - 1])) {
+                if (line[i] == ';' && ini_comment_space(line[i - 1])) {
                         add_error(s, "';' after a blank would start a comment and cut the value; "
                                      "remove the blank before it or move the comment to its own line");
                         return false;

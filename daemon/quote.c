@@ -150,10 +150,10 @@ int split_words(const char *s, char ***ret) {
         return 0;
 }
 
-/* A ';' right after a blank would start a comment for libinih (and the
+/* A ';' right after a space would start a comment for libinih (and the
  * configuration parser refuses such lines), so that one is written "\;". */
 static bool semicolon_after_blank(const char *word, size_t i) {
-        return word[i] == ';' && (i == 0 || word[i - 1] == ' ' || word[i - 1] == '\t');
+        return word[i] == ';' && (i == 0 || ini_comment_space(word[i - 1]));
 }
 
 /* libinih strips every isspace() byte from both ends of a value, form feed
@@ -258,7 +258,7 @@ static void emit_byte(Buf *b, int state, char c, bool after_blank) {
 static bool follows_blank(const char *word, size_t i, int f, int t) {
         if (i == 0)
                 return t == STATE_BARE; /* after the blank (or '=') before the word */
-        return f == t && (word[i - 1] == ' ' || word[i - 1] == '\t');
+        return f == t && ini_comment_space(word[i - 1]);
 }
 
 char *quote_word_compact(const char *word) {

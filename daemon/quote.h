@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 /* Splitting and quoting words the way systemd's ExecStart= does: blanks
  * separate words, 'single' quotes are literal, "double" quotes and bare words
  * take backslash escapes (\\ \" \' \n \t and a backslash before any other
  * character keeps that character). */
+
+/* libinih starts an inline comment at a ';' that follows any isspace()
+ * byte (" \t\n\v\f\r" in the C locale), not only a blank: the parser
+ * refuses such a ';' and the quoting functions never write one. */
+static inline bool ini_comment_space(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
 /* Extracts the next word from *p and advances *p. Returns 1 and a word,
  * 0 at the end of input, -EINVAL on an unterminated quote or a trailing

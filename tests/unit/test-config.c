@@ -395,3 +395,44 @@ Test(config, dump_of_long_list_reads_back) {
         for (size_t i = 0; i < 3; i++)
                 cr_assert_str_eq(again->names[i], c->names[i]);
 }
+
+/* Found by fuzz-config: libinih starts a comment at a ';' after any space
+ * byte, a carriage return too. A name holding "\r;" was accepted and dumped
+ * with that pair bare, so the dump read back cut short and was refused. */
+Test(config, dump_of_semicolon_after_carriage_return_reads_back) {
+        static const char text[] = "[Watch]\nName='a\r\r';b\n";
+        _cleanup_(config_freep) Config *c = NULL, *again = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *dump = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = config_load_buffer("cr.conf", text, sizeof(text) - 1, &c, &errors);
+        cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
+        cr_assert_str_eq(c->names[0], "a\r\r;b");
+
+        f = open_memstream(&dump, &size);
+        cr_assert_not_null(f);
+        cr_assert_eq(config_dump_all(c, f), 0);
+        fclose(f);
+        r = config_load_buffer("dump.conf", dump, size, &again, &errors);
+        cr_assert_eq(r, 0, "dump refused: %s\n%s", errors && errors[0] ? errors[0] : "", dump);
+        cr_assert_str_eq(again->names[0], "a\r\r;b");
+}
+
+Test(config, rejects_semicolon_after_any_space_byte) {
+        static const char *const spaces[] = { "\r", "\f", "\v" };
+
+        for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_strv_free_ char **errors = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                cr_assert_geq(asprintf(&text, "[Watch]\nName=a%s;b\n", spaces[i]), 0);
+                cr_assert_eq(config_load_buffer("space.conf", text, strlen(text), &c, &errors), -EINVAL,
+                             "';' after byte 0x%02x accepted", (unsigned char) spaces[i][0]);
+                cr_assert_not_null(strstr(errors[0], "space.conf:2:"), "%s", errors[0]);
+                cr_assert_not_null(strstr(errors[0], "would start a comment"), "%s", errors[0]);
+        }
+}

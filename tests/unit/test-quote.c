@@ -55,3 +55,25 @@ Test(quote, plain_words_stay_unquoted) {
 
         cr_assert_str_eq(q, "/usr/sbin/dockerd");
 }
+
+/* libinih would cut a line at a ';' after any space byte, so neither quoting
+ * writes one there; both still read back exactly. */
+Test(quote, semicolon_after_any_space_byte_is_escaped) {
+        static const char *const words[] = { "a\r;b", "a\f;b", "a\v;b", "a \r;b", "\r;" };
+
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+                char *(*quoters[])(const char *) = { quote_word, quote_word_compact };
+
+                for (size_t k = 0; k < 2; k++) {
+                        _cleanup_free_ char *q = quoters[k](words[i]);
+                        _cleanup_strv_free_ char **back = NULL;
+
+                        cr_assert_not_null(q);
+                        for (const char *s = strchr(q, ';'); s; s = strchr(s + 1, ';'))
+                                cr_assert(!ini_comment_space(s[-1]), "quoter %zu wrote a bare ';' after a space: %s", k, q);
+                        cr_assert_eq(split_words(q, &back), 0, "cannot re-split: %s", q);
+                        cr_assert_eq(strv_length(back), 1);
+                        cr_assert_str_eq(back[0], words[i]);
+                }
+        }
+}

@@ -33,6 +33,7 @@ struct DeviceWatch {
         char **pending_names;           /* re-query these */
         sd_event_source *pass_source;
         sd_event_source *reconcile_source;
+        sd_event_source *ask_again_source;
 
         uint64_t engine_mntns;
         pid_t engine_pid;
@@ -87,6 +88,15 @@ static usec_t now_monotonic(void) {
 static void queue_pass(DeviceWatch *w) {
         if (w->pass_source)
                 (void) sd_event_source_set_enabled(w->pass_source, SD_EVENT_ONESHOT);
+}
+
+/* Asks the source about name again in the next pass (NULL: about all). */
+static void queue_requery(DeviceWatch *w, const char *name) {
+        if (!name)
+                w->resync_pending = true;
+        else if (!strv_contains(w->pending_names, name) && strv_extend(&w->pending_names, name) < 0)
+                w->resync_pending = true;  /* out of memory: the big hammer */
+        queue_pass(w);
 }
 
 /* Binary search; *ret_index is where name is or would go. */
@@ -355,25 +365,99 @@ static int scan_device(DeviceWatch *w, Device *d) {
         return 0;
 }
 
+/* The kernel sends no event when a busy device is given deferred removal,
+ * so an engine letting go of a device others still hold (an unmount, then
+ * the remove a moment later) is seen only by asking. A device that others
+ * hold while the engine has not let go is asked about again, at 200 ms,
+ * then doubling up to 30 s, for as long as that lasts. Asking is one
+ * ioctl; it scans the holders again only if the answer changed. */
+#define ASK_FIRST_USEC (200 * USEC_PER_MSEC)
+#define ASK_MAX_USEC (30 * USEC_PER_SEC)
+
+static bool waiting_for_let_go(const Device *d) {
+        return d->state == DEVICE_IDLE && d->holders.n_rows > 0 && !d->info.deferred_remove;
+}
+
+static void arm_ask_again(DeviceWatch *w) {
+        usec_t now = now_monotonic(), next = 0;
+
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+
+                if (!waiting_for_let_go(d)) {
+                        d->ask_again_usec = d->ask_interval_usec = 0;
+                        continue;
+                }
+                if (d->ask_again_usec == 0) {
+                        d->ask_interval_usec = ASK_FIRST_USEC;
+                        d->ask_again_usec = now + ASK_FIRST_USEC;
+                }
+                if (next == 0 || d->ask_again_usec < next)
+                        next = d->ask_again_usec;
+        }
+        if (!w->ask_again_source)
+                return;
+        if (next == 0) {
+                (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(w->ask_again_source, next);
+        (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_ONESHOT);
+}
+
+static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) s;
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+                _cleanup_(device_info_done) DeviceInfo info = {};
+
+                if (d->ask_again_usec == 0 || d->ask_again_usec > usec)
+                        continue;
+                d->ask_interval_usec = d->ask_interval_usec * 2 < ASK_MAX_USEC ? d->ask_interval_usec * 2 : ASK_MAX_USEC;
+                d->ask_again_usec = usec + d->ask_interval_usec;
+                /* Gone, or anything about it changed: a requery in the pass
+                 * takes it from there. */
+                if (w->source->ops->query(w->source, d->info.name, &info) < 0 || !info_equal(&d->info, &info))
+                        queue_requery(w, d->info.name);
+        }
+        arm_ask_again(w);
+        return 0;
+}
+
+static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
+        return d->engine_mounted != dev_set_contains(&w->engine_mounts, d->info.dev);
+}
+
 static int run_pass(DeviceWatch *w) {
         _cleanup_strv_free_ char **names = TAKE_PTR(w->pending_names);
         usec_t start = now_monotonic();
         unsigned scanned = 0;
 
+        if (read_engine_mounts(w) < 0)
+                log_debug("Engine mount table unreadable; treating it as empty.");
         if (w->resync_pending) {
                 w->resync_pending = false;
                 (void) resync(w);
-        }
+        } else
+                /* Open counts and the deferred-removal flag change without
+                 * an event (a mount, a holder's exit): what a scan decides
+                 * on is asked of the kernel right before it. */
+                for (size_t i = 0; i < w->n_devices; i++) {
+                        Device *d = w->devices[i];
+
+                        if ((d->scan_pending || engine_mount_changed(w, d)) &&
+                            !strv_contains(names, d->info.name) && strv_extend(&names, d->info.name) < 0)
+                                d->scan_pending = true;  /* scanned on what is known */
+                }
         for (char **n = names; n && *n; n++)
                 (void) requery(w, *n);
-
-        if (read_engine_mounts(w) < 0)
-                log_debug("Engine mount table unreadable; treating it as empty.");
 
         for (size_t i = 0; i < w->n_devices; i++) {
                 Device *d = w->devices[i];
 
-                if (!d->scan_pending && d->engine_mounted == dev_set_contains(&w->engine_mounts, d->info.dev))
+                if (!d->scan_pending && !engine_mount_changed(w, d))
                         continue;
                 (void) scan_device(w, d);
                 scanned++;
@@ -383,6 +467,7 @@ static int run_pass(DeviceWatch *w) {
                 w->stats.last_scan_duration_usec = now_monotonic() - start;
                 w->stats.n_scans++;
         }
+        arm_ask_again(w);
         return 0;
 }
 
@@ -395,11 +480,7 @@ static void on_source_changed(DeviceSource *s, const char *name, void *userdata)
         DeviceWatch *w = userdata;
 
         (void) s;
-        if (!name)
-                w->resync_pending = true;
-        else if (!strv_contains(w->pending_names, name) && strv_extend(&w->pending_names, name) < 0)
-                w->resync_pending = true;  /* out of memory: the big hammer */
-        queue_pass(w);
+        queue_requery(w, name);
 }
 
 static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -493,6 +574,7 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         close_engine_mounts(w);
         sd_event_source_disable_unref(w->pass_source);
         sd_event_source_disable_unref(w->reconcile_source);
+        sd_event_source_disable_unref(w->ask_again_source);
         for (size_t i = 0; i < w->n_devices; i++)
                 device_free(w->devices[i]);
         free(w->devices);
@@ -515,6 +597,10 @@ int device_watch_start(DeviceWatch *w) {
         if (r < 0)
                 return log_error_errno(r, "Cannot add the reconcile timer: %m");
         arm_reconcile(w);
+        r = sd_event_add_time(w->event, &w->ask_again_source, CLOCK_MONOTONIC, 0, 0, on_ask_again, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the timer that asks about idle devices again: %m");
+        (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
 
         r = w->source->ops->start(w->source, w->event);
         if (r < 0)

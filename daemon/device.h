@@ -68,6 +68,11 @@ typedef struct Device {
         usec_t last_scan_usec;          /* CLOCK_REALTIME; 0: never scanned */
 
         bool scan_pending;              /* queued for the next scan pass */
+        /* Idle while others hold it: when to ask the kernel again whether
+         * the engine has let go (CLOCK_MONOTONIC; 0: not asking), and the
+         * interval after that one */
+        usec_t ask_again_usec;
+        usec_t ask_interval_usec;
         bool engine_mounted;            /* in the engine namespace's mount table */
         /* pidfds of its holders: any exit triggers a rescan, since nothing
          * else says when a leak's last holder went */

@@ -456,3 +456,97 @@ dmwarden_device_leaked() {
         s=$(dmwarden_device_property "$1" State 2>/dev/null) || return 1
         [[ $s == 's "leaked"' || $s == 's "reaping"' || $s == 's "stuck"' ]]
 }
+
+# --- a stand-in engine on a thin pool of our own (no Docker) ----------------
+# Docker takes 10+ s a container under TCG; these helpers do what dockerd's
+# devicemapper driver does to the kernel (a snapshot of a base device per
+# container, mounted in the engine namespace, unmounted and removed with
+# deferred removal at `docker rm`) in a fraction of that, so scenarios can
+# run many leak cycles. The engine process itself is `sleep`.
+
+# thin_pool_create [NAME]: a thin pool on two sparse loop files with thin
+# device 0 made ext4 and left inactive: the base every snapshot copies.
+# Sets THIN_POOL; the pool, any device still on it and the files go when
+# the scenario exits.
+thin_pool_create() {
+        local name=${1:-tpool} work meta data
+        work=$(mktemp -d "/var/tmp/$name.XXXXXX")
+        truncate -s 64M "$work/meta" && truncate -s 4G "$work/data"
+        meta=$(losetup -f --show "$work/meta")
+        data=$(losetup -f --show "$work/data")
+        dmsetup create "$name" --table "0 $((4 * 1024 * 1024 * 2)) thin-pool $meta $data 128 0"
+        defer "_thin_pool_destroy $name $meta $data $work"
+        dmsetup message "$name" 0 "create_thin 0"
+        dmsetup create "$name-base" --table "0 2097152 thin /dev/mapper/$name 0"
+        mkfs.ext4 -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "/dev/mapper/$name-base"
+        dmsetup remove "$name-base"
+        THIN_POOL=$name
+        THIN_NEXT_ID=1
+        log "thin pool $name on $meta and $data, base thin 0 is ext4"
+}
+
+# Every thin device on the pool (by its table), then the pool and its files.
+_thin_pool_destroy() {
+        local pool=$1 majmin dev
+        majmin=$(dm_majmin "$pool")
+        dmsetup table --target thin 2>/dev/null |
+                awk -v p="$majmin" '$5 == p { sub(/:$/, "", $1); print $1 }' |
+                while read -r dev; do dmsetup remove --retry "$dev" || true; done
+        dmsetup remove --retry "$pool"
+        losetup -d "$2" "$3"
+        rm -rf "$4"
+}
+
+# thin_snapshot NAME: a new thin snapshot of the base as dm device NAME,
+# the way dockerd makes each container's device. Sets THIN_ID. Call it
+# directly, not in $(...): it counts ids in THIN_NEXT_ID.
+thin_snapshot() {
+        THIN_ID=$((THIN_NEXT_ID++))
+        dmsetup message "$THIN_POOL" 0 "create_snap $THIN_ID 0"
+        dmsetup create "$1" --table "0 2097152 thin /dev/mapper/$THIN_POOL $THIN_ID"
+}
+
+# engine_do CMD...: run CMD in the engine namespace (through dmwardend's pin).
+engine_do() { nsenter --mount=/run/dmwarden/engine.mnt "$@"; }
+
+# engine_mount NAME: mount dm device NAME in the engine namespace on
+# /run/thin-engine/NAME and print that path, as dockerd mounts a container.
+engine_mount() {
+        local dir=/run/thin-engine/$1
+        engine_do sh -c 'mkdir -p "$1" && mount "$2" "$1"' mount "$dir" "/dev/mapper/$1"
+        echo "$dir"
+}
+
+# engine_let_go NAME: what dockerd does at `docker rm`: unmount the device
+# in the engine namespace and remove it with deferred removal, so the kernel
+# removes it at its last close (and sets the flag dmwarden reads as "the
+# engine let it go").
+engine_let_go() {
+        engine_do umount "/run/thin-engine/$1"
+        dmsetup remove --deferred "$1"
+}
+
+# dmwarden_start_stand_in [CONFIG_LINE...]: dmwardend as dmwarden-vm.service
+# with `sleep` as its engine (Type=simple) and the thin devices of
+# THIN_POOL watched; extra configuration lines are appended. Extra unit
+# properties (say -p Restart=always) come from the array DMWARDEN_UNIT_PROPS.
+# Stops Docker first, so only our devices come and go.
+dmwarden_start_stand_in() {
+        local t0=$SECONDS line
+        docker_stop
+        mkdir -p /etc/dmwarden
+        {
+                printf '[Engine]\nExecStart=/bin/sleep infinity\nType=simple\n'
+                printf '[Watch]\nPool=%s\n' "${THIN_POOL:?call thin_pool_create first}"
+                for line in "$@"; do printf '%s\n' "$line"; done
+        } >/etc/dmwarden/dmwarden.conf
+        systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
+        systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
+                -p TimeoutStartSec=600 "${DMWARDEN_UNIT_PROPS[@]}" -E DMWARDEN_LOG_LEVEL=debug \
+                "$(command -v dmwardend)"
+        defer "dmwarden_stop"
+        wait_for 60 "the engine namespace pin" test -e /run/dmwarden/engine.mnt
+        timing dmwarden-stand-in-start "$((SECONDS - t0))"
+        log "dmwarden-vm.service active with a stand-in engine after $((SECONDS - t0)) s"
+}
+DMWARDEN_UNIT_PROPS=()

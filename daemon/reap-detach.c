@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "escape.h"
 #include "reap-detach.h"
 #include "strv.h"
@@ -114,18 +114,6 @@ static int compare_depth(const void *a, const void *b) {
         return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-/* umount needs CAP_SYS_ADMIN and nothing else; the rest goes, so a bug
- * here cannot do more than unmount. */
-static int keep_only_sys_admin(void) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-        struct __user_cap_data_struct d[2] = {};
-
-        d[0].effective = d[0].permitted = 1U << CAP_SYS_ADMIN;
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return -errno;
-        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
-}
-
 /* Unmounts whatever of dev is stacked on path. A path where something else
  * is on top now is left alone: it is not the leaked mount any more. */
 static int detach_one(const char *path, dev_t dev) {
@@ -178,16 +166,17 @@ _noreturn_ static void child(int ns_fd, int result_fd, const DetachRequest *req,
                 report(result_fd, -1, -errno);
                 _exit(EXIT_FAILURE);
         }
-        r = keep_only_sys_admin();
-        if (r < 0) {
-                report(result_fd, -1, r);
-                _exit(EXIT_FAILURE);
-        }
         if (n > ELEMENTSOF(order))
                 n = ELEMENTSOF(order);
         for (size_t i = 0; i < n; i++)
                 order[i] = req->paths[i];
         qsort(order, n, sizeof(order[0]), compare_depth);
+        /* From here on: statx, mount, umount2, write, exit; nothing else. */
+        r = confine_to_unmount();
+        if (r < 0) {
+                report(result_fd, -1, r);
+                _exit(EXIT_FAILURE);
+        }
         for (size_t i = 0; i < n; i++) {
                 size_t index = 0;
 

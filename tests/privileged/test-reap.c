@@ -580,3 +580,47 @@ Test(reap, a_reused_pid_is_never_signalled) {
         reap_process_done(&p);
         cr_assert(wait_holder_gone(WAIT_MS));
 }
+
+/* Makes the next fork in this PID namespace take pid (ns_last_pid). */
+static void set_next_pid(pid_t pid) {
+        FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "we");
+
+        cr_assert_not_null(f, "cannot open ns_last_pid: %m");
+        cr_assert_gt(fprintf(f, "%d", (int) pid - 1), 0);
+        cr_assert_eq(fclose(f), 0, "cannot write ns_last_pid: %m");
+}
+
+/* The same with the PID really reused: the holder's facts and pidfd are
+ * taken (the scan), the holder dies, and its PID goes to a new process
+ * that holds the device too, the worst case for a PID-based kill. The
+ * action, taken on the old pidfd, sends nothing. */
+Test(reap, a_pid_really_reused_by_another_holder_is_never_signalled) {
+        static char *none[] = { NULL };
+        ProtectPolicy policy = { .self_pid = getpid(), .protect_units = none, .protect_comms = none };
+        ReapProcess p;
+        char why[256];
+        pid_t old;
+        unsigned tries = 0;
+
+        start_holder(HOLDER_MOUNTED);
+        old = holder;
+        cr_assert_eq(reap_process_open(old, &p), 0);
+        cr_assert_eq(kill(old, SIGKILL), 0);
+        cr_assert_eq(waitpid(old, NULL, 0), old);
+        /* Another fork on the machine may take the PID first: try again. */
+        do {
+                if (tries > 0) {
+                        (void) kill(holder, SIGKILL);
+                        (void) waitpid(holder, NULL, 0);
+                }
+                set_next_pid(old);
+                start_holder(HOLDER_MOUNTED);
+        } while (holder != old && ++tries < 50);
+        cr_assert_eq(holder, old, "PID %d was not reused in %u tries", (int) old, tries);
+        cr_assert(holder_mounts_device(), "the new process with the old PID does not hold the device");
+
+        cr_assert_eq(reap_process_signal_checked(&p, &policy, REAP_KILL, loop.devnum, SIGKILL, why, sizeof(why)),
+                     -ESRCH, "%s", why);
+        reap_process_done(&p);
+        cr_assert(holder_alive(), "the process that merely reused the PID was signalled");
+}

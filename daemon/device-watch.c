@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "device-watch.h"
+#include "fileio.h"
 #include "holder-scan.h"
 #include "log.h"
 #include "mount-devices.h"
@@ -244,28 +245,16 @@ static int requery(DeviceWatch *w, const char *name) {
 
 static int read_engine_mounts(DeviceWatch *w) {
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, allocated = 0;
-        ssize_t k;
+        int r;
 
         dev_set_done(&w->engine_mounts);
         if (w->mountinfo_fd < 0)
                 return 0;
         if (lseek(w->mountinfo_fd, 0, SEEK_SET) < 0)
-                return -errno;
-        do {
-                if (allocated - size < 4096) {
-                        char *grown = realloc(buf, allocated = allocated * 2 + 65536);
-
-                        if (!grown)
-                                return -ENOMEM;
-                        buf = grown;
-                }
-                k = read(w->mountinfo_fd, buf + size, allocated - size - 1);
-                if (k < 0)
-                        return log_warning_errno(-errno, "Cannot read the engine's mount table: %m");
-                size += (size_t) k;
-        } while (k > 0);
-        buf[size] = '\0';
+                return log_warning_errno(-errno, "Cannot rewind the engine's mount table: %m");
+        r = read_full_fd(w->mountinfo_fd, 64 * 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot read the engine's mount table: %m");
         return mountinfo_parse_devices(buf, &w->engine_mounts);
 }
 
@@ -283,7 +272,15 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* Watches each holder process so its exit triggers a rescan. */
+/* Rows are sorted by namespace first: one process may come several times. */
+static bool pid_seen_before(const HolderRecords *h, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (h->rows[j].pid == h->rows[i].pid)
+                        return true;
+        return false;
+}
+
+/* Watches each holder process once, so its exit triggers a rescan. */
 static void watch_holder_exits(DeviceWatch *w, Device *d) {
         device_clear_exit_watches(d);
         for (size_t i = 0; i < d->holders.n_rows; i++) {
@@ -291,7 +288,7 @@ static void watch_holder_exits(DeviceWatch *w, Device *d) {
                 sd_event_source **grown, *s = NULL;
                 int fd;
 
-                if (pid <= 0 || (i > 0 && d->holders.rows[i - 1].pid == pid))
+                if (pid <= 0 || pid_seen_before(&d->holders, i))
                         continue;
                 fd = (int) syscall(SYS_pidfd_open, pid, 0);
                 if (fd < 0)

@@ -8,14 +8,9 @@
 #include "fileio.h"
 #include "macro.h"
 
-int read_full_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
-
-        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
 
         for (;;) {
                 ssize_t n;
@@ -57,6 +52,15 @@ int read_full_at(int dir_fd, const char *path, size_t max_size, char **ret, size
                 *ret_size = size;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_full_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return read_full_fd(fd, max_size, ret, ret_size);
 }
 
 int read_line_at(int dir_fd, const char *path, char **ret) {

@@ -11,6 +11,9 @@
  * give -EFBIG. procfs files report size 0, so this reads until EOF. */
 int read_full_at(int dir_fd, const char *path, size_t max_size, char **ret, size_t *ret_size);
 
+/* The same from an open fd, from its current offset to EOF. */
+int read_full_fd(int fd, size_t max_size, char **ret, size_t *ret_size);
+
 /* The first line of path without its newline (the rest is ignored). */
 int read_line_at(int dir_fd, const char *path, char **ret);
 

@@ -110,6 +110,12 @@ Test(mount_devices, sorted_unique_and_strict) {
         cr_assert(!dev_set_contains(&s, makedev(8, 3)));
         cr_assert_eq(mountinfo_parse_devices("22 1 8", &s), -EBADMSG, "a cut-off line is an error");
         cr_assert_eq(mountinfo_parse_devices("22 1 x:y / / rw - a b c\n", &s), -EBADMSG);
+        cr_assert_eq(mountinfo_parse_devices("22 1 8:1", &s), -EBADMSG, "a line cut after the device");
+        cr_assert_eq(mountinfo_parse_devices("22 1 4294967296:0 / / rw - a b c\n", &s), -EBADMSG,
+                     "a major beyond 32 bits");
+        cr_assert_eq(mountinfo_parse_devices("22 1 4294967295:1048575 / / rw - a b c\n", &s), 0);
+        cr_assert(dev_set_contains(&s, makedev(4294967295u, 1048575)));
+        dev_set_done(&s);
 }
 
 Test(cunescape, inverse_of_cescape) {

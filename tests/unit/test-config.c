@@ -368,15 +368,31 @@ Test(config, buffer_ending_in_blanks_is_read_within_bounds) {
         cr_assert_eq(c->action, REAP_KILL);
 }
 
+/* Dumps c (--dump-config) and reads the dump back, which must be accepted. */
+static Config *dump_and_read_back(const Config *c) {
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *dump = NULL;
+        Config *again = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&dump, &size);
+        cr_assert_not_null(f);
+        cr_assert_eq(config_dump_all(c, f), 0);
+        fclose(f);
+        r = config_load_buffer("dump.conf", dump, size, &again, &errors);
+        cr_assert_eq(r, 0, "dump refused: %s\n%s", errors && errors[0] ? errors[0] : "", dump);
+        return again;
+}
+
 /* Found by fuzz-config: a list built over several lines was dumped on one
  * line longer than the parser takes, so --dump-config could not be read
  * back. Now it is wrapped over several assignments. */
 Test(config, dump_of_long_list_reads_back) {
         _cleanup_(config_freep) Config *c = NULL, *again = NULL;
         _cleanup_strv_free_ char **errors = NULL;
-        _cleanup_free_ char *text = NULL, *dump = NULL;
-        size_t size = 0;
-        FILE *f;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         cr_assert_geq(asprintf(&text, "[Watch]\nName=%0150d\nName=%0150d\nName='%s'\n", 1, 2,
@@ -385,12 +401,7 @@ Test(config, dump_of_long_list_reads_back) {
         cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
         cr_assert_eq(strv_length(c->names), 3);
 
-        f = open_memstream(&dump, &size);
-        cr_assert_not_null(f);
-        cr_assert_eq(config_dump_all(c, f), 0);
-        fclose(f);
-        r = config_load_buffer("dump.conf", dump, size, &again, &errors);
-        cr_assert_eq(r, 0, "dump refused: %s\n%s", errors && errors[0] ? errors[0] : "", dump);
+        again = dump_and_read_back(c);
         cr_assert_eq(strv_length(again->names), 3);
         for (size_t i = 0; i < 3; i++)
                 cr_assert_str_eq(again->names[i], c->names[i]);
@@ -403,21 +414,13 @@ Test(config, dump_of_semicolon_after_carriage_return_reads_back) {
         static const char text[] = "[Watch]\nName='a\r\r';b\n";
         _cleanup_(config_freep) Config *c = NULL, *again = NULL;
         _cleanup_strv_free_ char **errors = NULL;
-        _cleanup_free_ char *dump = NULL;
-        size_t size = 0;
-        FILE *f;
         int r;
 
         r = config_load_buffer("cr.conf", text, sizeof(text) - 1, &c, &errors);
         cr_assert_eq(r, 0, "%s", errors && errors[0] ? errors[0] : "");
         cr_assert_str_eq(c->names[0], "a\r\r;b");
 
-        f = open_memstream(&dump, &size);
-        cr_assert_not_null(f);
-        cr_assert_eq(config_dump_all(c, f), 0);
-        fclose(f);
-        r = config_load_buffer("dump.conf", dump, size, &again, &errors);
-        cr_assert_eq(r, 0, "dump refused: %s\n%s", errors && errors[0] ? errors[0] : "", dump);
+        again = dump_and_read_back(c);
         cr_assert_str_eq(again->names[0], "a\r\r;b");
 }
 

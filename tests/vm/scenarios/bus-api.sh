@@ -11,7 +11,22 @@ set -euo pipefail
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
 
 tree_has() { busctl tree --list org.dmwarden1 | grep -qxF -- "$1"; }
-nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+# A real user with a home and a login shell, not root and in no group that
+# polkit or the bus policy would trust.
+useradd --create-home --shell /bin/bash dmw-user 2>/dev/null || id dmw-user >/dev/null
+defer "userdel --remove dmw-user 2>/dev/null"
+nobody() { setpriv --reuid=dmw-user --regid=dmw-user --init-groups "$@"; }
+# denied_as_user WHAT CALL...: the call fails, and says it was not allowed.
+denied_as_user() {
+        local what=$1 out
+        shift
+        if out=$(nobody busctl call "$@" 2>&1); then
+                fail "an unprivileged $what succeeded: $out"
+        fi
+        log "unprivileged $what: $out"
+        assert "an unprivileged $what is denied as such" \
+                grep -qi "denied\|not allowed\|interactive authentication" <<<"$out"
+}
 
 dmwarden_start_engine '[Policy]' 'Action=report'
 assert "org.dmwarden1 is on the system bus" busctl status org.dmwarden1
@@ -52,11 +67,23 @@ assert "dmwardenctl status counts the leak" sh -c "dmwardenctl status | grep -qE
 
 assert "an unprivileged user can read the state" nobody busctl get-property org.dmwarden1 "$path" \
         org.dmwarden1.Device State
-refute "an unprivileged user cannot Reap" nobody busctl call org.dmwarden1 /org/dmwarden1 \
-        org.dmwarden1.Manager Reap ss "$dev" report
-denied=$(nobody busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Scan 2>&1 || true)
-log "unprivileged Scan: $denied"
-assert "an unprivileged Scan is denied as such" grep -qi "denied\|not allowed\|interactive authentication" <<<"$denied"
+assert "an unprivileged user can list the devices" nobody busctl call org.dmwarden1 /org/dmwarden1 \
+        org.dmwarden1.Manager ListDevices
+reloads_before=$(journalctl -b -u dmwarden-vm.service -o cat | grep -c "reloaded" || true)
+denied_as_user Scan org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Scan
+denied_as_user Reap org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Reap ss "$dev" kill
+denied_as_user Remove org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Remove s "$dev"
+denied_as_user Reload org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Reload
+# The bus policy (conf/org.dmwarden1.conf) lets only root own the name.
+denied_as_user "RequestName of org.dmwarden1" org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus RequestName su org.dmwarden1 0
+assert "the holder outlived the unprivileged Reap" alive "$holder"
+assert "the device outlived the unprivileged Remove" dm_exists "$dev"
+assert "the device is still leaked" dmwarden_device_leaked "$dev"
+assert_eq "$(journalctl -b -u dmwarden-vm.service -o cat | grep -c "reloaded" || true)" "$reloads_before" \
+        "journal lines about reloading after the unprivileged Reload"
+assert "dmwardenctl reap as the user exits 4 (not allowed)" sh -c \
+        "setpriv --reuid=dmw-user --regid=dmw-user --init-groups dmwardenctl reap --action=kill '$dev'; test \$? -eq 4"
 
 t0=$SECONDS
 systemctl restart dmwarden-vm.service

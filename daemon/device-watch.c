@@ -585,6 +585,17 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         return NULL;
 }
 
+static void size_event_buffer(DeviceWatch *w) {
+        int r;
+
+        if (!w->source->ops->set_buffer)
+                return;
+        r = w->source->ops->set_buffer(w->source, w->config->udev_receive_buffer);
+        if (r < 0)
+                log_warning_errno(r, "Cannot resize the %s event buffer to %zu bytes, keeping its size: %m",
+                                  w->source->ops->kind, w->config->udev_receive_buffer);
+}
+
 int device_watch_start(DeviceWatch *w) {
         int r;
 
@@ -602,6 +613,7 @@ int device_watch_start(DeviceWatch *w) {
                 return log_error_errno(r, "Cannot add the timer that asks about idle devices again: %m");
         (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
 
+        size_event_buffer(w);  /* applied by start */
         r = w->source->ops->start(w->source, w->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot follow %s device events: %m", w->source->ops->kind);
@@ -612,6 +624,7 @@ int device_watch_start(DeviceWatch *w) {
 
 void device_watch_set_config(DeviceWatch *w, const Config *config) {
         w->config = config;
+        size_event_buffer(w);
         arm_reconcile(w);
         w->resync_pending = true;
         queue_pass(w);

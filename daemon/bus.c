@@ -156,6 +156,7 @@ static void announce_device(Manager *m, Device *d, DeviceEvent ev) {
                 r = sd_bus_emit_interfaces_added(m->bus, path, BUS_DEVICE_INTERFACE, NULL);
                 break;
         case DEVICE_EVENT_REMOVED:
+        case DEVICE_EVENT_UNWATCHED:
                 /* Named explicitly: d may already be out of the watch's set,
                  * and sd-bus would only list interfaces it still finds. */
                 r = sd_bus_emit_interfaces_removed(m->bus, path, BUS_DEVICE_INTERFACE, NULL);

@@ -45,6 +45,9 @@ extern const ConfigType config_type_enum;
 extern const ConfigType config_type_sec;
 /* A decimal unsigned int (unsigned field). */
 extern const ConfigType config_type_unsigned;
+/* Bytes with an optional K, M or G suffix (size_t field); arg: the least
+ * and the most accepted, a const size_t[2]. */
+extern const ConfigType config_type_size;
 /* A list of words (char ** field). */
 extern const ConfigType config_type_strv;
 /* Like strv, but each word is a process name of at most 15 bytes. */

@@ -157,6 +157,51 @@ static int format_unsigned_value(const ConfigItem *item _unused_, const void *da
 
 const ConfigType config_type_unsigned = { .parse = parse_unsigned_value, .format = format_unsigned_value };
 
+/* Bytes, with an optional K, M or G suffix (1024-based, as in systemd's
+ * ReceiveBuffer=); arg is a two-element size_t array: the least and the
+ * most accepted. */
+static int parse_size_value(const ConfigItem *item, const char *value, void *data, char *reason,
+                            size_t size) {
+        const size_t *range = item->arg;
+        unsigned long long v, factor = 1;
+        char *end;
+
+        if (value[0] < '0' || value[0] > '9')
+                return reject(reason, size, "not a size (examples: 8M, 512K, 65536)");
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (streq(end, "K"))
+                factor = 1024;
+        else if (streq(end, "M"))
+                factor = 1024 * 1024;
+        else if (streq(end, "G"))
+                factor = 1024 * 1024 * 1024;
+        else if (*end != '\0')
+                return reject(reason, size, "not a size (examples: 8M, 512K, 65536)");
+        if (errno == ERANGE || v > range[1] / factor || v * factor < range[0])
+                return reject(reason, size, "size out of range (%zu to %zu bytes)", range[0], range[1]);
+        *(size_t *) data = (size_t) (v * factor);
+        return 0;
+}
+
+static int format_size_value(const ConfigItem *item _unused_, const void *data, FILE *out) {
+        static const char suffixes[] = { 'G', 'M', 'K' };
+        size_t v = *(const size_t *) data;
+
+        for (size_t i = 0; i < sizeof(suffixes); i++) {
+                size_t unit = (size_t) 1 << (10 * (3 - i));
+
+                if (v >= unit && v % unit == 0) {
+                        fprintf(out, "%zu%c", v / unit, suffixes[i]);
+                        return 0;
+                }
+        }
+        fprintf(out, "%zu", v);
+        return 0;
+}
+
+const ConfigType config_type_size = { .parse = parse_size_value, .format = format_size_value };
+
 /* Appends the words of value to the list; an empty assignment clears it, as
  * in systemd, so a drop-in can replace a list instead of extending it. */
 static int parse_word_list(const char *value, char ***field, size_t max_word, char *reason,

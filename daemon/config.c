@@ -62,6 +62,10 @@ ReapAction reap_action_from_string(const char *s) {
         return -EINVAL;
 }
 
+/* Below a few events' worth a burst overflows at once; the kernel takes no
+ * more than INT_MAX / 2. */
+static const size_t udev_receive_buffer_range[2] = { 16 * 1024, 1024 * 1024 * 1024 };
+
 #define ITEM(section, key, type, field, arg) \
         { section, key, &config_type_##type, offsetof(Config, field), arg }
 
@@ -84,6 +88,7 @@ static const ConfigItem config_items[] = {
         ITEM("Watch", "UUIDPrefix", strv, uuid_prefixes, NULL),
         ITEM("Watch", "Pool", strv, pools, NULL),
         ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
+        ITEM("Watch", "UdevReceiveBuffer", size, udev_receive_buffer, udev_receive_buffer_range),
 
         ITEM("Policy", "Action", enum, action, reap_action_names),
         ITEM("Policy", "GraceSec", sec, grace_usec, NULL),
@@ -119,6 +124,7 @@ int config_new(Config **ret) {
                 .start_limit_interval_usec = 10 * USEC_PER_MINUTE,
                 .start_limit_burst = 5,
                 .reconcile_usec = 5 * USEC_PER_MINUTE,
+                .udev_receive_buffer = 8 * 1024 * 1024,
                 .action = REAP_DETACH,
                 .grace_usec = 10 * USEC_PER_SEC,
                 .remove = REMOVE_DEFERRED,

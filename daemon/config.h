@@ -67,6 +67,7 @@ typedef struct Config {
         char **uuid_prefixes;           /* empty: any */
         char **pools;                   /* fnmatch globs on the pool name; empty: any */
         usec_t reconcile_usec;
+        size_t udev_receive_buffer;     /* bytes; the kernel doubles it */
 
         /* [Policy] */
         ReapAction action;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ typedef struct DmSource {
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *io;
+        size_t buffer;                  /* bytes asked for the receive buffer */
 } DmSource;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct dm_task *, dm_task_destroy);
@@ -217,6 +219,28 @@ static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata
         }
 }
 
+/* Room for bursts (many containers at once); an overflow is handled by a
+ * full re-read anyway, so the size only trades memory for re-reads. */
+static int apply_buffer(DmSource *d) {
+        int r, counted = 0;
+        socklen_t l = sizeof(counted);
+
+        r = udev_monitor_set_receive_buffer_size(d->monitor, (int) d->buffer);
+        if (r < 0)
+                return r;
+        if (getsockopt(udev_monitor_get_fd(d->monitor), SOL_SOCKET, SO_RCVBUF, &counted, &l) < 0)
+                return -errno;
+        log_debug("udev monitor receive buffer: %zu bytes asked, the kernel counts %d.", d->buffer, counted);
+        return 0;
+}
+
+static int dm_source_set_buffer(DeviceSource *s, size_t bytes) {
+        DmSource *d = (DmSource *) s;
+
+        d->buffer = bytes;
+        return d->monitor ? apply_buffer(d) : 0;
+}
+
 static int dm_source_start(DeviceSource *s, sd_event *event) {
         DmSource *d = (DmSource *) s;
         int r;
@@ -230,9 +254,10 @@ static int dm_source_start(DeviceSource *s, sd_event *event) {
         r = udev_monitor_filter_add_match_subsystem_devtype(d->monitor, "block", "disk");
         if (r < 0)
                 return log_error_errno(r, "Cannot filter the udev monitor: %m");
-        /* Room for bursts (many containers at once); overflow is handled
-         * by a full re-read anyway. */
-        (void) udev_monitor_set_receive_buffer_size(d->monitor, 8 * 1024 * 1024);
+        r = apply_buffer(d);
+        if (r < 0)
+                log_warning_errno(r, "Cannot give the udev monitor a receive buffer of %zu bytes, so bursts overflow it sooner: %m",
+                                  d->buffer);
         r = udev_monitor_enable_receiving(d->monitor);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the udev monitor: %m");
@@ -254,6 +279,7 @@ static const DeviceSourceOps dm_ops = {
         .enumerate = dm_source_enumerate,
         .query = dm_source_query,
         .remove = dm_source_remove,
+        .set_buffer = dm_source_set_buffer,
         .free = dm_source_free,
 };
 
@@ -263,6 +289,7 @@ int device_source_dm_new(DeviceSource **ret) {
         if (!d)
                 return -ENOMEM;
         d->base.ops = &dm_ops;
+        d->buffer = 8 * 1024 * 1024;
         dm_log_with_errno_init(dm_log_debug);
         *ret = &d->base;
         return 0;

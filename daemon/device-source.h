@@ -28,6 +28,9 @@ typedef struct DeviceSourceOps {
         int (*query)(DeviceSource *s, const char *name, DeviceInfo *ret);
         /* Deactivates it; deferred: let the kernel do it at last close. */
         int (*remove)(DeviceSource *s, const char *name, bool deferred);
+        /* Sizes the buffer events wait in while the loop is busy (NULL: the
+         * source has none); may be called before and after start. */
+        int (*set_buffer)(DeviceSource *s, size_t bytes);
         void (*free)(DeviceSource *s);
 } DeviceSourceOps;
 

@@ -148,20 +148,29 @@ static int add_device(DeviceWatch *w, const DeviceInfo *info, size_t index) {
         return 0;
 }
 
-static void drop_device(DeviceWatch *w, size_t index) {
+/* exists: the device is still there, it only stopped matching the rules,
+ * so nothing about it was released or removed. */
+static void drop_device(DeviceWatch *w, size_t index, bool exists) {
         Device *d = w->devices[index];
         DeviceState old = d->state;
 
-        /* A leaked device the kernel removed (deferred removal at last
-         * close) was released first, even if no scan saw it in between. */
-        if (IN_SET(old, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK)) {
-                (void) device_set_state(d, DEVICE_RELEASED, now_realtime());
-                notify(w, d, DEVICE_EVENT_CHANGED, old);
-                old = DEVICE_RELEASED;
+        if (exists) {
+                log_debug("Device %s no longer matches the watch rules (target %s, pool %s).", d->info.name,
+                          d->info.target, d->info.pool);
+                notify(w, d, DEVICE_EVENT_UNWATCHED, old);
+        } else {
+                /* A leaked device the kernel removed (deferred removal at
+                 * last close) was released first, even if no scan saw it in
+                 * between. */
+                if (IN_SET(old, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK)) {
+                        (void) device_set_state(d, DEVICE_RELEASED, now_realtime());
+                        notify(w, d, DEVICE_EVENT_CHANGED, old);
+                        old = DEVICE_RELEASED;
+                }
+                (void) device_set_state(d, DEVICE_REMOVED, now_realtime());
+                log_debug("Device %s is gone (was %s).", d->info.name, device_state_to_string(old));
+                notify(w, d, DEVICE_EVENT_REMOVED, old);
         }
-        (void) device_set_state(d, DEVICE_REMOVED, now_realtime());
-        log_debug("Device %s is gone (was %s).", d->info.name, device_state_to_string(old));
-        notify(w, d, DEVICE_EVENT_REMOVED, old);
         memmove(w->devices + index, w->devices + index + 1, (w->n_devices - index - 1) * sizeof(Device *));
         w->n_devices--;
         device_free(d);
@@ -179,8 +188,15 @@ static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
         Device *d = find_device(w, name, &index);
 
         if (!info || !device_watch_matches(w->config, info)) {
-                if (d)
-                        drop_device(w, index);
+                if (d) {
+                        /* What it is now, for whoever is told. */
+                        if (info) {
+                                device_info_done(&d->info);
+                                d->info = *info;
+                                *info = (DeviceInfo) {};
+                        }
+                        drop_device(w, index, info != NULL);
+                }
                 return 0;
         }
         if (!d)
@@ -222,7 +238,7 @@ static int resync(DeviceWatch *w) {
         for (size_t i = w->n_devices; i > 0; i--)
                 if (n == 0 || !bsearch(&(DeviceInfo) { .name = w->devices[i - 1]->info.name }, infos, n,
                                        sizeof(DeviceInfo), compare_info_names))
-                        drop_device(w, i - 1);
+                        drop_device(w, i - 1, false);
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = apply_info(w, infos[i].name, &infos[i]);
         device_infos_free(infos, n);
@@ -582,6 +598,17 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         return NULL;
 }
 
+static void size_event_buffer(DeviceWatch *w) {
+        int r;
+
+        if (!w->source->ops->set_buffer)
+                return;
+        r = w->source->ops->set_buffer(w->source, w->config->udev_receive_buffer);
+        if (r < 0)
+                log_warning_errno(r, "Cannot resize the %s event buffer to %zu bytes, keeping its size: %m",
+                                  w->source->ops->kind, w->config->udev_receive_buffer);
+}
+
 int device_watch_start(DeviceWatch *w) {
         int r;
 
@@ -599,6 +626,7 @@ int device_watch_start(DeviceWatch *w) {
                 return log_error_errno(r, "Cannot add the timer that asks about idle devices again: %m");
         (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
 
+        size_event_buffer(w);  /* applied by start */
         r = w->source->ops->start(w->source, w->event);
         if (r < 0)
                 return log_error_errno(r, "Cannot follow %s device events: %m", w->source->ops->kind);
@@ -609,6 +637,7 @@ int device_watch_start(DeviceWatch *w) {
 
 void device_watch_set_config(DeviceWatch *w, const Config *config) {
         w->config = config;
+        size_event_buffer(w);
         arm_reconcile(w);
         w->resync_pending = true;
         queue_pass(w);

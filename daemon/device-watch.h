@@ -23,6 +23,10 @@ typedef enum DeviceEvent {
         DEVICE_EVENT_ADDED,     /* now watched */
         DEVICE_EVENT_CHANGED,   /* any property, the state included */
         DEVICE_EVENT_REMOVED,   /* gone: d is freed after the callback */
+        DEVICE_EVENT_UNWATCHED, /* exists, but no longer matches the watch
+                                 * rules (its table was replaced, say by
+                                 * dmsetup remove --force, or a Reload):
+                                 * d is freed after the callback */
         _DEVICE_EVENT_MAX,
 } DeviceEvent;
 

@@ -435,6 +435,22 @@ static void device_gone(LeakEntry *e, DeviceState old_state) {
         schedule(e->handler);
 }
 
+/* Still there but no longer ours (its table replaced under a reap, say):
+ * nothing was released or removed, and its holders are left alone. */
+static void device_unwatched(LeakEntry *e, DeviceState old_state) {
+        const Device *d = e->device;
+
+        if (state_is_leak(old_state) || e->job)
+                log_notice("Device %s is no longer a watched device (now target %s%s%s) while %s; leak handling "
+                           "of it stops and its holders are left alone.",
+                           e->name, isempty(d->info.target) ? "none" : d->info.target,
+                           isempty(d->info.pool) ? "" : ", pool ", strempty(d->info.pool),
+                           device_state_to_string(old_state));
+        e->job = reap_job_free(e->job);
+        e->device = NULL;  /* freed by the watch after this */
+        schedule(e->handler);
+}
+
 void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, DeviceState old_state) {
         LeakEntry *e = get_entry(h, d);
         bool entered = ev == DEVICE_EVENT_ADDED || d->state != old_state;
@@ -445,6 +461,10 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
         }
         if (ev == DEVICE_EVENT_REMOVED) {
                 device_gone(e, old_state);
+                return;
+        }
+        if (ev == DEVICE_EVENT_UNWATCHED) {
+                device_unwatched(e, old_state);
                 return;
         }
         if (!entered)

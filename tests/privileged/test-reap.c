@@ -121,8 +121,9 @@ static void start_engine(void) {
         cr_assert_eq(fclose(f), 0);
 }
 
-/* The device as a thin device; no open_count: unknown, so full scans. */
-static void describe_device(void) {
+/* The device as a device of target type; no open_count: unknown, so full
+ * scans. */
+static void describe_device_as(const char *target) {
         char tmp[160];
         FILE *f;
 
@@ -130,10 +131,14 @@ static void describe_device(void) {
         f = fopen(tmp, "we");
         cr_assert_not_null(f);
         /* Flagged for deferred removal: the engine let it go. */
-        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=thin\npool=pool0\ndeferred_remove=1\n", major(loop.devnum),
-                minor(loop.devnum));
+        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=%s\npool=pool0\ndeferred_remove=1\n", major(loop.devnum),
+                minor(loop.devnum), target);
         cr_assert_eq(fclose(f), 0);
         cr_assert_eq(rename(tmp, description), 0);
+}
+
+static void describe_device(void) {
+        describe_device_as("thin");
 }
 
 typedef enum HolderKind {
@@ -623,4 +628,71 @@ Test(reap, a_pid_really_reused_by_another_holder_is_never_signalled) {
                      -ESRCH, "%s", why);
         reap_process_done(&p);
         cr_assert(holder_alive(), "the process that merely reused the PID was signalled");
+}
+
+/* Another device appears: a full re-read, which would find whatever it
+ * finds about thin-leak again; its "Watching" line says it ran. */
+static void reread_all(void) {
+        char path[160], final[160];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/.other.tmp", devices);
+        snprintf(final, sizeof(final), "%s/other", devices);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "name=thin-other\ndev=7:250\ntarget=thin\npool=pool0\nopen_count=0\n");
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(rename(path, final), 0);
+        expect_log("Watching thin-other");
+}
+
+static unsigned count_in_log(const char *text) {
+        unsigned n = 0;
+
+        for (const char *p = strstr(daemon_log(), text); p; p = strstr(p + 1, text))
+                n++;
+        return n;
+}
+
+/* A stubborn holder in its grace period, so a reap is under way when the
+ * device goes. */
+static void start_reap_in_grace(void) {
+        start_holder(HOLDER_STUBBORN);
+        start_daemon("Action=kill\nGraceSec=5min\n");
+        /* A cwd-pinned holder: no detach round; SIGTERM went (and is
+         * ignored) as the round started, and the grace runs. */
+        expect_log("Device thin-leak: leaked → reaping.");
+}
+
+/* The device disappears in the middle of a reap (its holder killed by
+ * another hand, an operator's dmsetup remove): told once, nothing fails,
+ * and the daemon goes on. */
+Test(reap, a_device_gone_mid_reap_is_told_once) {
+        start_reap_in_grace();
+        cr_assert_eq(unlink(description), 0);
+        expect_log("was removed (removed at its last close)");
+        reread_all();
+        cr_assert_eq(count_in_log("was removed"), 1, "%s", daemon_log());
+        cr_assert_eq(count_in_log("Could not"), 0, "%s", daemon_log());
+        cr_assert_eq(count_in_log("failed"), 0, "%s", daemon_log());
+        cr_assert(holder_alive(), "the grace period was not over; nothing may have killed the holder");
+        stop_daemon();
+}
+
+/* dmsetup remove --force on a held device replaces its table with an error
+ * target and leaves the device: no longer a watched device, but neither
+ * free nor removed, and its holder is not ours to kill any more. */
+Test(reap, a_device_that_stops_matching_mid_reap_is_not_called_removed) {
+        start_reap_in_grace();
+        describe_device_as("error");
+        expect_log("Device thin-leak is no longer a watched device (now target error, pool pool0) while reaping; "
+                   "leak handling of it stops and its holders are left alone.");
+        reread_all();
+        cr_assert_eq(count_in_log("no longer a watched device"), 1, "%s", daemon_log());
+        cr_assert_eq(count_in_log("was removed"), 0, "%s", daemon_log());
+        cr_assert_eq(count_in_log("is free"), 0, "%s", daemon_log());
+        cr_assert_eq(count_in_log("failed"), 0, "%s", daemon_log());
+        cr_assert(holder_alive());
+        cr_assert_eq(access(description, F_OK), 0, "the device was removed");
+        stop_daemon();
 }

@@ -59,6 +59,7 @@ Test(config, defaults_need_no_file) {
         cr_assert_eq(c->propagation, PROPAGATION_SLAVE);
         cr_assert_eq(c->restart, RESTART_ON_FAILURE);
         cr_assert_eq(c->reconcile_usec, 5 * USEC_PER_MINUTE);
+        cr_assert_eq(c->udev_receive_buffer, 8 * 1024 * 1024);
         cr_assert_eq(c->action, REAP_DETACH);
         cr_assert_eq(c->remove, REMOVE_DEFERRED);
         cr_assert_eq(strv_length(c->targets), 1);
@@ -89,6 +90,7 @@ Test(config, every_key_parsed) {
         cr_assert_str_eq(c->uuid_prefixes[0], "LVM-");
         cr_assert_str_eq(c->pools[0], "docker-*-pool");
         cr_assert_eq(c->reconcile_usec, 30 * USEC_PER_SEC);
+        cr_assert_eq(c->udev_receive_buffer, 512 * 1024);
         cr_assert_eq(c->action, REAP_KILL);
         cr_assert_eq(c->grace_usec, 3 * USEC_PER_SEC);
         cr_assert_eq(strv_length(c->protect_units), 1, "an empty assignment clears the default list");
@@ -157,6 +159,12 @@ Test(config, rejects_bad_enum_value) {
 
 Test(config, rejects_bad_number) {
         EXPECT_REJECTED("bad-number.conf", 2, "[Engine]", "StartLimitBurst=five", "not a number");
+}
+
+Test(config, rejects_a_size_out_of_range_or_with_a_bad_suffix) {
+        EXPECT_REJECTED("bad-size-small.conf", 2, "[Watch]", "UdevReceiveBuffer=4K", "out of range",
+                        "16384 to 1073741824 bytes");
+        EXPECT_REJECTED("bad-size-suffix.conf", 2, "[Watch]", "UdevReceiveBuffer=8MB", "not a size");
 }
 
 Test(config, rejects_bad_duration) {
@@ -282,7 +290,7 @@ Test(config, dump_of_defaults_lists_every_key) {
                 "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
                 "RestartSec=2s\n", "StopTimeoutSec=1min 30s\n", "StartLimitIntervalSec=10min\n",
                 "StartLimitBurst=5\n", "Target=thin\n", "Name=\n", "UUIDPrefix=\n", "Pool=\n",
-                "ReconcileSec=5min\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
+                "ReconcileSec=5min\n", "UdevReceiveBuffer=8M\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
                 "ProtectComms=\n", "Remove=deferred\n",
         };
         _cleanup_(config_freep) Config *c = NULL;

@@ -479,7 +479,8 @@ thin_pool_create() {
         dmsetup message "$name" 0 "create_thin 0"
         dmsetup create "$name-base" --table "0 2097152 thin /dev/mapper/$name 0"
         mkfs.ext4 -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "/dev/mapper/$name-base"
-        dmsetup remove "$name-base"
+        # udev may still be probing what mkfs wrote.
+        dmsetup remove --retry "$name-base"
         THIN_POOL=$name
         THIN_NEXT_ID=1
         log "thin pool $name on $meta and $data, base thin 0 is ext4"

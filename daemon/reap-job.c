@@ -41,6 +41,8 @@ typedef struct ReapOp {
         sd_event_source *helper_source;
 
         ReapProcess proc;               /* kill, restart-unit: the holder */
+        bool term_ignored;              /* kill: it ignores SIGTERM, so an exit
+                                         * before our SIGKILL is not our doing */
         bool killed;
         sd_event_source *exit_source;
         sd_event_source *timer_source;
@@ -183,6 +185,15 @@ static void detach_start(ReapOp *op) {
 
 /* --- kill and restart-unit: waiting for the holder to go --- */
 
+/* It went between our SIGTERM and our SIGKILL. */
+static void finish_exit_before_sigkill(ReapOp *op) {
+        if (op->term_ignored)
+                op_finish(op, 0, false, "gone (PID %d exited during the grace period, not by our SIGTERM, "
+                          "which it ignores)", (int) op->proc.pid);
+        else
+                op_finish(op, 0, true, "ok (terminated by SIGTERM)");
+}
+
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ReapOp *op = userdata;
         char grace[FORMAT_TIMESPAN_MAX];
@@ -196,7 +207,7 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
                 op_finish(op, 0, true, "ok (killed with SIGKILL after %s)",
                           format_timespan(grace, sizeof(grace), op->job->p.grace_usec));
         else
-                op_finish(op, 0, true, "ok (terminated by SIGTERM)");
+                finish_exit_before_sigkill(op);
         return 0;
 }
 
@@ -218,7 +229,7 @@ static int on_holder_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
         if (syscall(SYS_pidfd_send_signal, op->proc.pidfd, SIGKILL, NULL, 0) < 0) {
                 r = negative_errno();
                 if (r == -ESRCH)
-                        op_finish(op, 0, true, "ok (terminated by SIGTERM)");
+                        finish_exit_before_sigkill(op);
                 else
                         op_finish(op, r, false, "failed (SIGKILL: %s)", strerror(-r));
                 return 0;
@@ -259,6 +270,8 @@ static void kill_start(ReapOp *op) {
 
         if (!open_holder(op))
                 return;
+        /* Unknown counts as not ignored: the exit is then credited as before. */
+        op->term_ignored = reap_process_ignores_signal(&op->proc, SIGTERM) > 0;
         r = reap_process_signal_checked(&op->proc, &j->policy, REAP_KILL, j->p.dev, SIGTERM, why, sizeof(why));
         if (r == -ESRCH)
                 op_finish(op, 0, false, "%s", why);

@@ -37,6 +37,10 @@ int reap_process_from_pidfd(int pidfd, pid_t pid, ReapProcess *ret);
 /* Whether the pidfd's process is still alive (0) or gone (-ESRCH). */
 int reap_process_alive(const ReapProcess *p);
 
+/* Whether p ignores sig (SigIgn of /proc/PID/status): 1 yes, 0 no,
+ * -ESRCH gone, another negative errno if /proc cannot say. */
+int reap_process_ignores_signal(const ReapProcess *p, int sig);
+
 /* The protection check's view of p. */
 void reap_process_subject(const ReapProcess *p, ProtectSubject *ret);
 

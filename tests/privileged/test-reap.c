@@ -696,3 +696,15 @@ Test(reap, a_device_that_stops_matching_mid_reap_is_not_called_removed) {
         cr_assert_eq(access(description, F_OK), 0, "the device was removed");
         stop_daemon();
 }
+
+/* A holder that ignores SIGTERM, ended by another hand during the grace
+ * period: dmwarden did not end it, so no "terminated by SIGTERM", no
+ * holder counted as reaped; the device is still released. */
+Test(reap, a_holder_ignoring_sigterm_ended_by_another_hand_is_not_credited) {
+        start_reap_in_grace();
+        cr_assert_eq(kill(holder, SIGKILL), 0);
+        expect_log("exited during the grace period, not by our SIGTERM, which it ignores");
+        expect_log("Device thin-leak: reaping → released.");
+        cr_assert_eq(count_in_log("terminated by SIGTERM"), 0, "%s", daemon_log());
+        stop_daemon();
+}

@@ -264,6 +264,12 @@ int device_source_dm_new(DeviceSource **ret) {
                 return -ENOMEM;
         d->base.ops = &dm_ops;
         dm_log_with_errno_init(dm_log_debug);
+        /* Names go to and come from the kernel byte for byte. libdevmapper's
+         * default (auto) turns a name with any byte outside [A-Za-z0-9#+-.:=@_]
+         * into \xNN form before the ioctl, so "with space" is never found,
+         * and fails the whole device list when a name cannot be unmangled:
+         * one such device hid every other one. */
+        (void) dm_set_name_mangling_mode(DM_STRING_MANGLING_NONE);
         *ret = &d->base;
         return 0;
 }

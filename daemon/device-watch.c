@@ -476,11 +476,16 @@ static int on_pass(sd_event_source *s, void *userdata) {
         return run_pass(userdata);
 }
 
-static void on_source_changed(DeviceSource *s, const char *name, void *userdata) {
+static void on_source_changed(DeviceSource *s, const char *name, dev_t dev, void *userdata) {
         DeviceWatch *w = userdata;
 
         (void) s;
         queue_requery(w, name);
+        /* The name may not be the one we know the device by (udev's, for a
+         * device that is gone): the number is exact. */
+        for (size_t i = 0; dev != 0 && i < w->n_devices; i++)
+                if (w->devices[i]->info.dev == dev && (!name || !streq(w->devices[i]->info.name, name)))
+                        queue_requery(w, w->devices[i]->info.name);
 }
 
 static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

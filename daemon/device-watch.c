@@ -205,6 +205,11 @@ static int resync(DeviceWatch *w) {
         int r;
 
         r = w->source->ops->enumerate(w->source, &infos, &n);
+        if (r == -ENODEV && w->n_devices > 0)
+                /* Known devices came from device-mapper, so it is there: a
+                 * list that failed says nothing about them. Dropping them
+                 * would report every leak released and removed. */
+                return log_error_errno(r, "Cannot list the devices, keeping the %zu known: %m", w->n_devices);
         if (r == -ENODEV) {
                 if (!w->dm_missing_logged)
                         log_warning("device-mapper is not available in this kernel; no devices to watch until it is.");

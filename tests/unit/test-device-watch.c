@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The device watch against a source the test controls: what it does with
- * events whose names are not the kernel's. The device-mapper source: names
- * as the kernel has them. */
+ * events whose names are not the kernel's, and with a device list that
+ * fails. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <libdevmapper.h>
@@ -159,6 +159,17 @@ Test(device_watch, an_event_for_one_device_leaves_the_others_alone) {
         cr_assert_eq(n_watched(), 2);
         /* "plain" alone is asked about again, not the device beside it. */
         cr_assert_eq(fake->n_queries - before, 1);
+}
+
+Test(device_watch, a_failed_device_list_keeps_the_known_devices) {
+        /* What a libdevmapper list failure looks like from here. */
+        fake->enumerate_error = -ENODEV;
+        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(n_watched(), 2, "a failed list dropped the devices");
+        fake->enumerate_error = 0;
+        fake->names[1] = NULL;
+        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(n_watched(), 1, "a list that works still drops what is gone");
 }
 
 Test(device_source_dm, names_are_not_mangled) {

@@ -50,7 +50,10 @@ static int print_table(sd_bus_message *m, const char *name) {
         }
         if (r < 0)
                 return r;
-        printf("\n%zu reference%s to %s outside the engine's namespace.\n", n, n == 1 ? "" : "s", name);
+        printf("\n%zu reference%s to ", n, n == 1 ? "" : "s");
+        /* Escaped as in the cells: a newline in a name would break the line. */
+        ctl_print_cell(stdout, name, 0);
+        printf(" outside the engine's namespace.\n");
         return 0;
 }
 

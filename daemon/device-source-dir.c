@@ -213,7 +213,7 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
         while (read(fd, buf, sizeof(buf)) > 0)
                 ;
         if (d->base.on_changed)
-                d->base.on_changed(&d->base, NULL, d->base.userdata);
+                d->base.on_changed(&d->base, NULL, 0, d->base.userdata);
         return 0;
 }
 

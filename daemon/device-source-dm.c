@@ -168,6 +168,22 @@ static int dm_source_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n)
         return 0;
 }
 
+/* The kernel's name of device-mapper device dev, NULL if there is none (or
+ * no memory: the caller falls back on what udev said). */
+static char *kernel_name(dev_t dev) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        struct dm_info info;
+        const char *name;
+
+        if (dm_task_new_named(DM_DEVICE_INFO, NULL, &dmt) < 0)
+                return NULL;
+        if (!dm_task_set_major(dmt, (int) major(dev)) || !dm_task_set_minor(dmt, (int) minor(dev)) ||
+            !dm_task_no_open_count(dmt) || !dm_task_run(dmt) || !dm_task_get_info(dmt, &info) || !info.exists)
+                return NULL;
+        name = dm_task_get_name(dmt);
+        return name && *name ? strdup(name) : NULL;
+}
+
 static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
         _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
         uint32_t cookie = 0;
@@ -195,26 +211,35 @@ static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata
         (void) revents;
         for (;;) {
                 struct udev_device *dev;
+                _cleanup_free_ char *kname = NULL;
                 const char *name, *sysname;
+                dev_t devnum;
 
                 errno = 0;
                 dev = udev_monitor_receive_device(d->monitor);
                 if (!dev) {
                         if (errno == ENOBUFS) {
                                 log_warning("The udev monitor overflowed; re-reading every device.");
-                                d->base.on_changed(&d->base, NULL, d->base.userdata);
+                                d->base.on_changed(&d->base, NULL, 0, d->base.userdata);
                                 continue;
                         }
                         return 0;  /* EAGAIN: drained */
                 }
                 name = udev_device_get_property_value(dev, "DM_NAME");
                 sysname = udev_device_get_sysname(dev);
+                devnum = udev_device_get_devnum(dev);
+                /* udev's DM_NAME went through its rules, which write "bad\x80"
+                 * as "bad_" and drop a trailing blank: ask the kernel what
+                 * the device is called. A device that is gone has no name
+                 * there; the watch finds it by number. */
+                if (name && major(devnum) != 0)
+                        kname = kernel_name(devnum);
                 if (name)
-                        d->base.on_changed(&d->base, name, d->base.userdata);
+                        d->base.on_changed(&d->base, kname ?: name, devnum, d->base.userdata);
                 else if (sysname && strncmp(sysname, "dm-", 3) == 0)
                         /* Before its table is loaded a dm device has no name in
                          * udev yet; only a full re-read tells. */
-                        d->base.on_changed(&d->base, NULL, d->base.userdata);
+                        d->base.on_changed(&d->base, NULL, 0, d->base.userdata);
                 udev_device_unref(dev);
         }
 }
@@ -291,6 +316,12 @@ int device_source_dm_new(DeviceSource **ret) {
         d->base.ops = &dm_ops;
         d->buffer = 8 * 1024 * 1024;
         dm_log_with_errno_init(dm_log_debug);
+        /* Names go to and come from the kernel byte for byte. libdevmapper's
+         * default (auto) turns a name with any byte outside [A-Za-z0-9#+-.:=@_]
+         * into \xNN form before the ioctl, so "with space" is never found,
+         * and fails the whole device list when a name cannot be unmangled:
+         * one such device hid every other one. */
+        (void) dm_set_name_mangling_mode(DM_STRING_MANGLING_NONE);
         *ret = &d->base;
         return 0;
 }

@@ -15,8 +15,11 @@
 typedef struct DeviceSource DeviceSource;
 
 /* name: the device that changed (added, changed or removed); NULL: anything
- * may have changed (an event overflow), re-enumerate everything. */
-typedef void (*DeviceSourceChanged)(DeviceSource *s, const char *name, void *userdata);
+ * may have changed (an event overflow), re-enumerate everything. dev, if not
+ * 0, is its number: whatever device the watch knows by that number changed
+ * too (the name of a device that is gone may be only a hint, see
+ * device_source_dm_new()). */
+typedef void (*DeviceSourceChanged)(DeviceSource *s, const char *name, dev_t dev, void *userdata);
 
 typedef struct DeviceSourceOps {
         const char *kind;       /* "device-mapper", "directory" */
@@ -47,7 +50,10 @@ void device_infos_free(DeviceInfo *infos, size_t n);
 int device_infos_append(DeviceInfo **infos, size_t *n, DeviceInfo *info);
 
 /* The real one: libudev monitor for block devices with DM_NAME, details
- * from libdevmapper. */
+ * from libdevmapper. Names are the kernel's bytes (no libdevmapper
+ * mangling). An event names its device by the kernel's name for its number;
+ * udev's DM_NAME is not always that name (udev's rules replace bytes, cut
+ * trailing blanks), so for a device already gone it is only a hint. */
 int device_source_dm_new(DeviceSource **ret);
 /* Test source: one file per device in dir (any file name not starting with
  * "."), lines "key=value": name (C-escaped, so any byte fits), uuid, dev

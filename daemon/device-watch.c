@@ -222,6 +222,11 @@ static int resync(DeviceWatch *w) {
         int r;
 
         r = w->source->ops->enumerate(w->source, &infos, &n);
+        if (r == -ENODEV && w->n_devices > 0)
+                /* Known devices came from device-mapper, so it is there: a
+                 * list that failed says nothing about them. Dropping them
+                 * would report every leak released and removed. */
+                return log_error_errno(r, "Cannot list the devices, keeping the %zu known: %m", w->n_devices);
         if (r == -ENODEV) {
                 if (!w->dm_missing_logged)
                         log_warning("device-mapper is not available in this kernel; no devices to watch until it is.");
@@ -489,11 +494,16 @@ static int on_pass(sd_event_source *s, void *userdata) {
         return run_pass(userdata);
 }
 
-static void on_source_changed(DeviceSource *s, const char *name, void *userdata) {
+static void on_source_changed(DeviceSource *s, const char *name, dev_t dev, void *userdata) {
         DeviceWatch *w = userdata;
 
         (void) s;
         queue_requery(w, name);
+        /* The name may not be the one we know the device by (udev's, for a
+         * device that is gone): the number is exact. */
+        for (size_t i = 0; dev != 0 && i < w->n_devices; i++)
+                if (w->devices[i]->info.dev == dev && (!name || !streq(w->devices[i]->info.name, name)))
+                        queue_requery(w, w->devices[i]->info.name);
 }
 
 static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

@@ -548,6 +548,20 @@ Test(bus, hostile_names_reach_the_bus_intact) {
         }
 }
 
+/* The table's summary line names the device as the cells do: a newline in a
+ * name must not break the line. */
+Test(bus, dmwardenctl_holders_escapes_the_name_in_its_summary) {
+        char expect[512], *out = NULL;
+
+        write_device("nl", "new\nline", makedev(7, 220), "open_count=0\n");
+        snprintf(expect, sizeof(expect), "InterfacesAdded %s %s\n", BUS_MANAGER_PATH, "/org/dmwarden1/device/new_0aline");
+        cr_assert(signal_log_wait(bus, &signals, expect, WAIT_MS), "new\\nline never came:\n%s", signals.text);
+        cr_assert_eq(RUN_CTL(0, &out, "holders", "new\nline"), 0);
+        cr_assert(strstr(out, "0 references to new\\nline outside the engine's namespace.\n"), "said:\n%s", out);
+        cr_assert_null(strstr(out, "new\nline"), "a raw newline in:\n%s", out);
+        free(out);
+}
+
 /* A holder in a namespace of its own: the leak as the design describes it,
  * minus the engine (the test's namespace stands in for the engine's). */
 static pid_t spawn_holder(const char *mount_point) {

@@ -115,19 +115,26 @@ snapshot_state() {
 
 # --- device-mapper ----------------------------------------------------------
 
-dm_exists() { dmsetup info "$1" >/dev/null 2>&1; }
+# dmsetup on a device-mapper name exactly as the kernel has it. dmsetup's
+# default (--manglename auto) rewrites a name with any byte outside
+# [A-Za-z0-9#+-.:=@_] into \xNN form and then finds no such device, so
+# `dmsetup info "with space"` would call a live device gone. Plain names
+# mean the same either way. Put the name after `--` (it may start with '-').
+dmsetup_raw() { dmsetup --manglename none "$@"; }
+
+dm_exists() { dmsetup_raw info -- "$1" >/dev/null 2>&1; }
 
 dm_gone() { ! dm_exists "$1"; }
 
-dm_open_count() { dmsetup info -c --noheadings -o open "$1" | tr -d ' '; }
+dm_open_count() { dmsetup_raw info -c --noheadings -o open -- "$1" | tr -d ' '; }
 
 # "MAJOR:MINOR", as in /proc/*/mountinfo's third field.
-dm_majmin() { dmsetup info -c --noheadings -o major,minor --separator : "$1" | tr -d ' '; }
+dm_majmin() { dmsetup_raw info -c --noheadings -o major,minor --separator : -- "$1" | tr -d ' '; }
 
-dm_node() { echo "/dev/dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')"; }
+dm_node() { echo "/dev/dm-$(dmsetup_raw info -c --noheadings -o minor -- "$1" | tr -d ' ')"; }
 
 # The "State:" line of dmsetup info, e.g. "ACTIVE (DEFERRED REMOVE)".
-dm_state() { dmsetup info "$1" | sed -n 's/^State: *//p'; }
+dm_state() { dmsetup_raw info -- "$1" | sed -n 's/^State: *//p'; }
 
 dm_deferred_remove_pending() { [[ $(dm_state "$1") == *"DEFERRED REMOVE"* ]]; }
 
@@ -371,9 +378,10 @@ dmwarden_journal_says() {
 }
 
 # The object path of a device, as the daemon gives it (busctl prints
-# `o "/org/dmwarden1/device/..."`; object paths need no unquoting).
+# `o "/org/dmwarden1/device/..."`; object paths need no unquoting). `--`: a
+# name may start with '-'.
 dmwarden_device_path() {
-        busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager GetDevice s "$1" |
+        busctl call -- org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager GetDevice s "$1" |
                 sed -n 's/^o "\(.*\)"$/\1/p'
 }
 
@@ -487,24 +495,29 @@ thin_pool_create() {
 }
 
 # Every thin device on the pool (by its table), then the pool and its files.
+# Devices are found and removed by number, so any name goes.
 _thin_pool_destroy() {
-        local pool=$1 majmin dev
+        local pool=$1 majmin sys dev table
         majmin=$(dm_majmin "$pool")
-        dmsetup table --target thin 2>/dev/null |
-                awk -v p="$majmin" '$5 == p { sub(/:$/, "", $1); print $1 }' |
-                while read -r dev; do dmsetup remove --retry "$dev" || true; done
+        for sys in /sys/block/dm-*; do
+                dev=$(cat "$sys/dev" 2>/dev/null) || continue
+                table=$(dmsetup table -j "${dev%:*}" -m "${dev#*:}" 2>/dev/null) || continue
+                [[ $table == *" thin $majmin "* ]] || continue
+                dmsetup remove --retry -j "${dev%:*}" -m "${dev#*:}" || true
+        done
         dmsetup remove --retry "$pool"
         losetup -d "$2" "$3"
         rm -rf "$4"
 }
 
-# thin_snapshot NAME: a new thin snapshot of the base as dm device NAME,
-# the way dockerd makes each container's device. Sets THIN_ID. Call it
-# directly, not in $(...): it counts ids in THIN_NEXT_ID.
+# thin_snapshot NAME: a new thin snapshot of the base as dm device NAME
+# (any bytes the kernel takes, see dmsetup_raw), the way dockerd makes each
+# container's device. Sets THIN_ID. Call it directly, not in $(...): it
+# counts ids in THIN_NEXT_ID.
 thin_snapshot() {
         THIN_ID=$((THIN_NEXT_ID++))
         dmsetup message "$THIN_POOL" 0 "create_snap $THIN_ID 0"
-        dmsetup create "$1" --table "0 2097152 thin /dev/mapper/$THIN_POOL $THIN_ID"
+        dmsetup_raw create --table "0 2097152 thin /dev/mapper/$THIN_POOL $THIN_ID" -- "$1"
 }
 
 # engine_do CMD...: run CMD in the engine namespace (through dmwardend's pin).
@@ -512,10 +525,32 @@ engine_do() { nsenter --mount=/run/dmwarden/engine.mnt "$@"; }
 
 # engine_mount NAME: mount dm device NAME in the engine namespace on
 # /run/thin-engine/NAME and print that path, as dockerd mounts a container.
+# A NAME with bytes udev will not put in a link name is mounted by its dm-N
+# node (its /dev/mapper link is not NAME). "." and ".." get the mount point
+# /run/thin-engine/dm-N, and a node of their own, /dev/thin-engine-dm-N:
+# mount(8) turns /dev/dm-N into /dev/mapper/NAME, the directory itself for
+# those two (and /run is nodev).
 engine_mount() {
-        local dir=/run/thin-engine/$1
-        engine_do sh -c 'mkdir -p "$1" && mount "$2" "$1"' mount "$dir" "/dev/mapper/$1"
+        local dir node=/dev/mapper/$1 majmin
+        dir=$(_engine_mount_dir "$1")
+        case $1 in
+        . | ..)
+                majmin=$(dm_majmin "$1")
+                node=/dev/thin-engine-${dir##*/}
+                rm -f "$node"
+                mknod "$node" b "${majmin%:*}" "${majmin#*:}"
+                ;;
+        *[!A-Za-z0-9#+.:=@_-]*) node=$(dm_node "$1") ;;
+        esac
+        engine_do sh -c 'mkdir -p "$1" && mount "$2" "$1"' mount "$dir" "$node"
         echo "$dir"
+}
+
+_engine_mount_dir() {
+        case $1 in
+        . | ..) echo "/run/thin-engine/$(dm_node "$1" | sed 's|^/dev/||')" ;;
+        *) echo "/run/thin-engine/$1" ;;
+        esac
 }
 
 # engine_let_go NAME: what dockerd does at `docker rm`: unmount the device
@@ -523,8 +558,8 @@ engine_mount() {
 # removes it at its last close (and sets the flag dmwarden reads as "the
 # engine let it go").
 engine_let_go() {
-        engine_do umount "/run/thin-engine/$1"
-        dmsetup remove --deferred "$1"
+        engine_do umount "$(_engine_mount_dir "$1")"
+        dmsetup_raw remove --deferred -- "$1"
 }
 
 # dmwarden_start_stand_in [CONFIG_LINE...]: dmwardend as dmwarden-vm.service

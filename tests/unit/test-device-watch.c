@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The device watch against a source the test controls: what it does with
+ * events whose names are not the kernel's, and with a device list that
+ * fails. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <libdevmapper.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "config.h"
+#include "device-source.h"
+#include "device-watch.h"
+
+#define MAX_FAKE 4
+
+/* The "kernel": a fixed set of devices the test edits between events. */
+typedef struct FakeSource {
+        DeviceSource base;
+        const char *names[MAX_FAKE];
+        dev_t devs[MAX_FAKE];
+        int enumerate_error;
+        unsigned n_queries;
+} FakeSource;
+
+static int fake_fill(FakeSource *f, size_t i, DeviceInfo *ret) {
+        *ret = (DeviceInfo) {
+                .name = strdup(f->names[i]),
+                .uuid = strdup(""),
+                .dev = f->devs[i],
+                .target = strdup("thin"),
+                .pool = strdup("pool"),
+                .open_count = 0,
+        };
+        if (!ret->name || !ret->uuid || !ret->target || !ret->pool) {
+                device_info_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int fake_start(DeviceSource *s, sd_event *event) {
+        (void) s;
+        (void) event;
+        return 0;
+}
+
+static int fake_enumerate(DeviceSource *s, DeviceInfo **ret, size_t *ret_n) {
+        FakeSource *f = (FakeSource *) s;
+        DeviceInfo *infos = NULL;
+        size_t n = 0;
+
+        if (f->enumerate_error < 0)
+                return f->enumerate_error;
+        for (size_t i = 0; i < MAX_FAKE; i++) {
+                DeviceInfo info;
+
+                if (!f->names[i])
+                        continue;
+                cr_assert_eq(fake_fill(f, i, &info), 0);
+                cr_assert_eq(device_infos_append(&infos, &n, &info), 0);
+        }
+        *ret = infos;
+        *ret_n = n;
+        return 0;
+}
+
+static int fake_query(DeviceSource *s, const char *name, DeviceInfo *ret) {
+        FakeSource *f = (FakeSource *) s;
+
+        f->n_queries++;
+        for (size_t i = 0; i < MAX_FAKE; i++)
+                if (f->names[i] && strcmp(f->names[i], name) == 0)
+                        return fake_fill(f, i, ret);
+        return -ENODEV;
+}
+
+static int fake_remove(DeviceSource *s, const char *name, bool deferred) {
+        (void) s;
+        (void) name;
+        (void) deferred;
+        return -EOPNOTSUPP;
+}
+
+static void fake_free(DeviceSource *s) {
+        free(s);
+}
+
+static const DeviceSourceOps fake_ops = {
+        .kind = "fake",
+        .start = fake_start,
+        .enumerate = fake_enumerate,
+        .query = fake_query,
+        .remove = fake_remove,
+        .free = fake_free,
+};
+
+static sd_event *event;
+static Config *config;
+static FakeSource *fake;
+static DeviceWatch *watch;
+
+/* Two thin devices, one with a name udev would not keep as it is. */
+static void start_watch(void) {
+        cr_assert_eq(sd_event_new(&event), 0);
+        cr_assert_eq(config_new(&config), 0);
+        fake = calloc(1, sizeof(*fake));
+        cr_assert_not_null(fake);
+        fake->base.ops = &fake_ops;
+        fake->names[0] = "bad\x80\xff trail ";
+        fake->devs[0] = makedev(253, 4);
+        fake->names[1] = "plain";
+        fake->devs[1] = makedev(253, 5);
+        cr_assert_eq(device_watch_new(event, config, &fake->base, NULL, NULL, NULL, &watch), 0);
+        cr_assert_eq(device_watch_start(watch), 0);
+}
+
+static void stop_watch(void) {
+        watch = device_watch_free(watch);
+        config = config_free(config);
+        event = sd_event_unref(event);
+}
+
+/* Runs whatever the loop has ready (the deferred pass), nothing that waits. */
+static void run_ready(void) {
+        for (int i = 0; i < 10 && sd_event_run(event, 0) > 0; i++)
+                ;
+}
+
+static size_t n_watched(void) {
+        size_t n;
+
+        (void) device_watch_devices(watch, &n);
+        return n;
+}
+
+TestSuite(device_watch, .init = start_watch, .fini = stop_watch);
+
+Test(device_watch, a_device_gone_under_a_name_udev_rewrote_is_found_by_number) {
+        cr_assert_eq(n_watched(), 2);
+        cr_assert_not_null(device_watch_get(watch, "bad\x80\xff trail "));
+
+        /* The kernel removed it; udev's remove event says DM_NAME=bad__ trail
+         * (its rules replaced the bytes and cut the blank). */
+        fake->names[0] = NULL;
+        fake->base.on_changed(&fake->base, "bad__ trail", makedev(253, 4), fake->base.userdata);
+        run_ready();
+        cr_assert_null(device_watch_get(watch, "bad\x80\xff trail "), "the removed device is still watched");
+        cr_assert_eq(n_watched(), 1);
+        cr_assert_not_null(device_watch_get(watch, "plain"));
+}
+
+Test(device_watch, an_event_for_one_device_leaves_the_others_alone) {
+        unsigned before = fake->n_queries;
+
+        fake->base.on_changed(&fake->base, "plain", makedev(253, 5), fake->base.userdata);
+        run_ready();
+        cr_assert_eq(n_watched(), 2);
+        /* "plain" alone is asked about again, not the device beside it. */
+        cr_assert_eq(fake->n_queries - before, 1);
+}
+
+Test(device_watch, a_failed_device_list_keeps_the_known_devices) {
+        /* What a libdevmapper list failure looks like from here. */
+        fake->enumerate_error = -ENODEV;
+        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(n_watched(), 2, "a failed list dropped the devices");
+        fake->enumerate_error = 0;
+        fake->names[1] = NULL;
+        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(n_watched(), 1, "a list that works still drops what is gone");
+}
+
+Test(device_source_dm, names_are_not_mangled) {
+        DeviceSource *s = NULL;
+
+        cr_assert_eq(device_source_dm_new(&s), 0);
+        cr_assert_eq(dm_get_name_mangling_mode(), DM_STRING_MANGLING_NONE,
+                     "libdevmapper would rewrite names with blanks or other bytes into \\xNN form");
+        device_source_free(s);
+}

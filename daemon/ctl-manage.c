@@ -142,6 +142,11 @@ static int read_outcome(sd_bus *bus, const char *name, char **ret_state, char **
         if (r >= 0)
                 r = sd_bus_get_property_string(bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "State", &error,
                                                ret_state);
+        /* Gone between the two calls: removed just now. */
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT)) {
+                *ret_state = strdup("removed");
+                return *ret_state ? 0 : -ENOMEM;
+        }
         if (r >= 0)
                 r = sd_bus_get_property_string(bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "LastAction", &error,
                                                ret_last_action);

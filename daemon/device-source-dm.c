@@ -198,9 +198,14 @@ static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
         /* Let udev handle the node, and wait for it, as dmsetup does. */
         if (!dm_task_set_cookie(dmt, &cookie, 0))
                 return -EIO;
-        r = dm_task_run(dmt) ? 0 : -dm_task_get_errno(dmt);
+        r = dm_task_run(dmt) ? 0 : -(dm_task_get_errno(dmt) ?: EIO);
         (void) dm_udev_wait(cookie);
-        return r < 0 ? r : 0;
+        /* The kernel knows no device by that name (any more): one flagged for
+         * deferred removal goes at its last close, which may come between
+         * the scan that found it free and this call. */
+        if (r == -ENXIO)
+                return -ENODEV;
+        return r;
 }
 
 static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata) {

@@ -350,6 +350,15 @@ static void remove_released(LeakEntry *e) {
         if (mode == REMOVE_NO || d->state != DEVICE_RELEASED)
                 return;
         r = device_watch_remove_device(h->m->watch, d, mode == REMOVE_DEFERRED);
+        if (r == -ENODEV) {
+                /* Gone already: the engine had asked for deferred removal, so
+                 * the kernel removed it at the last close, after the scan
+                 * that found it free. No failure: asking again drops it (d
+                 * may be freed by that). */
+                log_debug("Device %s: gone before its removal was asked for.", e->name);
+                (void) device_watch_rescan(h->m->watch, d);
+                return;
+        }
         if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS) {
                 if (!e->retry_timer &&
                     sd_event_add_time_relative(h->m->event, &e->retry_timer, CLOCK_MONOTONIC, REMOVE_RETRY_USEC, 0,

@@ -306,16 +306,18 @@ spawn_cwd_holder() {
         _holder_started "$dir" "unshare -m --propagation $propagation"
 }
 
-# spawn_engine_cwd_holder DIR: the same from inside the engine namespace
-# (nsenter into /run/dmwarden/engine.mnt, then unshare -m): the leak that is
-# still possible under dmwarden, since the engine's mounts exist nowhere
-# else. DIR is a path in the engine namespace.
+# spawn_engine_cwd_holder DIR [IGNORE_TERM]: the same from inside the engine
+# namespace (nsenter into /run/dmwarden/engine.mnt, then unshare -m): the
+# leak that is still possible under dmwarden, since the engine's mounts exist
+# nowhere else. DIR is a path in the engine namespace. With IGNORE_TERM 1 the
+# holder ignores SIGTERM, so Action=kill needs its SIGKILL after GraceSec=.
 spawn_engine_cwd_holder() {
-        local dir=$1
-        # shellcheck disable=SC2016 # $1 is for the inner shell
+        local dir=$1 ignore_term=${2:-0}
+        # shellcheck disable=SC2016 # $1 and $2 are for the inner shell
         nsenter --mount=/run/dmwarden/engine.mnt unshare --mount --propagation private \
-                sh -c 'cd "$1" && exec sleep 86400' holder "$dir" </dev/null >/dev/null 2>&1 &
-        _holder_started "$dir" "nsenter engine.mnt, unshare -m"
+                sh -c 'if [ "$2" = 1 ]; then trap "" TERM; fi; cd "$1" && exec sleep 86400' \
+                holder "$dir" "$ignore_term" </dev/null >/dev/null 2>&1 &
+        _holder_started "$dir" "nsenter engine.mnt, unshare -m$([[ $ignore_term == 1 ]] && echo ', SIGTERM ignored')"
 }
 
 _holder_started() {
@@ -565,12 +567,21 @@ engine_let_go() {
 # dmwarden_start_stand_in [CONFIG_LINE...]: dmwardend as dmwarden-vm.service
 # with `sleep` as its engine (Type=simple) and the thin devices of
 # THIN_POOL watched; extra configuration lines are appended. Extra unit
-# properties (say -p Restart=always) come from the array DMWARDEN_UNIT_PROPS.
-# Stops Docker first, so only our devices come and go.
+# properties (say -p Restart=always) come from the array DMWARDEN_UNIT_PROPS,
+# the log level from DMWARDEN_LOG_LEVEL (default debug).
+# Stops Docker first, so only our devices come and go. The configuration it
+# replaces comes back when the scenario exits: a later scenario must not run
+# Docker with Type=simple or watch only THIN_POOL.
 dmwarden_start_stand_in() {
-        local t0=$SECONDS line
+        local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
         docker_stop
         mkdir -p /etc/dmwarden
+        if [[ -e $conf ]]; then
+                cp -p "$conf" "$conf.stand-in-saved"
+                defer "mv -f $conf.stand-in-saved $conf"
+        else
+                defer "rm -f $conf"
+        fi
         {
                 printf '[Engine]\nExecStart=/bin/sleep infinity\nType=simple\n'
                 printf '[Watch]\nPool=%s\n' "${THIN_POOL:?call thin_pool_create first}"
@@ -578,7 +589,7 @@ dmwarden_start_stand_in() {
         } >/etc/dmwarden/dmwarden.conf
         systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
-                -p TimeoutStartSec=600 "${DMWARDEN_UNIT_PROPS[@]}" -E DMWARDEN_LOG_LEVEL=debug \
+                -p TimeoutStartSec=600 "${DMWARDEN_UNIT_PROPS[@]}" -E "DMWARDEN_LOG_LEVEL=${DMWARDEN_LOG_LEVEL:-debug}" \
                 "$(command -v dmwardend)"
         defer "dmwarden_stop"
         wait_for 60 "the engine namespace pin" test -e /run/dmwarden/engine.mnt

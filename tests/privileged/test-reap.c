@@ -31,6 +31,7 @@
 #include "loop-util.h"
 #include "manager.h"
 #include "namespace-pin.h"
+#include "reap-job.h"
 #include "reap-target.h"
 #include "strv.h"
 
@@ -579,4 +580,120 @@ Test(reap, a_reused_pid_is_never_signalled) {
                      "%s", why);
         reap_process_done(&p);
         cr_assert(wait_holder_gone(WAIT_MS));
+}
+
+/* --- a job's outcome when the loop is late ------------------------------- */
+
+typedef struct Told {
+        unsigned n;
+        bool reaped;
+        char result[256];
+} Told;
+
+static void on_told(ReapJob *j, const ReapOutcome *o, void *userdata) {
+        Told *t = userdata;
+
+        (void) j;
+        t->n++;
+        t->reaped = o->reaped;
+        snprintf(t->result, sizeof(t->result), "%s", o->result);
+}
+
+static uint64_t mntns_of(pid_t pid) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) pid);
+        cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+        return (uint64_t) st.st_ino;
+}
+
+/* A job of action against the holder, one reference of kind at path,
+ * started on a loop that the test never runs. */
+static ReapJob *start_job(sd_event *e, ReapAction action, const char *kind, const char *path, Told *told) {
+        static char *none[] = { NULL };
+        ProtectPolicy policy = {
+                .self_pid = getpid(),
+                .self_mntns = mntns_of(getpid()),
+                .protect_units = none,
+                .protect_comms = none,
+        };
+        HolderRecord row = {
+                .pid = holder,
+                .comm = (char *) HOLDER_COMM,
+                .unit = (char *) "",
+                .mntns = mntns_of(holder),
+                .kind = (char *) kind,
+                .path = (char *) path,
+        };
+        ReapJobParams p = {
+                .event = e,
+                .dev = loop.devnum,
+                .action = action,
+                .grace_usec = 10 * USEC_PER_SEC,
+                .policy = &policy,
+                .op_done = on_told,
+                .userdata = told,
+        };
+        ReapJob *j = NULL;
+
+        cr_assert_eq(reap_job_start(&p, &(HolderRecords) { .rows = &row, .n_rows = 1 }, &j), 1);
+        return j;
+}
+
+/* The holder's exit and the device's removal can reach the daemon in one
+ * wake-up, the removal first; the job goes with the device. What the job
+ * did must be told all the same: flushing tells it without the loop. */
+Test(reap, a_kill_is_told_when_the_device_goes_before_the_loop_saw_the_exit) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Told told = {};
+        ReapJob *j;
+        int pidfd;
+
+        start_holder(HOLDER_CWD_PINNED);
+        test_loop_release(&loop);
+        cr_assert_eq(sd_event_new(&e), 0);
+        pidfd = (int) syscall(SYS_pidfd_open, holder, 0);
+        cr_assert_geq(pidfd, 0);
+        j = start_job(e, REAP_KILL, "cwd", "/held-dir", &told);
+        cr_assert_eq(poll(&(struct pollfd) { .fd = pidfd, .events = POLLIN }, 1, WAIT_MS), 1,
+                     "SIGTERM did not end the holder");
+        close(pidfd);
+        cr_assert_eq(told.n, 0, "told before anything dispatched it: %s", told.result);
+
+        reap_job_flush(j);
+        cr_assert_eq(told.n, 1);
+        cr_assert(told.reaped);
+        cr_assert_str_eq(told.result, "ok (terminated by SIGTERM)");
+        reap_job_flush(j);
+        cr_assert_eq(told.n, 1, "told twice");
+        reap_job_free(j);
+}
+
+Test(reap, a_detach_is_told_when_the_device_goes_before_the_loop_saw_the_helper_exit) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Told told = {};
+        sigset_t chld;
+        ReapJob *j;
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        cr_assert_eq(sd_event_new(&e), 0);
+        /* sd-event watches children only with SIGCHLD blocked, as the manager has it. */
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        cr_assert_eq(sigprocmask(SIG_BLOCK, &chld, NULL), 0);
+        j = start_job(e, REAP_DETACH, "mount", mnt, &told);
+        /* Only flushing, never the loop, until the helper is done. */
+        for (unsigned t = 0; told.n == 0 && t < WAIT_MS; t += 10) {
+                reap_job_flush(j);
+                if (told.n == 0)
+                        usleep(10 * 1000);
+        }
+        cr_assert_eq(told.n, 1, "the helper's outcome was never told");
+        cr_assert(told.reaped, "%s", told.result);
+        cr_assert(strncmp(told.result, "ok (unmounted ", 14) == 0, "%s", told.result);
+        cr_assert_not(holder_mounts_device());
+        cr_assert(holder_alive());
+        reap_job_free(j);
 }

@@ -182,7 +182,8 @@ static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
                 return -EIO;
         r = dm_task_run(dmt) ? 0 : -dm_task_get_errno(dmt);
         (void) dm_udev_wait(cookie);
-        return r < 0 ? r : 0;
+        /* The kernel says ENXIO for a name it does not have. */
+        return r == -ENXIO ? -ENODEV : r < 0 ? r : 0;
 }
 
 static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata) {

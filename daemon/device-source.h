@@ -26,7 +26,8 @@ typedef struct DeviceSourceOps {
         int (*enumerate)(DeviceSource *s, DeviceInfo **ret, size_t *ret_n);
         /* One device now; -ENODEV if it does not exist. */
         int (*query)(DeviceSource *s, const char *name, DeviceInfo *ret);
-        /* Deactivates it; deferred: let the kernel do it at last close. */
+        /* Deactivates it; deferred: let the kernel do it at last close.
+         * -ENODEV if it does not exist (any more). */
         int (*remove)(DeviceSource *s, const char *name, bool deferred);
         void (*free)(DeviceSource *s);
 } DeviceSourceOps;

@@ -79,5 +79,6 @@ int device_watch_rescan(DeviceWatch *w, Device *d);
  * last_action is seen too. */
 void device_watch_update(DeviceWatch *w, Device *d, DeviceState s);
 /* Deactivates d through the source. Only a device this watch has, and
- * never one the engine holds: -ENODEV, -EBUSY. */
+ * never one the engine holds: -ENODEV (also: the source has it no more),
+ * -EBUSY. */
 int device_watch_remove_device(DeviceWatch *w, Device *d, bool deferred);

@@ -350,6 +350,14 @@ static void remove_released(LeakEntry *e) {
         if (mode == REMOVE_NO || d->state != DEVICE_RELEASED)
                 return;
         r = device_watch_remove_device(h->m->watch, d, mode == REMOVE_DEFERRED);
+        if (r == -ENODEV) {
+                /* The kernel was first: the engine's deferred removal
+                 * happened at the last close. Nothing failed; looking
+                 * again drops the device (and frees d). */
+                log_debug("Device %s: gone before dmwarden removed it.", e->name);
+                (void) device_watch_rescan(h->m->watch, d);
+                return;
+        }
         if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS) {
                 if (!e->retry_timer &&
                     sd_event_add_time_relative(h->m->event, &e->retry_timer, CLOCK_MONOTONIC, REMOVE_RETRY_USEC, 0,

@@ -479,6 +479,48 @@ static bool is_removed(Manager *m) {
         return !device_watch_get(m->watch, "thin-leak");
 }
 
+static bool is_released(Manager *m) {
+        Device *d = device_watch_get(m->watch, "thin-leak");
+
+        return d && d->state == DEVICE_RELEASED;
+}
+
+/* The engine asked for deferred removal, so the kernel may remove a
+ * released device at its last close before dmwardend gets to: that is no
+ * failed removal. The loop runs one event at a time, so the device goes
+ * (its description is deleted, as the kernel would) between the scan that
+ * found it released and the removal. */
+Test(reap, a_device_the_kernel_removed_first_is_no_failed_removal) {
+        _cleanup_strv_free_ char **errors = NULL;
+        Manager *m = NULL;
+        Config *config = NULL;
+        char path[128];
+        Device *d;
+
+        start_holder(HOLDER_MOUNTED);
+        test_loop_release(&loop);
+        start_engine();
+        describe_device();
+        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
+        world_path(&world, "dmwarden.conf", path, sizeof(path));
+        cr_assert_eq(config_load(path, &config, &errors), 0);
+        cr_assert_eq(manager_new(path, config, &m), 0);
+        cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
+        cr_assert_eq(manager_start(m), 0);
+        cr_assert(run_until(m, is_stuck, WAIT_MS), "the leak never became stuck under Action=report");
+
+        kill_child(&holder);
+        cr_assert(run_until(m, is_released, WAIT_MS), "the holder's exit did not release the device");
+        cr_assert_eq(unlink(description), 0);
+        for (unsigned t = 0; t <= WAIT_MS && (d = device_watch_get(m->watch, "thin-leak")); t += 50) {
+                cr_assert(strncmp(d->last_action, "remove: failed", 14) != 0, "%s", d->last_action);
+                cr_assert_geq(sd_event_run(m->event, 50 * USEC_PER_MSEC), 0);
+        }
+        cr_assert(is_removed(m), "the device the kernel removed is still watched");
+        cr_assert_eq(m->devices_removed, 1);
+        manager_free(m);
+}
+
 /* What the bus's Reap and Remove call, on a manager in this process: the
  * operator's way out of a leak that policy only reports. */
 Test(reap, operator_reap_and_remove_entry_points) {

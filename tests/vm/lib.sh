@@ -479,7 +479,8 @@ thin_pool_create() {
         dmsetup message "$name" 0 "create_thin 0"
         dmsetup create "$name-base" --table "0 2097152 thin /dev/mapper/$name 0"
         mkfs.ext4 -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "/dev/mapper/$name-base"
-        dmsetup remove "$name-base"
+        # --retry: udev probing the new file system may still have it open.
+        dmsetup remove --retry "$name-base"
         THIN_POOL=$name
         THIN_NEXT_ID=1
         log "thin pool $name on $meta and $data, base thin 0 is ext4"
@@ -530,11 +531,19 @@ engine_let_go() {
 # with `sleep` as its engine (Type=simple) and the thin devices of
 # THIN_POOL watched; extra configuration lines are appended. Extra unit
 # properties (say -p Restart=always) come from the array DMWARDEN_UNIT_PROPS.
-# Stops Docker first, so only our devices come and go.
+# Stops Docker first, so only our devices come and go. The configuration
+# file it writes is put back as it was when the scenario exits: a later
+# scenario of the same boot must not watch only THIN_POOL, nor run `sleep`.
 dmwarden_start_stand_in() {
-        local t0=$SECONDS line
+        local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
         docker_stop
         mkdir -p /etc/dmwarden
+        if [[ -e $conf ]]; then
+                cp -p "$conf" "$conf.before-stand-in"
+                defer "mv -f $conf.before-stand-in $conf"
+        else
+                defer "rm -f $conf"
+        fi
         {
                 printf '[Engine]\nExecStart=/bin/sleep infinity\nType=simple\n'
                 printf '[Watch]\nPool=%s\n' "${THIN_POOL:?call thin_pool_create first}"

@@ -27,7 +27,7 @@ cycles=${LOAD_CYCLES:-40}
 batch=${LOAD_BATCH:-10}
 # Growth of the daemon's anonymous memory (its heap) allowed from the
 # warm-up to the end, and from half-way to the end; see rss_check.
-rss_slack_kib=${LOAD_RSS_SLACK_KIB:-256}
+rss_slack_kib=${LOAD_RSS_SLACK_KIB:-384}
 rss_half_slack_kib=${LOAD_RSS_HALF_SLACK_KIB:-64}
 for v in cycles batch rss_slack_kib rss_half_slack_kib; do
         [[ ${!v} =~ ^[0-9]+$ ]] || fail "$v must be a number, not '${!v}'"
@@ -348,12 +348,17 @@ log "$latency"
 assert_eq "$end_fds" "$start_fds" "dmwardend's fd count after $cycles cycles"
 
 # Memory: RssAnon is the daemon's heap and stacks, where a leak shows;
-# VmRSS adds file pages (code first run, or reclaimed). The allocator keeps
-# freed pages and a fragmented heap may need a few more, so the check is not
-# exact: growth from the warm-up to the end stays within rss_slack_kib, and
-# from half-way to the end within rss_half_slack_kib. A leak grows steadily:
-# at 500 cycles the second bound catches one of about
-# rss_half_slack_kib * 1024 / 250 bytes a cycle (262 at the default 64 KiB).
+# VmRSS adds file pages (code first run, or reclaimed). Measured, it is not
+# back at the warm-up's value: it grows by about 100-170 KiB over the first
+# 100-150 cycles (glibc keeps freed pages, fragments, and raises its mmap
+# threshold) and then stays flat: 688-692 KiB from cycle 150 to 500 of the
+# measured run. The heap itself (bytes in use) comes back exactly: the
+# privileged test reap/leak_cycles_leave_the_heap_as_they_found_it. So the
+# checks here bound the growth: from the warm-up to the end within
+# rss_slack_kib, and from half-way to the end within rss_half_slack_kib,
+# which is what a leak cannot pass, since it grows with every cycle: at 500
+# cycles it catches one of rss_half_slack_kib * 1024 / 250 bytes a cycle
+# (262 at the default 64 KiB); at CI's 40, of about 3 KiB a cycle.
 rss_check() {
         local what=$1 from=$2 to=$3 slack=$4
         (( to - from <= slack )) || fail "dmwardend's $what grew by $((to - from)) KiB, more than $slack KiB"

@@ -432,6 +432,10 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
 static void device_gone(LeakEntry *e, DeviceState old_state) {
         Manager *m = e->handler->m;
 
+        /* What the job did is told before the job goes with the device:
+         * the holder's exit and the device's removal may come in one
+         * wake-up, removal first. */
+        reap_job_flush(e->job);
         if (e->removal_requested || old_state == DEVICE_RELEASED || state_is_leak(old_state)) {
                 m->devices_removed++;
                 alert(e, &(Alert) {
@@ -491,7 +495,9 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
                 RemoveMode mode = config(h)->remove;
 
                 /* A job that still runs may finish: its outcomes are
-                 * told, and finding the device released it stops. */
+                 * told, and finding the device released it stops. What
+                 * it did already comes first, before "released". */
+                reap_job_flush(e->job);
                 alert(e, &(Alert) {
                         .kind = ALERT_DEVICE_RELEASED,
                         .result = mode == REMOVE_NO ? "Remove=no: remove it with dmsetup remove when it suits"

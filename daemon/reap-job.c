@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,12 +119,11 @@ _printf_(4, 5) static void op_finish(ReapOp *op, int error, bool reaped, const c
 
 /* --- detach --- */
 
-static int on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        ReapOp *op = userdata;
+/* The helper exited (si says how): reap it and tell what it did. */
+static void helper_exited(ReapOp *op, const siginfo_t *si) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        (void) s;
         /* Reaped here: sd-event only peeked (WNOWAIT), and the source goes
          * away in op_finish() before it could. */
         (void) waitid(P_PIDFD, (id_t) op->helper_pidfd, &(siginfo_t) {}, WEXITED | WNOHANG);
@@ -137,6 +137,11 @@ static int on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 op_finish(op, -EPROTO, false, "failed (the helper died: %s)", text ?: "?");
         else
                 op_finish(op, 0, true, "ok (%s)", text);
+}
+
+static int on_helper_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        (void) s;
+        helper_exited(userdata, si);
         return 0;
 }
 
@@ -194,13 +199,9 @@ static void finish_exit_before_sigkill(ReapOp *op) {
                 op_finish(op, 0, true, "ok (terminated by SIGTERM)");
 }
 
-static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        ReapOp *op = userdata;
+static void holder_exited(ReapOp *op) {
         char grace[FORMAT_TIMESPAN_MAX];
 
-        (void) s;
-        (void) fd;
-        (void) revents;
         if (op->job->p.action == REAP_RESTART_UNIT)
                 op_finish(op, 0, true, "ok (unit %s restarted)", strempty(op->proc.unit));
         else if (op->killed)
@@ -208,6 +209,13 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
                           format_timespan(grace, sizeof(grace), op->job->p.grace_usec));
         else
                 finish_exit_before_sigkill(op);
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) s;
+        (void) fd;
+        (void) revents;
+        holder_exited(userdata);
         return 0;
 }
 
@@ -462,6 +470,29 @@ int reap_job_start(const ReapJobParams *p, const HolderRecords *holders, ReapJob
         r = (int) j->n_ops;
         *ret = TAKE_PTR(j);
         return r;
+}
+
+/* Whether fd (a pidfd) says its process exited, without waiting. */
+static bool pidfd_exited(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+        return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+void reap_job_flush(ReapJob *j) {
+        for (size_t i = 0; j && i < j->n_ops; i++) {
+                ReapOp *op = j->ops[i];
+                siginfo_t si = {};
+
+                if (op->done)
+                        continue;
+                /* WNOWAIT: a helper still running stays ours to wait for. */
+                if (op->helper_source && op->helper_pid > 0 &&
+                    waitid(P_PIDFD, (id_t) op->helper_pidfd, &si, WEXITED | WNOHANG | WNOWAIT) >= 0 && si.si_pid != 0)
+                        helper_exited(op, &si);
+                else if (op->exit_source && pidfd_exited(op->proc.pidfd))
+                        holder_exited(op);
+        }
 }
 
 ReapJob *reap_job_free(ReapJob *j) {

@@ -42,6 +42,11 @@ typedef struct ReapJobParams {
 /* Plans the ops from holders (copied) and starts them. Returns how many ops
  * there are (0: nothing this action can act on; done still follows). */
 int reap_job_start(const ReapJobParams *p, const HolderRecords *holders, ReapJob **ret);
+/* Tells (op_done) the outcome of every op whose process already exited
+ * but whose exit the loop has not dispatched yet: the device may go away
+ * (and the job with it) before the loop gets there, and what was done is
+ * told all the same. Never waits; ops still running go on. */
+void reap_job_flush(ReapJob *j);
 /* Cancels what still runs (a detach helper is killed; signals already
  * sent stay sent). */
 ReapJob *reap_job_free(ReapJob *j);

@@ -56,6 +56,8 @@ unit_result() {
 run_scenario() {
         local idx=$1 name=$2 unit="dmwarden-vm-$1-$2" dir="$OUT/scenarios/$2" rc=0 t0 left why
         local script=$IN/scenarios/$idx-$name.sh
+        local e setenv=()
+        for e in "${scenario_env[@]}"; do setenv+=("--setenv=$e"); done
         mkdir -p "$dir/artifacts"
         : >"$dir/output.log"
         left=$((deadline - $(date +%s)))
@@ -77,6 +79,7 @@ run_scenario() {
                 --setenv=DMWARDEN_VM_SCENARIO="$name" \
                 --setenv=DMWARDEN_VM_TIMINGS="$OUT/timings.txt" \
                 --setenv=DMWARDEN_VM_DEADLINE="$deadline" \
+                "${setenv[@]}" \
                 /bin/bash "$script" </dev/null 2>"$dir/systemd-run.log" || rc=$?
         cat "$dir/systemd-run.log"
         why=$(unit_result "$dir/systemd-run.log")
@@ -94,8 +97,10 @@ main() {
                 finish
                 return 0
         fi
-        # Written by the host: deadline=EPOCH. The fallback is only a backstop.
+        # Written by the host: deadline=EPOCH (the fallback is only a
+        # backstop), and a scenario_env+=(NAME=VALUE) line for each --env.
         deadline=$(($(date +%s) + 1800))
+        scenario_env=()
         # shellcheck source=/dev/null
         . "$IN/config"
         progress "runner-start uptime $(cut -d' ' -f1 /proc/uptime) s, kernel $(uname -r)"

@@ -558,15 +558,13 @@ Test(reap, leak_cycles_leave_the_heap_as_they_found_it) {
         manager_free(m);
 }
 
-/* What the bus's Reap and Remove call, on a manager in this process: the
- * operator's way out of a leak that policy only reports. */
-Test(reap, operator_reap_and_remove_entry_points) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+/* A manager in this process (Action=report) on the directory source, with
+ * a mounted holder: the leak is on its way. */
+static Manager *start_manager_with_mounted_leak(void) {
         _cleanup_strv_free_ char **errors = NULL;
         Manager *m = NULL;
         Config *config = NULL;
         char path[128];
-        Device *d;
 
         start_holder(HOLDER_MOUNTED);
         test_loop_release(&loop);
@@ -578,6 +576,17 @@ Test(reap, operator_reap_and_remove_entry_points) {
         cr_assert_eq(manager_new(path, config, &m), 0);
         cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
         cr_assert_eq(manager_start(m), 0);
+        return m;
+}
+
+/* What the bus's Reap and Remove call, on a manager in this process: the
+ * operator's way out of a leak that policy only reports. */
+Test(reap, operator_reap_and_remove_entry_points) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Manager *m;
+        Device *d;
+
+        m = start_manager_with_mounted_leak();
 
         cr_assert(run_until(m, is_stuck, WAIT_MS), "the leak never became stuck under Action=report");
         d = device_watch_get(m->watch, "thin-leak");
@@ -624,21 +633,9 @@ static bool is_removed_cleanly(Manager *m) {
  * that found it free and before dmwarden asks for its removal. That is no
  * removal failure (seen in the VM as ENXIO alerts, under dmwardend restarts). */
 Test(reap, a_device_the_kernel_removed_first_is_no_removal_failure) {
-        _cleanup_strv_free_ char **errors = NULL;
-        Manager *m = NULL;
-        Config *config = NULL;
-        char path[128];
+        Manager *m;
 
-        start_holder(HOLDER_MOUNTED);
-        test_loop_release(&loop);
-        start_engine();
-        describe_device();
-        world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
-        world_path(&world, "dmwarden.conf", path, sizeof(path));
-        cr_assert_eq(config_load(path, &config, &errors), 0);
-        cr_assert_eq(manager_new(path, config, &m), 0);
-        cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
-        cr_assert_eq(manager_start(m), 0);
+        m = start_manager_with_mounted_leak();
         cr_assert(run_until(m, is_stuck, WAIT_MS), "the leak never became stuck under Action=report");
 
         /* The holder goes; one loop iteration at a time, the scan that

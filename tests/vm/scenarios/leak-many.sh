@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Many at once: 20 containers leaked together (a pinned holder each), under
+# Many at once: 10 containers leaked together (a pinned holder each), under
 # Action=kill: every device gets exactly one leak alert and is removed.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
 
-n=20
+n=10
 dmwarden_start_engine '[Policy]' 'Action=kill' 'GraceSec=5s'
 devs=() holders=()
 t0=$SECONDS

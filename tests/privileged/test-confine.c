@@ -105,6 +105,9 @@ Test(confine, only_cap_sys_admin_is_left, .timeout = 60) {
         cr_assert_geq(pid, 0);
         if (pid == 0) {
                 close(p[0]);
+                /* It spins below: it must not outlive a killed test. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+                        _exit(12);
                 if (confine_to_unmount() < 0)
                         _exit(10);
                 if (write(p[1], "c", 1) != 1)

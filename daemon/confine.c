@@ -53,6 +53,20 @@ static int install_filter(void) {
                 ALLOW(SYS_exit),
                 ALLOW(SYS_exit_group),
                 ALLOW(SYS_rt_sigreturn),
+#if DMWARDEN_SANITIZED
+                /* Sanitizer builds only: the runtime itself runs in here (at
+                 * _exit() ASan checks the signal stack; a report maps memory). */
+                ALLOW(SYS_sigaltstack),
+                ALLOW(SYS_mmap),
+                ALLOW(SYS_munmap),
+                ALLOW(SYS_mprotect),
+                ALLOW(SYS_madvise),
+                ALLOW(SYS_rt_sigaction),
+                ALLOW(SYS_rt_sigprocmask),
+                ALLOW(SYS_getpid),
+                ALLOW(SYS_gettid),
+                ALLOW(SYS_futex),
+#endif
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
         };
         struct sock_fprog prog = { .len = ELEMENTSOF(filter), .filter = filter };

@@ -387,8 +387,9 @@ static int scan_device(DeviceWatch *w, Device *d) {
  * so an engine letting go of a device others still hold (an unmount, then
  * the remove a moment later) is seen only by asking. A device that others
  * hold while the engine has not let go is asked about again, at 200 ms,
- * then doubling up to 30 s, for as long as that lasts. Asking is one
- * ioctl; it scans the holders again only if the answer changed. */
+ * then doubling up to 30 s, for as long as that lasts. Asking is the
+ * source's query (device-mapper: info and table, a few ioctls); it scans
+ * the holders again only if the answer changed. */
 #define ASK_FIRST_USEC (200 * USEC_PER_MSEC)
 #define ASK_MAX_USEC (30 * USEC_PER_SEC)
 

@@ -224,6 +224,22 @@ int proc_read_unit(int proc_fd, pid_t pid, char **ret) {
         return cgroup_parse_unit(buf, ret);
 }
 
+int proc_read_ignored_signals(int proc_fd, pid_t pid, uint64_t *ret) {
+        _cleanup_free_ char *buf = NULL;
+        unsigned long long mask;
+        const char *line;
+        int r;
+
+        r = read_pid_file(proc_fd, pid, "status", 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        line = strstr(buf, "\nSigIgn:\t");
+        if (!line || sscanf(line + strlen("\nSigIgn:\t"), "%llx", &mask) != 1)
+                return -EBADMSG;
+        *ret = mask;
+        return 0;
+}
+
 int proc_for_each_pid(int dir_fd, const char *path, proc_pid_func_t f, void *userdata) {
         struct dirent *de;
         DIR *d;

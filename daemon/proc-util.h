@@ -42,6 +42,8 @@ int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags)
 /* The command name, any bytes but NUL; only the kernel's newline is cut. */
 int proc_read_comm(int proc_fd, pid_t pid, char **ret);
 int proc_read_unit(int proc_fd, pid_t pid, char **ret);
+/* The signals the process ignores (SigIgn of status; bit sig-1 for sig). */
+int proc_read_ignored_signals(int proc_fd, pid_t pid, uint64_t *ret);
 
 /* Whether an error reading /proc/PID means "not allowed" (counted as
  * inaccessible) or "gone" (the process exited while we looked). */

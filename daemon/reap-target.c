@@ -95,24 +95,17 @@ int reap_process_open(pid_t pid, ReapProcess *ret) {
 }
 
 int reap_process_ignores_signal(const ReapProcess *p, int sig) {
-        _cleanup_free_ char *status = NULL;
-        unsigned long long mask;
-        char path[64];
-        const char *line;
+        uint64_t ignored;
         int r;
 
-        (void) snprintf(path, sizeof(path), "/proc/%d/status", (int) p->pid);
-        r = read_full_at(AT_FDCWD, path, 64 * 1024, &status, NULL);
+        r = proc_read_ignored_signals(AT_FDCWD, p->pid, &ignored);
         if (r < 0)
                 return normalize(r);
-        line = strstr(status, "\nSigIgn:\t");
-        if (!line || sscanf(line + strlen("\nSigIgn:\t"), "%llx", &mask) != 1)
-                return -EBADMSG;
         /* Read after the pidfd was taken: the facts are its if it lives. */
         r = reap_process_alive(p);
         if (r < 0)
                 return r;
-        return !!(mask & (1ULL << (sig - 1)));
+        return !!(ignored & (UINT64_C(1) << (sig - 1)));
 }
 
 void reap_process_subject(const ReapProcess *p, ProtectSubject *ret) {

@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "holder-scan.h"
-#include "holders-format.h"
-#include "macro.h"
-#include "proc-util.h"
+#include "holders/holder-scan.h"
+#include "holders/holders-format.h"
+#include "basic/macro.h"
+#include "holders/proc-util.h"
 
 typedef struct Params {
         unsigned processes, namespaces, mounts, repeat;

@@ -14,16 +14,16 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
-#include "bus-device.h"
-#include "bus-error.h"
-#include "bus-manager.h"
-#include "bus.h"
-#include "config.h"
-#include "device-source.h"
-#include "device-watch.h"
+#include "bus/bus-device.h"
+#include "shared/bus-error.h"
+#include "bus/bus-manager.h"
+#include "bus/bus.h"
+#include "config/config.h"
+#include "watch/device-source.h"
+#include "watch/device-watch.h"
 #include "fuzz.h"
-#include "log.h"
-#include "manager.h"
+#include "basic/log.h"
+#include "dmwardend/manager.h"
 
 typedef struct Method {
         const char *interface;

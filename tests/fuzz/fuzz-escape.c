@@ -7,12 +7,12 @@
  * compact one never longer. */
 #include <errno.h>
 
-#include "escape.h"
+#include "basic/escape.h"
 #include "fuzz.h"
-#include "macro.h"
-#include "quote.h"
-#include "strv.h"
-#include "utf8.h"
+#include "basic/macro.h"
+#include "basic/quote.h"
+#include "basic/strv.h"
+#include "basic/utf8.h"
 
 static bool printable_utf8(const char *s, size_t n) {
         if (utf8_find_invalid(s, n))

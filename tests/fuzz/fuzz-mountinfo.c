@@ -8,8 +8,8 @@
 #include <sys/sysmacros.h>
 
 #include "fuzz.h"
-#include "mount-devices.h"
-#include "mount-table.h"
+#include "holders/mount-devices.h"
+#include "holders/mount-table.h"
 
 static void check_table(const uint8_t *data, size_t size, dev_t dev) {
         _cleanup_(mount_table_done) MountTable t = {};

@@ -19,12 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bus-names.h"
+#include "shared/bus-names.h"
 #include "bus-world.h"
-#include "bus.h"
+#include "bus/bus.h"
 #include "ctl-run.h"
 #include "daemon-world.h"
-#include "escape.h"
+#include "basic/escape.h"
 #include "loop-util.h"
 
 /* Generous: everything here may run under valgrind or on a loaded machine. */

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "confine.h"
+#include "reap/confine.h"
 
 enum {
         CHECK_CONFINE,

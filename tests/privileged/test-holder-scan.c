@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 #include "ctl-run.h"
-#include "holder-scan.h"
+#include "holders/holder-scan.h"
 #include "loop-util.h"
-#include "proc-util.h"
+#include "holders/proc-util.h"
 
 typedef struct World {
         TestLoop loop;

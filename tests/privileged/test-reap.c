@@ -26,15 +26,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "daemon-world.h"
-#include "device-actions.h"
+#include "reap/device-actions.h"
 #include "loop-util.h"
-#include "manager.h"
-#include "namespace-pin.h"
-#include "reap-job.h"
-#include "reap-target.h"
-#include "strv.h"
+#include "dmwardend/manager.h"
+#include "engine/namespace-pin.h"
+#include "reap/reap-job.h"
+#include "reap/reap-target.h"
+#include "basic/strv.h"
 
 #define WAIT_MS 20000
 #define HOLDER_COMM "dmw-holder"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 
-#include "alert-ratelimit.h"
+#include "reap/alert-ratelimit.h"
 
 #define T0 (1000 * USEC_PER_SEC)
 

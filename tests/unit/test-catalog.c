@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alert.h"
+#include "reap/alert.h"
 
 #define MAX_IDS 64
 
@@ -52,7 +52,7 @@ Test(catalog, ids_and_entries_match) {
         char header[4096], catalog[4096], ids[MAX_IDS][33], entries[MAX_IDS][33];
         size_t n_ids, n_entries;
 
-        source_path(header, sizeof(header), "daemon/alert-ids.h");
+        source_path(header, sizeof(header), "daemon/reap/alert-ids.h");
         source_path(catalog, sizeof(catalog), "conf/dmwarden.catalog");
         n_ids = read_ids(header, "#define ALERT_ID_", ids);
         n_entries = read_ids(catalog, "-- ", entries);

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "config.h"
-#include "device-source.h"
-#include "device-watch.h"
+#include "config/config.h"
+#include "watch/device-source.h"
+#include "watch/device-watch.h"
 
 #define MAX_FAKE 4
 

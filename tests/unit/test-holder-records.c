@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "holder-records.h"
+#include "holders/holder-records.h"
 
 /* A scan as holder_scan() would return it: the engine namespace (10) with
  * its mount, a leaking namespace (20) whose root member has a mount and

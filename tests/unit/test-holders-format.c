@@ -6,9 +6,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "escape.h"
-#include "holders-format.h"
-#include "macro.h"
+#include "basic/escape.h"
+#include "holders/holders-format.h"
+#include "basic/macro.h"
 
 static char *json_of(const char *s) {
         char *buf = NULL;

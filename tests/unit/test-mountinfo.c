@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "fileio.h"
-#include "macro.h"
-#include "mount-table.h"
+#include "basic/fileio.h"
+#include "basic/macro.h"
+#include "holders/mount-table.h"
 #include "test-util.h"
 
 static void parse_fixture(const char *name, dev_t dev, MountTable *t) {

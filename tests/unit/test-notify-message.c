@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "notify-message.h"
+#include "engine/notify-message.h"
 
 static NotifyMessage parse(const char *text, size_t size) {
         NotifyMessage m;

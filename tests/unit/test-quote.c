@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "quote.h"
-#include "strv.h"
+#include "basic/quote.h"
+#include "basic/strv.h"
 
 Test(quote, splits_like_execstart) {
         _cleanup_strv_free_ char **w = NULL;

@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "proc-util.h"
-#include "reap-protect.h"
+#include "holders/proc-util.h"
+#include "reap/reap-protect.h"
 
 static char *units[] = { "systemd-journald.service", "dbus.service", NULL };
 static char *comms[] = { "sshd", NULL };

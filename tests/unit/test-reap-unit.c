@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reap-unit.h"
+#include "reap/reap-unit.h"
 
 Test(reap_unit, no_system_bus_fails_at_once_and_says_why) {
         _cleanup_free_ char *message = NULL;

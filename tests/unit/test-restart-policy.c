@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 
-#include "restart-policy.h"
+#include "engine/restart-policy.h"
 
 Test(restart_policy, modes) {
         cr_assert(!restart_wanted(RESTART_NO, true, false));

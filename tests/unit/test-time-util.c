@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "time-util.h"
+#include "basic/time-util.h"
 
 static usec_t parsed(const char *s) {
         usec_t t = 0;

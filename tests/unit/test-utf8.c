@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "basic/utf8.h"
 
 static ptrdiff_t first_invalid(const char *s) {
         const char *bad = utf8_find_invalid(s, strlen(s));

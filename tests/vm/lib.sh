@@ -399,7 +399,7 @@ dmwarden_device_state_is() { [[ $(dmwarden_device_property "$1" State 2>/dev/nul
 
 # --- alerts -----------------------------------------------------------------
 
-# MESSAGE_IDs of dmwardend's journal alerts, as daemon/alert-ids.h defines
+# MESSAGE_IDs of dmwardend's journal alerts, as daemon/reap/alert-ids.h defines
 # them (tests/unit/test-vm-alert-ids.sh checks the two agree).
 ALERT_LEAK_DETECTED=10bf6751bba8497ca46070064ae9715f
 ALERT_HOLDER_REAPED=15fa5990a6754d1aa40734290b8a1387

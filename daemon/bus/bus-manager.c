@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus-device.h"
+#include "shared/bus-error.h"
+#include "bus/bus-manager.h"
+#include "shared/bus-names.h"
+#include "bus/bus-polkit.h"
+#include "bus/bus.h"
+#include "reap/device-actions.h"
+#include "basic/log.h"
+#include "dmwardend/manager.h"
+
+/* Properties: userdata is the Manager. */
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", DMWARDEN_VERSION);
+}
+
+static int property_get_engine_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", engine_state_to_string(m->engine ? m->engine->state : ENGINE_NONE));
+}
+
+static int property_get_engine_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) (m->engine ? m->engine->main_pid : m->watched_pid));
+}
+
+static int property_get_engine_namespace(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", (uint64_t) manager_engine_namespace(userdata));
+}
+
+static int property_get_engine_namespace_path(sd_bus *bus, const char *path, const char *interface,
+                                              const char *property, sd_bus_message *reply, void *userdata,
+                                              sd_bus_error *error) {
+        const Manager *m = userdata;
+        char proc[64];
+
+        if (m->engine)
+                return bus_message_append_kernel_string(reply, m->engine->pin_path);
+        if (m->watched_pid <= 0)
+                return sd_bus_message_append(reply, "s", "");
+        (void) snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int) m->watched_pid);
+        return sd_bus_message_append(reply, "s", proc);
+}
+
+static int property_get_propagation(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", propagation_to_string(m->config->propagation));
+}
+
+static int property_get_default_action(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", reap_action_to_string(m->config->action));
+}
+
+static int property_get_stats(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Manager *m = userdata;
+        DeviceWatchStats s = {};
+
+        if (m->watch)
+                device_watch_stats(m->watch, &s);
+        if (streq(property, "WatchedDevices"))
+                return sd_bus_message_append(reply, "u", s.n_watched);
+        if (streq(property, "LeakedDevices"))
+                return sd_bus_message_append(reply, "u", s.n_leaked);
+        if (streq(property, "LastScanUSec"))
+                return sd_bus_message_append(reply, "t", s.last_scan_usec);
+        return sd_bus_message_append(reply, "t", s.last_scan_duration_usec);
+}
+
+/* Methods: parse, validate with a named error, authorize (polkit may answer
+ * later, so the authorized half reads its arguments again), act, reply. */
+
+static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        Device **devices;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sos)");
+        if (r < 0)
+                return r;
+        devices = m->watch ? device_watch_devices(m->watch, &n) : NULL;
+        for (size_t i = 0; i < n; i++) {
+                const char *p = bus_device_object_path(devices[i]);
+
+                if (!p)
+                        continue;
+                r = sd_bus_message_open_container(reply, 'r', "sos");
+                if (r >= 0)
+                        r = bus_message_append_kernel_string(reply, devices[i]->info.name);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "os", p, device_state_to_string(devices[i]->state));
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int read_device(sd_bus_message *message, Manager *m, Device **ret, sd_bus_error *error) {
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        return bus_lookup_device(m, name, ret, error);
+}
+
+static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d;
+        int r;
+
+        r = read_device(message, userdata, &d, error);
+        if (r < 0)
+                return r;
+        if (!bus_device_object_path(d))
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "o", d->object_path);
+}
+
+static int method_list_holders(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Device *d;
+        int r;
+
+        r = read_device(message, userdata, &d, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = bus_message_append_holders(reply, &d->holders);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->watch) {
+                sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "No device watch is running.");
+                return -EOPNOTSUPP;
+        }
+        r = device_watch_scan_all(m->watch);
+        if (r < 0)
+                return bus_error_set_errnof(error, r, "Failed to scan the devices: %s", strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_scan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return bus_authorize(message, POLKIT_ACTION_MANAGE, scan_authorized, userdata, error);
+}
+
+/* Reap(s name, s action) */
+static int read_reap(sd_bus_message *message, Manager *m, Device **ret_device, ReapAction *ret_action,
+                     sd_bus_error *error) {
+        const char *name, *action;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &name, &action);
+        if (r < 0)
+                return r;
+        r = bus_parse_reap_action(action, ret_action, error);
+        if (r < 0)
+                return r;
+        return bus_lookup_device(m, name, ret_device, error);
+}
+
+/* Errors from the actions may name devices and paths, which need not be
+ * UTF-8. */
+static int action_failed(sd_bus_error *error, int r, const char *what) {
+        if (!sd_bus_error_is_set(error))
+                (void) bus_error_set_errnof(error, r, "Failed to %s: %s", what, strerror(-r));
+        (void) bus_error_make_sendable(error);
+        return r;
+}
+
+static int reap_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        ReapAction action;
+        Device *d;
+        int r;
+
+        r = read_reap(message, m, &d, &action, error);
+        if (r < 0)
+                return r;
+        r = device_watch_reap(m->watch, d, action, error);
+        if (r < 0)
+                return action_failed(error, r, "reap the holders");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reap(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        ReapAction action;
+        Device *d;
+        int r;
+
+        r = read_reap(message, userdata, &d, &action, error);
+        if (r < 0)
+                return r;
+        return bus_authorize(message, POLKIT_ACTION_MANAGE, reap_authorized, userdata, error);
+}
+
+static int remove_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Device *d;
+        int r;
+
+        r = read_device(message, m, &d, error);
+        if (r < 0)
+                return r;
+        r = device_watch_remove(m->watch, d, error);
+        if (r < 0)
+                return action_failed(error, r, "remove the device");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Device *d;
+        int r;
+
+        r = read_device(message, userdata, &d, error);
+        if (r < 0)
+                return r;
+        return bus_authorize(message, POLKIT_ACTION_MANAGE, remove_authorized, userdata, error);
+}
+
+static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = manager_reload(m);
+        if (r == -EINVAL) {
+                sd_bus_error_setf(error, BUS_ERROR_INVALID_CONFIGURATION,
+                                  "Configuration %s rejected (see the journal); the running one stays.",
+                                  m->config_path);
+                return r;
+        }
+        if (r < 0)
+                return bus_error_set_errnof(error, r, "Failed to reload %s: %s", m->config_path, strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return bus_authorize(message, POLKIT_ACTION_MANAGE, reload_authorized, userdata, error);
+}
+
+#define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define HOLDER "(ussttbsst)"
+
+/* Every method is reachable by anyone as far as sd-bus is concerned (it
+ * would demand CAP_SYS_ADMIN otherwise): the privileged ones authorize the
+ * caller themselves, so polkit can allow non-root operators. */
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("EngineState", "s", property_get_engine_state, 0, CHANGES),
+        SD_BUS_PROPERTY("EnginePID", "u", property_get_engine_pid, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineNamespace", "t", property_get_engine_namespace, 0, CHANGES),
+        /* The pin's path, or the watched process's: fixed for the daemon's life. */
+        SD_BUS_PROPERTY("EngineNamespacePath", "s", property_get_engine_namespace_path, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Propagation", "s", property_get_propagation, 0, CHANGES),
+        SD_BUS_PROPERTY("DefaultAction", "s", property_get_default_action, 0, CHANGES),
+        SD_BUS_PROPERTY("WatchedDevices", "u", property_get_stats, 0, CHANGES),
+        SD_BUS_PROPERTY("LeakedDevices", "u", property_get_stats, 0, CHANGES),
+        SD_BUS_PROPERTY("HoldersReaped", "t", NULL, offsetof(Manager, holders_reaped), CHANGES),
+        SD_BUS_PROPERTY("DevicesRemoved", "t", NULL, offsetof(Manager, devices_removed), CHANGES),
+        /* Every scan pass moves these, and nothing tells the bus of a pass
+         * that changed no device: introspection says they do not signal. */
+        SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
+        SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
+
+        SD_BUS_METHOD_WITH_NAMES("ListDevices", NULL,, "a(sos)", SD_BUS_PARAM(devices),
+                                 method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetDevice", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(path),
+                                 method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListHolders", "s", SD_BUS_PARAM(name), "a" HOLDER, SD_BUS_PARAM(holders),
+                                 method_list_holders, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Scan", NULL, NULL, method_scan, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Reap", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(action), NULL,,
+                                 method_reap, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Remove", "s", SD_BUS_PARAM(name), NULL,,
+                                 method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_NAMES("LeakDetected", "soa" HOLDER,
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(path) SD_BUS_PARAM(holders), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("HolderReaped", "so" HOLDER "ss",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(path) SD_BUS_PARAM(holder)
+                                 SD_BUS_PARAM(action) SD_BUS_PARAM(result), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("DeviceReleased", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("DeviceRemoved", "so", SD_BUS_PARAM(name) SD_BUS_PARAM(path), 0),
+
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config/conf-parser.h"
+#include "config/config.h"
+#include "basic/strv.h"
+
+static const char *const engine_type_names[] = {
+        [ENGINE_TYPE_NOTIFY] = "notify",
+        [ENGINE_TYPE_SIMPLE] = "simple",
+        [ENGINE_TYPE_SOCKET] = "socket",
+        NULL,
+};
+
+static const char *const propagation_names[] = {
+        [PROPAGATION_SLAVE] = "slave",
+        [PROPAGATION_PRIVATE] = "private",
+        NULL,
+};
+
+static const char *const restart_names[] = {
+        [RESTART_NO] = "no",
+        [RESTART_ON_FAILURE] = "on-failure",
+        [RESTART_ALWAYS] = "always",
+        NULL,
+};
+
+static const char *const reap_action_names[] = {
+        [REAP_REPORT] = "report",
+        [REAP_DETACH] = "detach",
+        [REAP_RESTART_UNIT] = "restart-unit",
+        [REAP_KILL] = "kill",
+        NULL,
+};
+
+static const char *const remove_names[] = {
+        [REMOVE_DEFERRED] = "deferred",
+        [REMOVE_IMMEDIATE] = "immediate",
+        [REMOVE_NO] = "no",
+        NULL,
+};
+
+DEFINE_ENUM_TO_STRING(engine_type, EngineType, engine_type_names, _ENGINE_TYPE_MAX);
+
+DEFINE_ENUM_TO_STRING(propagation, Propagation, propagation_names, _PROPAGATION_MAX);
+
+DEFINE_ENUM_TO_STRING(restart_mode, RestartMode, restart_names, _RESTART_MAX);
+
+DEFINE_ENUM_TO_STRING(reap_action, ReapAction, reap_action_names, _REAP_ACTION_MAX);
+
+DEFINE_ENUM_TO_STRING(remove_mode, RemoveMode, remove_names, _REMOVE_MAX);
+
+ReapAction reap_action_from_string(const char *s) {
+        for (int i = 0; i < _REAP_ACTION_MAX; i++)
+                if (streq(reap_action_names[i], s))
+                        return (ReapAction) i;
+        return -EINVAL;
+}
+
+/* Below a few events' worth a burst overflows at once; the kernel takes no
+ * more than INT_MAX / 2. */
+static const size_t udev_receive_buffer_range[2] = { 16 * 1024, 1024 * 1024 * 1024 };
+
+#define ITEM(section, key, type, field, arg) \
+        { section, key, &config_type_##type, offsetof(Config, field), arg }
+
+/* The order here is the order of --dump-config and of the sample file. */
+static const ConfigItem config_items[] = {
+        ITEM("Engine", "ExecStart", command, exec_start, NULL),
+        ITEM("Engine", "Type", enum, type, engine_type_names),
+        ITEM("Engine", "ReadySocket", path, ready_socket, NULL),
+        ITEM("Engine", "TimeoutStartSec", sec, start_timeout_usec, NULL),
+        ITEM("Engine", "Propagation", enum, propagation, propagation_names),
+        ITEM("Engine", "PIDFile", path, pid_file, NULL),
+        ITEM("Engine", "Restart", enum, restart, restart_names),
+        ITEM("Engine", "RestartSec", sec, restart_usec, NULL),
+        ITEM("Engine", "StopTimeoutSec", sec, stop_timeout_usec, NULL),
+        ITEM("Engine", "StartLimitIntervalSec", sec, start_limit_interval_usec, NULL),
+        ITEM("Engine", "StartLimitBurst", unsigned, start_limit_burst, NULL),
+
+        ITEM("Watch", "Target", strv, targets, NULL),
+        ITEM("Watch", "Name", strv, names, NULL),
+        ITEM("Watch", "UUIDPrefix", strv, uuid_prefixes, NULL),
+        ITEM("Watch", "Pool", strv, pools, NULL),
+        ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
+        ITEM("Watch", "UdevReceiveBuffer", size, udev_receive_buffer, udev_receive_buffer_range),
+
+        ITEM("Policy", "Action", enum, action, reap_action_names),
+        ITEM("Policy", "GraceSec", sec, grace_usec, NULL),
+        ITEM("Policy", "ProtectUnits", strv, protect_units, NULL),
+        ITEM("Policy", "ProtectComms", comm_list, protect_comms, NULL),
+        ITEM("Policy", "Remove", enum, remove, remove_names),
+};
+
+/* Units whose restart would hurt the whole host more than a leaked device;
+ * PID 1, dmwardend and the engine are protected whatever this says. */
+static const char *const default_protect_units[] = {
+        "dbus.service",
+        "systemd-journald.service",
+        "systemd-logind.service",
+        "systemd-udevd.service",
+};
+
+int config_new(Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+
+        *c = (Config) {
+                .type = ENGINE_TYPE_NOTIFY,
+                .start_timeout_usec = 5 * USEC_PER_MINUTE,
+                .propagation = PROPAGATION_SLAVE,
+                .restart = RESTART_ON_FAILURE,
+                .restart_usec = 2 * USEC_PER_SEC,
+                .stop_timeout_usec = 90 * USEC_PER_SEC,
+                .start_limit_interval_usec = 10 * USEC_PER_MINUTE,
+                .start_limit_burst = 5,
+                .reconcile_usec = 5 * USEC_PER_MINUTE,
+                .udev_receive_buffer = 8 * 1024 * 1024,
+                .action = REAP_DETACH,
+                .grace_usec = 10 * USEC_PER_SEC,
+                .remove = REMOVE_DEFERRED,
+        };
+
+        r = strv_extend(&c->targets, "thin");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(default_protect_units); i++) {
+                r = strv_extend(&c->protect_units, default_protect_units[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        strv_free(c->exec_start);
+        free(c->pid_file);
+        free(c->ready_socket);
+        strv_free(c->targets);
+        strv_free(c->names);
+        strv_free(c->uuid_prefixes);
+        strv_free(c->pools);
+        strv_free(c->protect_units);
+        strv_free(c->protect_comms);
+        free(c);
+        return NULL;
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_dropin_name(const char *name) {
+        size_t n = strlen(name);
+
+        return name[0] != '.' && n > 5 && streq(name + n - 5, ".conf");
+}
+
+/* Drop-ins in byte order of their names (not locale order, so that the same
+ * files always apply the same way). A missing directory means none. */
+static int list_dropins(const char *dir, char ***ret) {
+        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        names = calloc(1, sizeof(char *));
+        paths = calloc(1, sizeof(char *));
+        if (!names || !paths)
+                return -ENOMEM;
+
+        d = opendir(dir);
+        if (!d) {
+                if (errno == ENOENT || errno == ENOTDIR) {
+                        *ret = TAKE_PTR(paths);
+                        return 0;
+                }
+                return negative_errno();
+        }
+        while ((errno = 0, de = readdir(d))) {
+                if (!is_dropin_name(de->d_name))
+                        continue;
+                r = strv_extend(&names, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && errno != 0)
+                r = negative_errno();
+        closedir(d);
+        if (r < 0)
+                return r;
+
+        qsort(names, strv_length(names), sizeof(char *), compare_names);
+        for (char **n = names; *n; n++) {
+                char *p;
+
+                if (asprintf(&p, "%s/%s", dir, *n) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&paths, p);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(paths);
+        return 0;
+}
+
+static int add_dangling_error(char ***errors, const char *path) {
+        char *line;
+
+        if (asprintf(&line, "%s: cannot read: dangling symbolic link", path) < 0)
+                return -ENOMEM;
+        return strv_consume(errors, line);
+}
+
+/* Keys that only make sense together, checked once all files are in. */
+static int check_combinations(const Config *c, const char *path, char ***errors) {
+        char *line;
+        int r;
+
+        if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
+                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
+                        return -ENOMEM;
+                r = strv_consume(errors, line);
+                return r < 0 ? r : -EINVAL;
+        }
+        return 0;
+}
+
+/* Every load starts from the defaults and an empty list of errors. */
+static int load_begin(Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        char **errors;
+        int r;
+
+        r = config_new(&c);
+        if (r < 0)
+                return r;
+        errors = calloc(1, sizeof(char *));
+        if (!errors)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        *ret_errors = errors;
+        return 0;
+}
+
+int config_load_buffer(const char *path, const char *data, size_t size, Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        bool assigned[ELEMENTSOF(config_items)] = {};
+        int r, k;
+
+        r = load_begin(&c, &errors);
+        if (r < 0)
+                return r;
+
+        r = config_parse_buffer(path, data, size, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+        if (r == -ENOMEM)
+                return r;
+        k = check_combinations(c, path, &errors);
+        if (k == -ENOMEM)
+                return k;
+        if (r < 0 || k < 0) {
+                *ret_errors = TAKE_PTR(errors);
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load(const char *path, Config **ret, char ***ret_errors) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_strv_free_ char **dropins = NULL;
+        _cleanup_free_ char *dropin_dir = NULL;
+        bool assigned[ELEMENTSOF(config_items)] = {};
+        bool failed = false;
+        int r;
+
+        r = load_begin(&c, &errors);
+        if (r < 0)
+                return r;
+
+        r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && r != -ENOENT)
+                failed = true;
+
+        if (asprintf(&dropin_dir, "%s.d", path) < 0)
+                return -ENOMEM;
+        r = list_dropins(dropin_dir, &dropins);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                char *line;
+
+                if (asprintf(&line, "%s: cannot list drop-ins: %s", dropin_dir, strerror(-r)) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&errors, line);
+                if (r < 0)
+                        return r;
+                failed = true;
+        }
+
+        for (char **p = dropins; p && *p; p++) {
+                r = config_parse_file(*p, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
+                if (r == -ENOMEM)
+                        return r;
+                /* A drop-in that vanished after listing was never meant to
+                 * apply, but a dangling symlink is a mistake to point out. */
+                if (r == -ENOENT) {
+                        struct stat st;
+
+                        if (lstat(*p, &st) < 0)
+                                continue;
+                        r = add_dangling_error(&errors, *p);
+                        if (r < 0)
+                                return r;
+                        failed = true;
+                } else if (r < 0)
+                        failed = true;
+        }
+
+        r = check_combinations(c, path, &errors);
+        if (r < 0 && r != -EINVAL)
+                return r;
+        if (r < 0)
+                failed = true;
+
+        if (failed) {
+                *ret_errors = TAKE_PTR(errors);
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_dump_all(const Config *c, FILE *out) {
+        return config_dump(config_items, ELEMENTSOF(config_items), c, out);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* dmwardenctl status: the manager's properties, for people or programs. */
+#include <inttypes.h>
+#include <stddef.h>
+
+#include "bus/bus.h"
+#include "dmwardenctl/ctl.h"
+#include "basic/escape.h"
+#include "basic/log.h"
+
+typedef struct Status {
+        const char *version;
+        const char *engine_state;
+        uint32_t engine_pid;
+        uint64_t engine_namespace;
+        const char *engine_namespace_path;
+        const char *propagation;
+        const char *default_action;
+        uint32_t watched;
+        uint32_t leaked;
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
+        uint64_t last_scan_usec;
+        uint64_t last_scan_duration_usec;
+} Status;
+
+#define STATUS_PROPERTY(name, type, field) { name, type, offsetof(Status, field) }
+static const CtlProperty status_properties[] = {
+        STATUS_PROPERTY("Version", 's', version),
+        STATUS_PROPERTY("EngineState", 's', engine_state),
+        STATUS_PROPERTY("EnginePID", 'u', engine_pid),
+        STATUS_PROPERTY("EngineNamespace", 't', engine_namespace),
+        STATUS_PROPERTY("EngineNamespacePath", 's', engine_namespace_path),
+        STATUS_PROPERTY("Propagation", 's', propagation),
+        STATUS_PROPERTY("DefaultAction", 's', default_action),
+        STATUS_PROPERTY("WatchedDevices", 'u', watched),
+        STATUS_PROPERTY("LeakedDevices", 'u', leaked),
+        STATUS_PROPERTY("HoldersReaped", 't', holders_reaped),
+        STATUS_PROPERTY("DevicesRemoved", 't', devices_removed),
+        STATUS_PROPERTY("LastScanUSec", 't', last_scan_usec),
+        STATUS_PROPERTY("LastScanDurationUSec", 't', last_scan_duration_usec),
+        {},
+};
+
+static void print_table(const Status *s) {
+        char when[CTL_TIMESTAMP_MAX], took[FORMAT_TIMESPAN_MAX];
+
+        printf("        Version: %s\n", strna(s->version));
+        printf("         Engine: %s (PID %" PRIu32 ")\n", strna(s->engine_state), s->engine_pid);
+        printf("      Namespace: %" PRIu64 " (%s)\n", s->engine_namespace, strna(s->engine_namespace_path));
+        printf("    Propagation: %s\n", strna(s->propagation));
+        printf(" Default action: %s\n", strna(s->default_action));
+        printf("        Devices: %" PRIu32 " watched, %" PRIu32 " leaked\n", s->watched, s->leaked);
+        printf(" Holders reaped: %" PRIu64 "\n", s->holders_reaped);
+        printf("Devices removed: %" PRIu64 "\n", s->devices_removed);
+        printf("      Last scan: %s", ctl_format_timestamp(when, sizeof(when), s->last_scan_usec));
+        if (s->last_scan_usec > 0)
+                printf(", took %s", format_timespan(took, sizeof(took), s->last_scan_duration_usec));
+        putchar('\n');
+}
+
+static void print_json_field(const char *key, const char *value, bool last) {
+        printf("\"%s\":", key);
+        json_write_string(stdout, value);
+        fputs(last ? "}\n" : ",", stdout);
+}
+
+static void print_json(const Status *s) {
+        fputc('{', stdout);
+        print_json_field("Version", s->version, false);
+        print_json_field("EngineState", s->engine_state, false);
+        printf("\"EnginePID\":%" PRIu32 ",\"EngineNamespace\":%" PRIu64 ",", s->engine_pid, s->engine_namespace);
+        print_json_field("EngineNamespacePath", s->engine_namespace_path, false);
+        print_json_field("Propagation", s->propagation, false);
+        print_json_field("DefaultAction", s->default_action, false);
+        printf("\"WatchedDevices\":%" PRIu32 ",\"LeakedDevices\":%" PRIu32 ",\"HoldersReaped\":%" PRIu64
+               ",\"DevicesRemoved\":%" PRIu64 ",\"LastScanUSec\":%" PRIu64 ",\"LastScanDurationUSec\":%" PRIu64
+               "}\n",
+               s->watched, s->leaked, s->holders_reaped, s->devices_removed, s->last_scan_usec,
+               s->last_scan_duration_usec);
+}
+
+int ctl_status(sd_bus *bus, bool json) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Status s = {};
+        int r;
+
+        r = ctl_get_manager_properties(bus, status_properties, &s, "read the daemon's status", &reply);
+        if (r != 0)
+                return r;
+        if (json)
+                print_json(&s);
+        else
+                print_table(&s);
+        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* dmwardenctl's side of the bus: connecting, reading the daemon's objects,
+ * and the commands that only ask the daemon (status, list, holders NAME,
+ * scan, reap, remove). Each command returns the process exit status. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+
+#include "basic/time-util.h"
+
+/* Distinct so scripts can tell them apart; 2, 3 and 4 follow the LSB
+ * meanings ("invalid argument", "program is not running", "insufficient
+ * privilege"); 5 is ours: a device name the daemon does not watch, or a
+ * path that is no block device. */
+#define EXIT_FAILED 1
+#define EXIT_BAD_ARGUMENT 2
+#define EXIT_NOT_RUNNING 3
+#define EXIT_NOT_ALLOWED 4
+#define EXIT_NO_SUCH_DEVICE 5
+
+/* The system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured); logs and returns
+ * negative errno if there is none, which means dmwardend is not running. */
+int ctl_connect(sd_bus **ret);
+/* Logs why a call failed, in words for an operator, and returns the exit
+ * status that says it. */
+int ctl_call_failed(int r, const sd_bus_error *error, const char *what);
+/* Whether the call failed because nobody owns org.dmwarden1. */
+bool ctl_daemon_missing(const sd_bus_error *error);
+
+/* One entry of a property table: the name, its D-Bus type ('s', 'o', 'u',
+ * 't', 'b'; 'H' counts the rows of a holder array into a uint32_t) and
+ * where it goes. Strings point into the message. */
+typedef struct CtlProperty {
+        const char *name;
+        char type;
+        size_t offset;
+} CtlProperty;
+
+/* Reads an a{sv} into base by table; properties not in it are skipped. */
+int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base);
+/* The manager's properties into base by table; the strings point into
+ * *ret_reply. Returns 0, or the exit status with the reason logged (what
+ * failed: "read the daemon's status"). */
+int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
+                               sd_bus_message **ret_reply);
+
+typedef struct CtlDevice {
+        const char *path;
+        const char *name;
+        const char *uuid;
+        const char *target;
+        const char *pool;
+        const char *state;
+        const char *last_action;
+        uint32_t major;
+        uint32_t minor;
+        uint32_t open_count;
+        uint32_t n_holders;
+        uint64_t leaked_since_usec;
+        uint64_t state_since_usec;
+        bool is_device;
+} CtlDevice;
+
+/* Every device object, sorted by name; the strings point into reply. */
+typedef struct CtlDeviceList {
+        sd_bus_message *reply;
+        CtlDevice *devices;
+        size_t n;
+} CtlDeviceList;
+
+void ctl_device_list_done(CtlDeviceList *l);
+/* From GetManagedObjects. On failure error says why. */
+int ctl_get_devices(sd_bus *bus, CtlDeviceList *ret, sd_bus_error *error);
+
+/* "2026-01-31 12:00:00" in local time, "-" for 0. Returns buf. */
+char *ctl_format_timestamp(char *buf, size_t size, usec_t t);
+#define CTL_TIMESTAMP_MAX 32
+/* Writes s for a terminal (control characters escaped), padded to width. */
+void ctl_print_cell(FILE *f, const char *s, int width);
+
+int ctl_status(sd_bus *bus, bool json);
+int ctl_list(sd_bus *bus, bool json);
+/* holders NAME through the daemon. Returns the exit status, or -ENODEV if
+ * the daemon watches no such device, -ESRCH if it is not running, so the
+ * caller may scan in-process instead. */
+int ctl_holders(sd_bus *bus, const char *name, bool json);
+/* The managing methods (root, or polkit's org.dmwarden1.manage). reap with
+ * action NULL runs the daemon's DefaultAction. */
+int ctl_scan(sd_bus *bus, bool json);
+int ctl_reap(sd_bus *bus, const char *name, const char *action, bool json);
+int ctl_remove(sd_bus *bus, const char *name, bool json);
+/* The daemon's name for the watched device with number dev; -ENODEV if
+ * none, -ESRCH if the daemon is not running. */
+int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret);

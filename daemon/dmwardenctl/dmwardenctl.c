@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* dmwardenctl: the operator's command line. status, list, scan, reap and
+ * remove ask dmwardend over the bus; holders asks it too, and runs the
+ * daemon's own scanner in-process for block devices it does not watch or
+ * when it is not there. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+
+#include "holders/block-device.h"
+#include "shared/bus-error.h"
+#include "config/config.h"
+#include "dmwardenctl/ctl.h"
+#include "holders/holder-scan.h"
+#include "holders/holders-format.h"
+#include "basic/log.h"
+
+/* The exit statuses are in ctl.h; a local scan without root is "not
+ * allowed" like a call the daemon refuses. */
+#define EXIT_SCAN_FAILED EXIT_FAILED
+#define EXIT_NOT_ROOT EXIT_NOT_ALLOWED
+
+typedef struct Arguments {
+        const char *command;
+        const char *device;
+        const char *action;
+        bool json;
+        bool full;
+        MountSource source;
+} Arguments;
+
+static void help(void) {
+        printf("Usage: dmwardenctl [OPTIONS] COMMAND\n\n"
+               "Shows what dmwardend watches, and says what keeps a block device busy, in\n"
+               "every mount namespace.\n\n"
+               "Commands:\n"
+               "  status              The daemon: engine, namespace, policy, counters\n"
+               "  list                Every watched device, its state and holders\n"
+               "  holders DEVICE      What keeps DEVICE busy. For a device dmwardend watches,\n"
+               "                      its holders outside the engine's namespace at its last\n"
+               "                      scan. Otherwise (or with --full or --source, or when\n"
+               "                      dmwardend is not running) a scan here: mounts of DEVICE\n"
+               "                      in any mount namespace (with the processes in it, or\n"
+               "                      what pins a namespace no process is in), processes\n"
+               "                      with files, cwd, root or maps on it or the device node\n"
+               "                      open, and devices stacked on it\n"
+               "  scan                Re-derive every watched device's state from the kernel\n"
+               "                      now, and name the devices found held\n"
+               "  reap NAME           Act against the holders of watched device NAME now,\n"
+               "                      with --action, else the daemon's default action\n"
+               "  remove NAME         Deactivate watched device NAME now, if nothing holds it\n"
+               "                      (scan, reap and remove need root or polkit's\n"
+               "                      org.dmwarden1.manage)\n\n"
+               "Options:\n"
+               "  -h --help           Show this help\n"
+               "     --version        Show the version\n"
+               "     --json           Print JSON instead of a table\n"
+               "     --full           Scan here; scan every process's open files even when the\n"
+               "                      device's open count says its mounts explain it (the\n"
+               "                      default for devices that are not device-mapper), and\n"
+               "                      name every process of a holding namespace, not only\n"
+               "                      its root members\n"
+               "     --source=SOURCE  Scan here, reading mount tables with auto (default), listmount\n"
+               "                      (Linux 6.12+), mountinfo\n"
+               "     --action=ACTION  With reap: report, detach, restart-unit or kill\n\n"
+               "DEVICE is a device node (/dev/dm-3, /dev/mapper/NAME), a device-mapper or\n"
+               "kernel name (looked up in /dev/mapper, then /dev), or MAJOR:MINOR.\n\n"
+               "NAME is a device-mapper name as dmwardenctl list shows it.\n\n"
+               "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed (the\n"
+               "daemon's message says why), 2 bad arguments, 3 dmwardend is not running,\n"
+               "4 not allowed (a scan here needs root), 5 no such device.\n");
+}
+
+/* Every command, and the argument it takes. */
+static const struct {
+        const char *name;
+        const char *argument;
+} commands[] = {
+        { "status", NULL },
+        { "list", NULL },
+        { "holders", "DEVICE" },
+        { "scan", NULL },
+        { "reap", "NAME" },
+        { "remove", "NAME" },
+        {},
+};
+
+/* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
+static int parse_arguments(int argc, char *argv[], Arguments *args) {
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_FULL, ARG_SOURCE, ARG_ACTION };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "full", no_argument, NULL, ARG_FULL },
+                { "source", required_argument, NULL, ARG_SOURCE },
+                { "action", required_argument, NULL, ARG_ACTION },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("dmwardenctl %s\n", DMWARDEN_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        args->json = true;
+                        break;
+                case ARG_FULL:
+                        args->full = true;
+                        break;
+                case ARG_SOURCE:
+                        args->source = mount_source_from_string(optarg);
+                        if ((int) args->source < 0)
+                                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", optarg);
+                        break;
+                case ARG_ACTION:
+                        if ((int) reap_action_from_string(optarg) < 0)
+                                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
+                                                       "restart-unit or kill.", optarg);
+                        args->action = optarg;
+                        break;
+                default:
+                        return -EINVAL; /* getopt said why */
+                }
+
+        if (optind >= argc)
+                return log_error_errno(-EINVAL, "No command given; see --help.");
+        args->command = argv[optind++];
+        for (c = 0; commands[c].name && !streq(commands[c].name, args->command); c++)
+                ;
+        if (!commands[c].name)
+                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", args->command);
+        if (commands[c].argument) {
+                if (optind >= argc)
+                        return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->command,
+                                               commands[c].argument);
+                args->device = argv[optind++];
+        }
+        if (args->action && !streq(args->command, "reap"))
+                return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.", argv[optind]);
+        return 1;
+}
+
+static const char *file_type(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return "unreadable";
+        switch (st.st_mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        default:
+                return "not a device";
+        }
+}
+
+/* Says what is wrong with the DEVICE argument, in the words of its form. */
+static void log_bad_device(const char *arg, int r) {
+        unsigned maj, min;
+        char rest;
+
+        if (r == -ENOTBLK)
+                log_error("%s: not a block device (%s).", arg, file_type(arg));
+        else if (r != -ENOENT)
+                log_error_errno(r, "%s: cannot look at it: %m", arg);
+        else if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2)
+                log_error("%s: no such block device (no /sys/dev/block/%u:%u).", arg, maj, min);
+        else if (strchr(arg, '/'))
+                log_error_errno(r, "%s: no such file (%m).", arg);
+        else
+                log_error("%s: no such file in /dev/mapper or /dev.", arg);
+}
+
+/* The scan the daemon would make: files only when the open count demands
+ * it, or always where nobody counts opens, or when asked with --full. */
+static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
+        HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        unsigned open_count;
+        int r;
+
+        r = dm_open_count(dev, &open_count);
+        o.scan_files = args->full || r < 0;
+        if (r < 0 && r != -ENOTTY)
+                log_debug_errno(r, "Cannot get the open count of %s, scanning files: %m", args->device);
+
+        r = holder_scan(&o, &s);
+        if (r < 0)
+                return r;
+        if (!o.scan_files && !holder_scan_explains_open_count(s, open_count)) {
+                log_debug("Open count %u is more than the mounts explain, scanning files.", open_count);
+                s = holder_scan_free(s);
+                o.scan_files = true;
+                r = holder_scan(&o, &s);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static bool names_a_number(const char *s) {
+        unsigned maj, min;
+        int n = 0;
+
+        return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
+}
+
+/* daemon_running: whether a plain name might have been the daemon's. */
+static int scan_here(const Arguments *args, bool daemon_running) {
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        dev_t dev;
+        int r;
+
+        r = block_device_resolve(args->device, &dev);
+        /* A path to something else (/dev/null) is a mistake of the caller's;
+         * one to nothing is a device that is not there. */
+        if (r < 0 && names_a_number(args->device)) {
+                log_bad_device(args->device, r);
+                return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
+        }
+        if (r < 0 && !daemon_running) {
+                log_bad_device(args->device, r);
+                log_error("dmwardend, which would know %s if it is a device it watches, is not running.",
+                          args->device);
+                return EXIT_NOT_RUNNING;
+        }
+        if (r < 0) {
+                log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", args->device);
+                return EXIT_NO_SUCH_DEVICE;
+        }
+        if (geteuid() != 0) {
+                log_error("Looking into other processes' namespaces and files needs root.");
+                return EXIT_NOT_ROOT;
+        }
+
+        r = scan(args, dev, &s);
+        if (r < 0) {
+                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
+                return EXIT_SCAN_FAILED;
+        }
+
+        r = args->json ? holders_print_json(stdout, s, args->device) : holders_print_table(stdout, s, args->device, args->full);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the result: %m");
+                return EXIT_SCAN_FAILED;
+        }
+        return EXIT_SUCCESS;
+}
+
+/* Asks the daemon first: a path or MAJ:MIN is looked up among its devices
+ * by number. Returns the exit status, or -ESRCH / -ENODEV to scan here. */
+static int holders_from_daemon(const Arguments *args) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *name = NULL;
+        dev_t dev;
+        int r;
+
+        if (sd_bus_open_system(&bus) < 0)
+                return -ESRCH;
+        (void) bus_error_register();
+        if (!names_a_number(args->device))
+                return ctl_holders(bus, args->device, args->json);
+        r = block_device_resolve(args->device, &dev);
+        if (r < 0)
+                return -ENODEV;
+        r = ctl_device_name_by_number(bus, dev, &name);
+        if (r < 0)
+                return r == -ESRCH ? r : -ENODEV;
+        return ctl_holders(bus, name, args->json);
+}
+
+static int run_holders(const Arguments *args) {
+        int r = -ESRCH;
+
+        if (!args->full && args->source == MOUNT_SOURCE_AUTO) {
+                r = holders_from_daemon(args);
+                if (r >= 0)
+                        return r;
+        }
+        return scan_here(args, r != -ESRCH);
+}
+
+static int run_on_daemon(const Arguments *args) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+
+        if (ctl_connect(&bus) < 0)
+                return EXIT_NOT_RUNNING;
+        if (streq(args->command, "scan"))
+                return ctl_scan(bus, args->json);
+        if (streq(args->command, "reap"))
+                return ctl_reap(bus, args->device, args->action, args->json);
+        if (streq(args->command, "remove"))
+                return ctl_remove(bus, args->device, args->json);
+        return streq(args->command, "status") ? ctl_status(bus, args->json) : ctl_list(bus, args->json);
+}
+
+int main(int argc, char *argv[]) {
+        Arguments args = { .source = MOUNT_SOURCE_AUTO };
+        int r;
+
+        log_parse_environment();
+
+        r = parse_arguments(argc, argv, &args);
+        if (r < 0)
+                return EXIT_BAD_ARGUMENT;
+        if (r == 0)
+                return EXIT_SUCCESS;
+        if (streq(args.command, "holders"))
+                return run_holders(&args);
+        return run_on_daemon(&args);
+}

@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus/bus.h"
+#include "watch/device-source.h"
+#include "engine/foreign-containerd.h"
+#include "reap/leak-handler.h"
+#include "basic/log.h"
+#include "dmwardend/manager.h"
+#include "engine/namespace-pin.h"
+#include "holders/proc-util.h"
+#include "basic/strv.h"
+
+int manager_new(const char *config_path, Config *config, Manager **ret) {
+        _cleanup_(config_freep) Config *owned = config;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        const char *runtime_dir;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->config_path = strdup(config_path);
+        if (!m->config_path)
+                return -ENOMEM;
+
+        /* systemd's RuntimeDirectory= may list several; the first is ours. */
+        runtime_dir = getenv("RUNTIME_DIRECTORY");
+        m->runtime_dir = runtime_dir ? strndup(runtime_dir, strcspn(runtime_dir, ":"))
+                                     : strdup(RUNTIME_DIR_DEFAULT);
+        if (!m->runtime_dir)
+                return -ENOMEM;
+
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return r;
+
+        m->config = TAKE_PTR(owned);
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        bus_stop(m);
+        /* Before the watch: it holds pointers to the watch's devices. */
+        m->leak_handler = leak_handler_free(m->leak_handler);
+        m->watch = device_watch_free(m->watch);
+        if (m->engine) {
+                m->engine = engine_free(m->engine);
+                (void) runtime_dir_release(m->runtime_dir);
+        }
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->config_path);
+        free(m->runtime_dir);
+        free(m->device_source_dir);
+        free(m);
+        return NULL;
+}
+
+uint64_t manager_engine_namespace(const Manager *m) {
+        return m->engine ? m->engine->namespace_inode : m->watched_namespace;
+}
+
+int manager_set_device_source_dir(Manager *m, const char *dir) {
+        char *copy = strdup(dir);
+
+        if (!copy)
+                return -ENOMEM;
+        free(m->device_source_dir);
+        m->device_source_dir = copy;
+        return 0;
+}
+
+static void manager_exit(Manager *m, int status) {
+        m->exit_status = status;
+        (void) sd_event_exit(m->event, status);
+}
+
+static void manager_update_status(Manager *m) {
+        const Engine *e = m->engine;
+        char status[512];
+
+        if (!e)
+                (void) snprintf(status, sizeof(status), "Watch-only: engine namespace %lu (PID %d).",
+                                (unsigned long) m->watched_namespace, (int) m->watched_pid);
+        else if (e->state == ENGINE_RUNNING)
+                (void) snprintf(status, sizeof(status), "Engine running (PID %d)%s%s", (int) e->main_pid,
+                                e->status ? ": " : ".", strempty(e->status));
+        else
+                (void) snprintf(status, sizeof(status), "Engine %s.", engine_state_to_string(e->state));
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+/* READY=1 once the engine is up (or there is none) and the first scan of
+ * the devices is done. */
+static void manager_maybe_ready(Manager *m) {
+        if (m->ready_sent || !m->watch)
+                return;
+        if (m->engine && m->engine->state != ENGINE_RUNNING)
+                return;
+        m->ready_sent = true;
+        (void) sd_notify(false, "READY=1");
+}
+
+/* Everything that mounts thin devices for the engine must live in its
+ * namespace; a containerd elsewhere (containerd.service left running, which
+ * dockerd attaches to when its socket exists) is the usual mis-set-up. Only a
+ * warning: we cannot tell cheaply whether the engine really uses it. */
+static void manager_warn_foreign_containerd(Manager *m) {
+        _cleanup_free_ ForeignProcess *found = NULL;
+        _cleanup_close_ int proc_fd = -EBADF;
+        const Engine *e = m->engine;
+        size_t n = 0;
+        int r;
+
+        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd < 0) {
+                log_debug_errno(negative_errno(), "Failed to open /proc, not looking for containerd: %m");
+                return;
+        }
+        r = foreign_containerd_find(proc_fd, e->namespace_inode, e->pid, &found, &n);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to look for containerd outside the engine namespace, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                log_warning("containerd (PID %d) runs in mount namespace %" PRIu64 ", not in the engine's (%lu): "
+                            "if the engine uses it, its containers' mounts are made outside the engine namespace. "
+                            "Stop and disable containerd.service and let the engine start its own.",
+                            (int) found[i].pid, found[i].mntns, (unsigned long) e->namespace_inode);
+}
+
+static void on_engine_changed(Engine *e, void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+
+        if (e->state == ENGINE_RUNNING && m->containerd_checked_pid != e->pid) {
+                m->containerd_checked_pid = e->pid;
+                manager_warn_foreign_containerd(m);
+        }
+        if (m->watch)
+                device_watch_engine_changed(m->watch);
+        if (m->leak_handler)
+                leak_handler_engine_changed(m->leak_handler);
+        bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);
+        manager_maybe_ready(m);
+        if (m->stopping && !engine_is_alive(e)) {
+                manager_exit(m, EXIT_SUCCESS);
+                return;
+        }
+        /* An engine that never came up is a failed start of the service,
+         * which systemd should see; one that failed later is reported and
+         * the daemon stays to watch what it left behind. */
+        if (e->state == ENGINE_FAILED && !m->ready_sent) {
+                log_error("The engine never became ready; exiting.");
+                manager_exit(m, EXIT_FAILURE);
+        }
+}
+
+static void manager_begin_stop(Manager *m) {
+        if (m->stopping)
+                return;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
+        if (m->engine && engine_is_alive(m->engine))
+                (void) engine_stop(m->engine);
+        else
+                manager_exit(m, EXIT_SUCCESS);
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_strv_free_ char **errors = NULL;
+        Config *config = NULL;
+        int r;
+
+        r = config_load(m->config_path, &config, &errors);
+        if (r == -EINVAL) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                return log_error_errno(r, "Configuration %s rejected, keeping the running one.",
+                                       m->config_path);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to load configuration %s, keeping the running one: %m",
+                                       m->config_path);
+
+        /* The engine keeps running as it was started; a changed ExecStart=
+         * or Propagation= applies at its next start. */
+        if (m->engine)
+                engine_set_config(m->engine, config);
+        if (m->watch)
+                device_watch_set_config(m->watch, config);
+        config_free(m->config);
+        m->config = config;
+        bus_manager_changed(m, "DefaultAction", "Propagation", NULL);
+        log_info("Configuration %s reloaded.", m->config_path);
+        return 0;
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received SIG%s, stopping.", sigabbrev_np((int) si->ssi_signo));
+        manager_begin_stop(m);
+        return 0;
+}
+
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1");
+        (void) manager_reload(m);
+        /* systemctl reload means "reload the service", and the engine is
+         * most of the service: dockerd re-reads daemon.json on SIGHUP. */
+        if (m->engine && engine_is_alive(m->engine)) {
+                r = engine_kill(m->engine, SIGHUP);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to forward SIGHUP to the engine: %m");
+        }
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int add_signal_source(Manager *m, int sig, sd_event_signal_handler_t handler,
+                             const char *description, sd_event_source **ret) {
+        sigset_t mask;
+        int r;
+
+        /* sd-event needs the signal blocked to receive it through signalfd. */
+        sigemptyset(&mask);
+        sigaddset(&mask, sig);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(negative_errno(), "Failed to block SIG%s: %m", sigabbrev_np(sig));
+
+        r = sd_event_add_signal(m->event, ret, sig, handler, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIG%s: %m", sigabbrev_np(sig));
+        (void) sd_event_source_set_description(*ret, description);
+        return 0;
+}
+
+/* Takes the sockets systemd passed us (socket activation), for the engine. */
+static int take_listen_fds(int **ret_fds, size_t *ret_n, char **ret_names) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ int *fds = NULL;
+        int n;
+
+        n = sd_listen_fds_with_names(true, &names);
+        if (n < 0)
+                return log_error_errno(n, "Failed to take the sockets passed by systemd: %m");
+        *ret_n = (size_t) n;
+        *ret_names = NULL;
+        *ret_fds = NULL;
+        if (n == 0)
+                return 0;
+
+        fds = calloc((size_t) n, sizeof(int));
+        if (!fds)
+                return log_oom();
+        for (int i = 0; i < n; i++)
+                fds[i] = SD_LISTEN_FDS_START + i;
+
+        if (names) {
+                size_t len = 0;
+
+                for (char **s = names; *s; s++)
+                        len += strlen(*s) + 1;
+                *ret_names = calloc(len + 1, 1);
+                if (!*ret_names)
+                        return log_oom();
+                for (char **s = names; *s; s++) {
+                        if (s != names)
+                                strcat(*ret_names, ":");
+                        strcat(*ret_names, *s);
+                }
+        }
+        log_info("Passing %d socket%s from systemd on to the engine.", n, n == 1 ? "" : "s");
+        *ret_fds = TAKE_PTR(fds);
+        return 0;
+}
+
+static int read_pid_file(const char *path, pid_t *ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        int pid;
+
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+                return -EBADMSG;
+        *ret = pid;
+        return 0;
+}
+
+static int manager_start_watch_only(Manager *m) {
+        int r;
+
+        m->watched_pid = 1;
+        if (m->config->pid_file) {
+                r = read_pid_file(m->config->pid_file, &m->watched_pid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the engine's PID from PIDFile=%s: %m",
+                                               m->config->pid_file);
+        }
+        r = proc_read_mntns(AT_FDCWD, m->watched_pid, &m->watched_namespace);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find the mount namespace of PID %d: %m", (int) m->watched_pid);
+
+        log_info("Watch-only mode: the engine namespace is %lu, that of PID %d.",
+                 (unsigned long) m->watched_namespace, (int) m->watched_pid);
+        manager_update_status(m);
+        return 0;
+}
+
+static int manager_start_engine(Manager *m) {
+        _cleanup_free_ int *fds = NULL;
+        _cleanup_free_ char *names = NULL;
+        size_t n_fds = 0;
+        int r;
+
+        r = runtime_dir_prepare(m->runtime_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare the runtime directory %s: %m", m->runtime_dir);
+
+        r = take_listen_fds(&fds, &n_fds, &names);
+        if (r < 0)
+                return r;
+        r = engine_new(m->event, m->config, m->runtime_dir, fds, n_fds, names, &m->engine);
+        if (r < 0) {
+                for (size_t i = 0; i < n_fds; i++)
+                        safe_close(fds[i]);
+                return log_error_errno(r, "Failed to set up the engine supervisor: %m");
+        }
+        TAKE_PTR(fds); /* the engine owns them now */
+        m->engine->on_change = on_engine_changed;
+        m->engine->userdata = m;
+
+        (void) sd_notify(false, "STATUS=Starting the engine.");
+        /* A failed spawn is the restart policy's to retry; if the engine
+         * never comes up, on_engine_changed() ends the daemon. */
+        (void) engine_start(m->engine);
+        return 0;
+}
+
+static void manager_engine_location(void *userdata, uint64_t *ret_mntns, pid_t *ret_pid) {
+        Manager *m = userdata;
+
+        *ret_mntns = 0;
+        *ret_pid = -1;
+        if (!m->engine) {
+                *ret_mntns = m->watched_namespace;
+                *ret_pid = m->watched_pid;
+        } else if (engine_is_alive(m->engine) && m->engine->state != ENGINE_STOPPING) {
+                *ret_mntns = m->engine->namespace_inode;
+                *ret_pid = m->engine->pid;
+        }
+}
+
+static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceState old_state, void *userdata) {
+        Manager *m = userdata;
+
+        (void) w;
+        if (ev == DEVICE_EVENT_CHANGED && d->state != old_state)
+                log_info("Device %s: %s → %s.", d->info.name, device_state_to_string(old_state),
+                         device_state_to_string(d->state));
+        if (m->leak_handler)
+                leak_handler_device_changed(m->leak_handler, d, ev, old_state);
+        bus_device_changed(m, d, ev, old_state);
+}
+
+static int manager_start_devices(Manager *m) {
+        _cleanup_(device_source_freep) DeviceSource *source = NULL;
+        int r;
+
+        r = m->device_source_dir ? device_source_dir_new(m->device_source_dir, &source)
+                                 : device_source_dm_new(&source);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the device source: %m");
+        r = device_watch_new(m->event, m->config, TAKE_PTR(source), manager_engine_location, on_device_changed, m,
+                             &m->watch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the device watch: %m");
+        r = leak_handler_new(m, &m->leak_handler);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up leak handling: %m");
+        device_watch_set_leak_handler(m->watch, m->leak_handler);
+        r = device_watch_start(m->watch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start watching devices: %m");
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = add_signal_source(m, SIGTERM, on_stop_signal, "sigterm", &m->sigterm_source);
+        if (r < 0)
+                return r;
+        r = add_signal_source(m, SIGINT, on_stop_signal, "sigint", &m->sigint_source);
+        if (r < 0)
+                return r;
+        r = add_signal_source(m, SIGHUP, on_reload_signal, "sighup", &m->sighup_source);
+        if (r < 0)
+                return r;
+        /* sd-event's child sources need SIGCHLD blocked too. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(negative_errno(), "Failed to block SIGCHLD: %m");
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+        r = m->config->exec_start ? manager_start_engine(m) : manager_start_watch_only(m);
+        if (r < 0)
+                return r;
+        r = manager_start_devices(m);
+        if (r < 0)
+                return r;
+        r = bus_start(m);
+        if (r < 0)
+                log_warning_errno(r, "Running without the D-Bus interface: %m");
+        manager_maybe_ready(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return m->exit_status;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The Manager owns everything the daemon has: the event loop, the active
+ * configuration, the engine, and (as later parts land) devices and bus. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config/config.h"
+#include "watch/device-watch.h"
+#include "engine/engine.h"
+#include "basic/macro.h"
+
+typedef struct Manager {
+        sd_event *event;
+        char *config_path;
+        Config *config;
+        char *runtime_dir;
+
+        Engine *engine;                 /* NULL in watch-only mode */
+        pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
+        uint64_t watched_namespace;
+
+        DeviceWatch *watch;
+        LeakHandler *leak_handler;      /* alerts, reaping, removal */
+        char *device_source_dir;        /* tests: a directory source instead of dm */
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
+
+        sd_bus *bus;                    /* NULL when running without the bus */
+
+        pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
+
+        bool ready_sent;
+        bool stopping;
+        int exit_status;
+
+        sd_event_source *sigterm_source;
+        sd_event_source *sigint_source;
+        sd_event_source *sighup_source;
+} Manager;
+
+/* Takes ownership of config, also on failure. */
+int manager_new(const char *config_path, Config *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Use a directory of device descriptions instead of device-mapper (the
+ * privileged tests' stand-in). Call before manager_start(). */
+int manager_set_device_source_dir(Manager *m, const char *dir);
+
+/* Sets up event sources and starts the engine; separate from allocation so
+ * a half-started manager is still freed cleanly. */
+int manager_start(Manager *m);
+/* Runs the loop until stopped; returns the process exit status. */
+int manager_run(Manager *m);
+/* Re-reads the configuration; a bad one is rejected and the old one kept. */
+int manager_reload(Manager *m);
+/* The engine namespace's inode: the engine's, or the watched process's. */
+uint64_t manager_engine_namespace(const Manager *m);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <libdevmapper.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "holders/block-device.h"
+#include "basic/macro.h"
+
+static int resolve_path(const char *path, dev_t *ret) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        if (!S_ISBLK(st.st_mode))
+                return -ENOTBLK;
+        *ret = st.st_rdev;
+        return 0;
+}
+
+int block_device_resolve(const char *arg, dev_t *ret) {
+        static const char *const dirs[] = { "/dev/mapper", "/dev" };
+        char path[PATH_MAX], rest;
+        unsigned maj, min;
+        int r;
+
+        if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2) {
+                (void) snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", maj, min);
+                if (access(path, F_OK) < 0)
+                        return -ENOENT;
+                *ret = makedev(maj, min);
+                return 0;
+        }
+
+        r = resolve_path(arg, ret);
+        if (r != -ENOENT || strchr(arg, '/'))
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                (void) snprintf(path, sizeof(path), "%s/%s", dirs[i], arg);
+                r = resolve_path(path, ret);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return -ENOENT;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct dm_task *, dm_task_destroy);
+
+int dm_open_count(dev_t dev, unsigned *ret) {
+        _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+        struct dm_info info;
+        char path[64];
+
+        /* Only device-mapper devices have this directory; asking the
+         * library about others would have it log errors. */
+        (void) snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/dm", major(dev), minor(dev));
+        if (access(path, F_OK) < 0)
+                return -ENOTTY;
+
+        dmt = dm_task_create(DM_DEVICE_INFO);
+        if (!dmt)
+                return -ENOMEM;
+        if (!dm_task_set_major(dmt, (int) major(dev)) || !dm_task_set_minor(dmt, (int) minor(dev)))
+                return -EINVAL;
+        if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info))
+                return -EIO;
+        if (!info.exists)
+                return -ENODEV;
+        *ret = (unsigned) info.open_count;
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Block devices built on top of another one: the holders sysfs lists
+ * (device-mapper, md) and loop devices whose backing file lives on its
+ * filesystem (found by device number through LOOP_GET_STATUS64). */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "holders/holder-scan.h"
+
+/* Appends to *stacked. sys_root is "/sys" or a fixture; dev_root is where
+ * loop device nodes are opened ("/dev"), NULL to skip the loop check. */
+int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev,
+                     StackedHolder **stacked, size_t *n_stacked);
+
+void stacked_holder_done(StackedHolder *h);

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The holder scan: one pass over /proc (namespace of each process, and its
+ * files if asked), one mount table per namespace, then the result grouped
+ * by namespace. Everything is matched by device number. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "basic/array.h"
+#include "holders/block-stack.h"
+#include "holders/holder-scan.h"
+#include "basic/log.h"
+#include "holders/mntns-set.h"
+#include "holders/proc-files.h"
+#include "holders/proc-tasks.h"
+#include "holders/proc-util.h"
+#include "basic/strv.h"
+
+/* A process, or a thread in another mount namespace than its process.
+ * pid is what /proc is read by (procfs answers /proc/TID too): the
+ * thread's TID, or for a process whose main thread has exited (its
+ * /proc/PID shows nothing of it any more), a live thread's; tgid is the
+ * process. */
+typedef struct ProcEntry {
+        pid_t pid;
+        pid_t tgid;
+        uint64_t mntns;
+        bool thread;             /* a thread alone in its namespace */
+} ProcEntry;
+
+typedef struct ProcHolder {
+        pid_t pid;               /* as in ProcEntry */
+        uint64_t mntns;
+        ProcFiles files;
+} ProcHolder;
+
+typedef struct ScanState {
+        const HolderScanOptions *o;
+        int proc_fd;
+        dev_t nsfs_dev;          /* recognizes namespace fds; 0: do not */
+        ProcEntry *procs;        /* by PID */
+        size_t n_procs;
+        pid_t *pids_by_ns;       /* PIDs ordered by (namespace, PID) */
+        ProcHolder *holders;     /* processes with references, by PID */
+        size_t n_holders;
+        ProcNsFd *ns_fds;        /* mount namespaces processes hold open */
+        size_t n_ns_fds;
+        MntnsSet set;
+        HolderScan *result;
+} ScanState;
+
+static void scan_state_done(ScanState *st) {
+        safe_close(st->proc_fd);
+        free(st->procs);
+        free(st->pids_by_ns);
+        for (size_t i = 0; i < st->n_holders; i++)
+                proc_files_done(&st->holders[i].files);
+        free(st->holders);
+        free(st->ns_fds);
+        mntns_set_done(&st->set);
+        holder_scan_free(st->result);
+}
+
+static const char *const ref_kind_names[_HOLDER_REF_KIND_MAX] = {
+        [HOLDER_REF_FD] = "fd",
+        [HOLDER_REF_DEVICE_NODE] = "device-node",
+        [HOLDER_REF_CWD] = "cwd",
+        [HOLDER_REF_ROOT] = "root",
+        [HOLDER_REF_EXE] = "exe",
+        [HOLDER_REF_MAP] = "map",
+};
+
+static const char *const pin_kind_names[_HOLDER_PIN_KIND_MAX] = {
+        [HOLDER_PIN_MOUNT] = "mount",
+        [HOLDER_PIN_FD] = "fd",
+};
+
+static const char *const stacked_kind_names[_STACKED_KIND_MAX] = {
+        [STACKED_HOLDER] = "holder",
+        [STACKED_LOOP] = "loop",
+};
+
+DEFINE_ENUM_TO_STRING(holder_ref_kind, HolderRefKind, ref_kind_names, _HOLDER_REF_KIND_MAX);
+
+DEFINE_ENUM_TO_STRING(holder_pin_kind, HolderPinKind, pin_kind_names, _HOLDER_PIN_KIND_MAX);
+
+DEFINE_ENUM_TO_STRING(stacked_kind, StackedKind, stacked_kind_names, _STACKED_KIND_MAX);
+
+static void holder_done(Holder *h) {
+        free(h->comm);
+        free(h->unit);
+        for (size_t i = 0; i < h->n_refs; i++)
+                holder_ref_done(&h->refs[i]);
+        free(h->refs);
+}
+
+static void holder_namespace_done(HolderNamespace *ns) {
+        strv_free(ns->mount_points);
+        free(ns->members);
+        free(ns->threads);
+        for (size_t i = 0; i < ns->n_processes; i++)
+                holder_done(&ns->processes[i]);
+        free(ns->processes);
+        for (size_t i = 0; i < ns->n_pins; i++)
+                free(ns->pins[i].path);
+        free(ns->pins);
+}
+
+HolderScan *holder_scan_free(HolderScan *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_namespaces; i++)
+                holder_namespace_done(&s->namespaces[i]);
+        free(s->namespaces);
+        for (size_t i = 0; i < s->n_stacked; i++)
+                stacked_holder_done(&s->stacked[i]);
+        free(s->stacked);
+        free(s);
+        return NULL;
+}
+
+bool holder_scan_is_empty(const HolderScan *s) {
+        return s->n_namespaces == 0 && s->n_stacked == 0;
+}
+
+bool holder_scan_explains_open_count(const HolderScan *s, unsigned open_count) {
+        unsigned expected = 0;
+
+        for (size_t i = 0; i < s->n_namespaces; i++)
+                if (s->namespaces[i].mount_points && s->namespaces[i].mount_points[0]) {
+                        expected = 1;
+                        break;
+                }
+        for (size_t i = 0; i < s->n_stacked; i++)
+                if (s->stacked[i].kind == STACKED_HOLDER)
+                        expected++;
+        return open_count <= expected;
+}
+
+static void count_failure(HolderScan *s, pid_t pid, int r) {
+        if (proc_error_is_vanished(r))
+                s->n_processes_vanished++;
+        else {
+                /* EACCES, EPERM, or anything else: we could not look. */
+                s->n_processes_inaccessible++;
+                log_debug_errno(r, "Cannot inspect PID %d, skipping: %m", (int) pid);
+        }
+}
+
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = ((const ProcEntry *) a)->pid, y = ((const ProcEntry *) b)->pid;
+
+        return (x > y) - (x < y);
+}
+
+static int cmp_ns_pid(const void *a, const void *b) {
+        const ProcEntry *x = a, *y = b;
+
+        if (x->mntns != y->mntns)
+                return (x->mntns > y->mntns) - (x->mntns < y->mntns);
+        return cmp_pid(a, b);
+}
+
+/* Keeps what a process or thread holds: the namespaces it has open, and
+ * its references if it has any. Takes files. */
+static int keep_files(ScanState *st, pid_t pid, uint64_t mntns, ProcFiles *files) {
+        ProcHolder h = { .pid = pid, .mntns = mntns, .files = *files };
+        int r = 0;
+
+        *files = (ProcFiles) {};
+        for (size_t i = 0; r >= 0 && i < h.files.n_ns_fds; i++)
+                r = array_append((void **) &st->ns_fds, &st->n_ns_fds, sizeof(ProcNsFd), &h.files.ns_fds[i]);
+        if (r >= 0 && h.files.n_refs > 0) {
+                r = array_append((void **) &st->holders, &st->n_holders, sizeof(ProcHolder), &h);
+                if (r >= 0)
+                        return 0; /* st->holders owns the files now */
+        }
+        proc_files_done(&h.files);
+        return r;
+}
+
+/* Threads in a mount namespace of their own become entries (and holders)
+ * of their own; the others add what they hold of their own (a cwd, root or
+ * fd table) to the process's files. Most processes have one thread, and the link count of
+ * their task directory says so without opening it. */
+static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *files) {
+        _cleanup_(proc_tasks_done) ProcTasks tasks = {};
+        unsigned n_threads;
+        int r;
+
+        if (proc_read_task_count(st->proc_fd, process->pid, &n_threads) < 0 || n_threads < 2)
+                return 0;
+        r = proc_tasks_scan(st->proc_fd, process->pid, process->mntns, st->o->dev, st->nsfs_dev,
+                            st->o->scan_files ? files : NULL, &tasks);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0; /* exited meanwhile, or not ours to see */
+        for (size_t i = 0; i < tasks.n_tasks; i++) {
+                ProcEntry e = {
+                        .pid = tasks.tasks[i].tid,
+                        .tgid = process->tgid,
+                        .mntns = tasks.tasks[i].mntns,
+                        .thread = true,
+                };
+
+                r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+                if (r < 0)
+                        return r;
+                r = keep_files(st, e.pid, e.mntns, &tasks.tasks[i].files);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* A process's namespace, its threads', and their files if asked. */
+static int scan_process(pid_t pid, void *userdata) {
+        _cleanup_(proc_files_done) ProcFiles files = {};
+        ScanState *st = userdata;
+        ProcEntry e = { .pid = pid, .tgid = pid };
+        int r;
+
+        st->result->n_processes++;
+        r = proc_read_mntns(st->proc_fd, pid, &e.mntns);
+        if (proc_error_is_vanished(r))
+                /* Gone, or only its main thread is: then a live thread
+                 * still has the namespace, files and mappings. */
+                r = proc_tasks_find_live(st->proc_fd, pid, &e.pid, &e.mntns);
+        if (r < 0) {
+                count_failure(st->result, pid, r);
+                return 0;
+        }
+        r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+        if (r < 0)
+                return r;
+        if (st->o->scan_files) {
+                r = proc_files_scan(st->proc_fd, e.pid, st->o->dev, st->nsfs_dev, &files);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        count_failure(st->result, pid, r);
+        }
+        r = scan_threads(st, &e, &files);
+        if (r < 0)
+                return r;
+        return keep_files(st, e.pid, e.mntns, &files);
+}
+
+/* One pass over /proc: each process's namespace, and its files if asked. */
+static int walk_processes(ScanState *st) {
+        int r;
+
+        r = proc_for_each_pid(st->proc_fd, ".", scan_process, st);
+        if (r < 0)
+                return r;
+        qsort(st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
+        return 0;
+}
+
+/* Seeds the namespace set with every namespace a process is in (members
+ * borrowed from pids_by_ns) and every namespace a process holds open. */
+static int seed_namespaces(ScanState *st) {
+        _cleanup_free_ ProcEntry *by_ns = NULL;
+        int r;
+
+        by_ns = calloc(st->n_procs ?: 1, sizeof(ProcEntry));
+        st->pids_by_ns = calloc(st->n_procs ?: 1, sizeof(pid_t));
+        if (!by_ns || !st->pids_by_ns)
+                return -ENOMEM;
+        if (st->n_procs > 0)
+                memcpy(by_ns, st->procs, st->n_procs * sizeof(ProcEntry));
+        qsort(by_ns, st->n_procs, sizeof(ProcEntry), cmp_ns_pid);
+
+        for (size_t i = 0, start = 0; i < st->n_procs; i++) {
+                st->pids_by_ns[i] = by_ns[i].pid;
+                if (i + 1 < st->n_procs && by_ns[i + 1].mntns == by_ns[i].mntns)
+                        continue;
+                r = mntns_set_add(&st->set, by_ns[i].mntns);
+                if (r < 0)
+                        return r;
+                st->set.ns[r].members = st->pids_by_ns + start;
+                st->set.ns[r].n_members = i + 1 - start;
+                start = i + 1;
+        }
+
+        for (size_t i = 0; i < st->n_ns_fds; i++) {
+                const ProcNsFd *p = &st->ns_fds[i];
+
+                r = mntns_set_add(&st->set, p->mntns);
+                if (r < 0)
+                        return r;
+                if (st->set.ns[r].fd_pid == 0) {
+                        st->set.ns[r].fd_pid = p->pid;
+                        st->set.ns[r].fd_num = p->fd;
+                }
+        }
+        return 0;
+}
+
+static const ProcEntry *find_proc(const ScanState *st, pid_t pid) {
+        ProcEntry key = { .pid = pid };
+
+        return bsearch(&key, st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
+}
+
+/* The entry of process pid: by PID, or, if its main thread has exited, the
+ * one seen through a live thread (rare: a linear search). */
+static const ProcEntry *find_process(const ScanState *st, pid_t pid) {
+        const ProcEntry *e = find_proc(st, pid);
+
+        for (size_t i = 0; !e && i < st->n_procs; i++)
+                if (st->procs[i].tgid == pid && !st->procs[i].thread)
+                        e = &st->procs[i];
+        return e;
+}
+
+static ProcHolder *find_holder(ScanState *st, pid_t pid) {
+        /* holders were appended in /proc order, which is by PID, but do not
+         * rely on it: few processes hold files, a linear search is cheap. */
+        for (size_t i = 0; i < st->n_holders; i++)
+                if (st->holders[i].pid == pid)
+                        return &st->holders[i];
+        return NULL;
+}
+
+static bool mounts_device(const MountTable *t, dev_t dev) {
+        for (size_t i = 0; i < t->n_entries; i++)
+                if (t->entries[i].pinned_mntns == 0 && t->entries[i].dev == dev)
+                        return true;
+        return false;
+}
+
+/* e->pid names a process, or a thread alone in this namespace. */
+static int describe_process(ScanState *st, const ProcEntry *e, pid_t ppid, bool root_member, HolderNamespace *out) {
+        pid_t pid = e->pid;
+        Holder h = { .pid = e->tgid, .tid = e->thread ? pid : 0, .ppid = ppid, .root_member = root_member };
+        ProcHolder *ph;
+        int r;
+
+        r = proc_read_comm(st->proc_fd, pid, &h.comm);
+        if (r == -ENOMEM)
+                return r;
+        r = proc_read_unit(st->proc_fd, pid, &h.unit);
+        if (r == -ENOMEM)
+                return r;
+
+        ph = find_holder(st, pid);
+        if (ph) {
+                h.refs = TAKE_PTR(ph->files.refs);
+                h.n_refs = ph->files.n_refs;
+                ph->files.n_refs = 0;
+        }
+        r = array_append((void **) &out->processes, &out->n_processes, sizeof(Holder), &h);
+        if (r < 0)
+                holder_done(&h);
+        return r;
+}
+
+/* The processes worth naming in a namespace: its root members if it mounts
+ * the device, those with references, or all with describe_all. Kernel
+ * threads are in the initial namespace but hold nothing of their own. */
+static int describe_members(ScanState *st, const MntnsInfo *ns, bool holds, HolderNamespace *out) {
+        int r;
+
+        for (size_t m = 0; m < ns->n_members; m++) {
+                pid_t pid = ns->members[m], ppid = -1;
+                bool has_refs = find_holder(st, pid), root = false;
+                const ProcEntry *e = find_proc(st, pid), *parent;
+                unsigned flags = 0;
+
+                if (!holds && !has_refs && !st->o->describe_all)
+                        continue;
+                if (proc_read_stat(st->proc_fd, pid, &ppid, &flags) >= 0) {
+                        if (flags & PROC_PF_KTHREAD)
+                                continue;
+                        parent = find_process(st, ppid);
+                        /* A thread here is one its process is not in: it
+                         * made or entered this namespace itself. */
+                        root = e->thread || !parent || parent->mntns != ns->ino;
+                } else if (!has_refs)
+                        continue; /* gone */
+                if (!(holds && root) && !has_refs && !st->o->describe_all)
+                        continue;
+                r = describe_process(st, e, ppid, root, out);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_pins(const ScanState *st, const MntnsInfo *ns, HolderNamespace *out) {
+        int r;
+
+        for (size_t p = 0; p < ns->n_pins; p++) {
+                HolderPin pin = ns->pins[p];
+
+                pin.path = strdup(pin.path);
+                if (!pin.path)
+                        return -ENOMEM;
+                r = array_append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
+                if (r < 0) {
+                        free(pin.path);
+                        return r;
+                }
+        }
+        for (size_t i = 0; i < st->n_ns_fds; i++) {
+                const ProcNsFd *f = &st->ns_fds[i];
+                HolderPin pin = { .kind = HOLDER_PIN_FD, .pid = f->pid, .fd = f->fd };
+
+                if (f->mntns != ns->ino)
+                        continue;
+                r = array_append((void **) &out->pins, &out->n_pins, sizeof(HolderPin), &pin);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool has_holders_in(const ScanState *st, uint64_t mntns) {
+        for (size_t i = 0; i < st->n_holders; i++)
+                if (st->holders[i].mntns == mntns)
+                        return true;
+        return false;
+}
+
+static int build_namespace(ScanState *st, const MntnsInfo *ns) {
+        _cleanup_(holder_namespace_done) HolderNamespace out = { .ino = ns->ino, .id = ns->id };
+        bool holds = mounts_device(&ns->table, st->o->dev);
+        int r;
+
+        if (!holds && !has_holders_in(st, ns->ino))
+                return 0;
+
+        out.mount_points = calloc(1, sizeof(char *));
+        out.members = calloc(ns->n_members ?: 1, sizeof(pid_t));
+        out.threads = calloc(ns->n_members ?: 1, sizeof(pid_t));
+        if (!out.mount_points || !out.members || !out.threads)
+                return -ENOMEM;
+        for (size_t e = 0; e < ns->table.n_entries; e++) {
+                const MountEntry *m = &ns->table.entries[e];
+
+                if (m->pinned_mntns != 0 || m->dev != st->o->dev)
+                        continue;
+                r = strv_extend(&out.mount_points, m->mount_point);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t m = 0; m < ns->n_members; m++) {
+                const ProcEntry *e = find_proc(st, ns->members[m]);
+
+                if (e->thread)
+                        out.threads[out.n_threads++] = e->pid;
+                else
+                        out.members[out.n_members++] = e->tgid;
+        }
+
+        r = describe_members(st, ns, holds, &out);
+        if (r < 0)
+                return r;
+        r = add_pins(st, ns, &out);
+        if (r < 0)
+                return r;
+        r = array_append((void **) &st->result->namespaces, &st->result->n_namespaces, sizeof(HolderNamespace), &out);
+        if (r < 0)
+                return r;
+        out = (HolderNamespace) {}; /* the result owns it now */
+        return 0;
+}
+
+static int cmp_namespace(const void *a, const void *b) {
+        uint64_t x = ((const HolderNamespace *) a)->ino, y = ((const HolderNamespace *) b)->ino;
+
+        return (x > y) - (x < y);
+}
+
+static MountSource resolve_source(const HolderScanOptions *o) {
+        if (o->source != MOUNT_SOURCE_AUTO)
+                return o->source;
+        /* A fixture /proc has no kernel behind it to list mounts from. */
+        if (o->proc_root && strcmp(o->proc_root, "/proc") != 0)
+                return MOUNT_SOURCE_MOUNTINFO;
+        return mount_source_listmount_supported() ? MOUNT_SOURCE_LISTMOUNT : MOUNT_SOURCE_MOUNTINFO;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
+        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
+        const char *proc_root = o->proc_root ?: "/proc";
+        uint64_t start = now_usec();
+        struct stat nsfs;
+        int r;
+
+        st.result = calloc(1, sizeof(HolderScan));
+        if (!st.result)
+                return -ENOMEM;
+        st.result->dev = o->dev;
+        st.result->source = resolve_source(o);
+        st.result->files_scanned = o->scan_files;
+        if (st.result->source == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
+                return -EOPNOTSUPP;
+
+        st.proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (st.proc_fd < 0)
+                return negative_errno();
+        (void) proc_read_mntns(st.proc_fd, 0, &st.result->self_mntns);
+        /* Namespace fds are recognized by the device of nsfs itself. */
+        st.nsfs_dev = fstatat(st.proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
+
+        r = walk_processes(&st);
+        if (r < 0)
+                return r;
+        r = seed_namespaces(&st);
+        if (r < 0)
+                return r;
+
+        st.set.proc_fd = st.proc_fd;
+        st.set.dev = o->dev;
+        st.set.self = st.result->self_mntns;
+        r = mntns_set_scan(&st.set, st.result->source);
+        if (r < 0)
+                return r;
+        st.result->n_namespaces_scanned = st.set.n_scanned;
+        st.result->n_namespaces_inaccessible = st.set.n_unreachable;
+
+        for (size_t i = 0; i < st.set.n_ns; i++) {
+                r = build_namespace(&st, &st.set.ns[i]);
+                if (r < 0)
+                        return r;
+        }
+        /* qsort() may not be passed NULL, even with nothing to sort. */
+        if (st.result->n_namespaces > 0)
+                qsort(st.result->namespaces, st.result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
+
+        r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", o->dev,
+                             &st.result->stacked, &st.result->n_stacked);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        st.result->duration_usec = now_usec() - start;
+        *ret = TAKE_PTR(st.result);
+        return 0;
+}

@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Keeping the set of watched devices in line with the kernel. Events only
+ * queue work; one pass, run from a one-shot defer source, does it all, so
+ * a burst of udev events costs one pass. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "watch/device-watch.h"
+#include "basic/fileio.h"
+#include "holders/holder-scan.h"
+#include "basic/log.h"
+#include "holders/mount-devices.h"
+#include "basic/strv.h"
+
+struct DeviceWatch {
+        sd_event *event;
+        const Config *config;
+        DeviceSource *source;
+        DeviceWatchEngine engine;
+        DeviceWatchChanged changed;
+        void *userdata;
+
+        Device **devices;               /* sorted by name */
+        size_t n_devices;
+
+        bool resync_pending;            /* re-enumerate every device */
+        bool dm_missing_logged;
+        char **pending_names;           /* re-query these */
+        sd_event_source *pass_source;
+        sd_event_source *reconcile_source;
+        sd_event_source *ask_again_source;
+
+        uint64_t engine_mntns;
+        pid_t engine_pid;
+        int mountinfo_fd;               /* the engine's; keeps its namespace
+                                         * referenced, so closed as soon as the
+                                         * engine is gone */
+        sd_event_source *mountinfo_source;
+        DevSet engine_mounts;
+
+        DeviceWatchStats stats;
+        LeakHandler *leak_handler;      /* not owned */
+};
+
+static bool match_any_glob(char *const *globs, const char *s) {
+        if (strv_length(globs) == 0)
+                return true;
+        for (char *const *g = globs; *g; g++)
+                if (fnmatch(*g, s, 0) == 0)
+                        return true;
+        return false;
+}
+
+static bool match_any_prefix(char *const *prefixes, const char *s) {
+        if (strv_length(prefixes) == 0)
+                return true;
+        for (char *const *p = prefixes; *p; p++)
+                if (strncmp(s, *p, strlen(*p)) == 0)
+                        return true;
+        return false;
+}
+
+bool device_watch_matches(const Config *config, const DeviceInfo *info) {
+        return (strv_length(config->targets) == 0 || strv_contains(config->targets, info->target)) &&
+               match_any_glob(config->names, info->name) && match_any_prefix(config->uuid_prefixes, info->uuid) &&
+               (strv_length(config->pools) == 0 || (*info->pool && match_any_glob(config->pools, info->pool)));
+}
+
+static usec_t now_realtime(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static usec_t now_monotonic(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static void queue_pass(DeviceWatch *w) {
+        if (w->pass_source)
+                (void) sd_event_source_set_enabled(w->pass_source, SD_EVENT_ONESHOT);
+}
+
+/* Asks the source about name again in the next pass (NULL: about all). */
+static void queue_requery(DeviceWatch *w, const char *name) {
+        if (!name)
+                w->resync_pending = true;
+        else if (!strv_contains(w->pending_names, name) && strv_extend(&w->pending_names, name) < 0)
+                w->resync_pending = true;  /* out of memory: the big hammer */
+        queue_pass(w);
+}
+
+/* Binary search; *ret_index is where name is or would go. */
+static Device *find_device(DeviceWatch *w, const char *name, size_t *ret_index) {
+        size_t lo = 0, hi = w->n_devices;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(w->devices[mid]->info.name, name);
+
+                if (c == 0) {
+                        if (ret_index)
+                                *ret_index = mid;
+                        return w->devices[mid];
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (ret_index)
+                *ret_index = lo;
+        return NULL;
+}
+
+static void notify(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceState old_state) {
+        if (w->changed)
+                w->changed(w, d, ev, old_state, w->userdata);
+}
+
+static int add_device(DeviceWatch *w, const DeviceInfo *info, size_t index) {
+        Device **grown, *d;
+        int r;
+
+        grown = reallocarray(w->devices, w->n_devices + 1, sizeof(Device *));
+        if (!grown)
+                return -ENOMEM;
+        w->devices = grown;
+        r = device_new(info, &d);
+        if (r < 0)
+                return r;
+        memmove(w->devices + index + 1, w->devices + index, (w->n_devices - index) * sizeof(Device *));
+        w->devices[index] = d;
+        w->n_devices++;
+        d->scan_pending = true;
+        log_debug("Watching %s (%u:%u, %s).", info->name, major(info->dev), minor(info->dev), info->target);
+        notify(w, d, DEVICE_EVENT_ADDED, d->state);
+        return 0;
+}
+
+/* exists: the device is still there, it only stopped matching the rules,
+ * so nothing about it was released or removed. */
+static void drop_device(DeviceWatch *w, size_t index, bool exists) {
+        Device *d = w->devices[index];
+        DeviceState old = d->state;
+
+        if (exists) {
+                log_debug("Device %s no longer matches the watch rules (target %s, pool %s).", d->info.name,
+                          d->info.target, d->info.pool);
+                notify(w, d, DEVICE_EVENT_UNWATCHED, old);
+        } else {
+                /* A leaked device the kernel removed (deferred removal at
+                 * last close) was released first, even if no scan saw it in
+                 * between. */
+                if (IN_SET(old, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK)) {
+                        (void) device_set_state(d, DEVICE_RELEASED, now_realtime());
+                        notify(w, d, DEVICE_EVENT_CHANGED, old);
+                        old = DEVICE_RELEASED;
+                }
+                (void) device_set_state(d, DEVICE_REMOVED, now_realtime());
+                log_debug("Device %s is gone (was %s).", d->info.name, device_state_to_string(old));
+                notify(w, d, DEVICE_EVENT_REMOVED, old);
+        }
+        memmove(w->devices + index, w->devices + index + 1, (w->n_devices - index - 1) * sizeof(Device *));
+        w->n_devices--;
+        device_free(d);
+}
+
+static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
+        return a->dev == b->dev && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
+               a->suspended == b->suspended && streq(a->uuid, b->uuid) && streq(a->target, b->target) &&
+               streq(a->pool, b->pool);
+}
+
+/* Takes in what the source says about one device (NULL: it is gone). */
+static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
+        size_t index;
+        Device *d = find_device(w, name, &index);
+
+        if (!info || !device_watch_matches(w->config, info)) {
+                if (d) {
+                        /* What it is now, for whoever is told. */
+                        if (info) {
+                                device_info_done(&d->info);
+                                d->info = *info;
+                                *info = (DeviceInfo) {};
+                        }
+                        drop_device(w, index, info != NULL);
+                }
+                return 0;
+        }
+        if (!d)
+                return add_device(w, info, index);
+
+        d->scan_pending = true;
+        if (info_equal(&d->info, info))
+                return 0;
+        device_info_done(&d->info);
+        d->info = *info;
+        *info = (DeviceInfo) {};
+        notify(w, d, DEVICE_EVENT_CHANGED, d->state);
+        return 0;
+}
+
+static int compare_info_names(const void *a, const void *b) {
+        return strcmp(((const DeviceInfo *) a)->name, ((const DeviceInfo *) b)->name);
+}
+
+static int resync(DeviceWatch *w) {
+        DeviceInfo *infos = NULL;
+        size_t n = 0;
+        int r;
+
+        r = w->source->ops->enumerate(w->source, &infos, &n);
+        if (r == -ENODEV && w->n_devices > 0)
+                /* Known devices came from device-mapper, so it is there: a
+                 * list that failed says nothing about them. Dropping them
+                 * would report every leak released and removed. */
+                return log_error_errno(r, "Cannot list the devices, keeping the %zu known: %m", w->n_devices);
+        if (r == -ENODEV) {
+                if (!w->dm_missing_logged)
+                        log_warning("device-mapper is not available in this kernel; no devices to watch until it is.");
+                w->dm_missing_logged = true;
+                infos = NULL;
+                n = 0;
+        } else if (r < 0)
+                return log_error_errno(r, "Cannot list the devices, keeping what is known: %m");
+
+        /* No devices may come as NULL, which qsort() and bsearch() must not see. */
+        if (n > 0)
+                qsort(infos, n, sizeof(DeviceInfo), compare_info_names);
+        /* Gone: known here, absent there. */
+        for (size_t i = w->n_devices; i > 0; i--)
+                if (n == 0 || !bsearch(&(DeviceInfo) { .name = w->devices[i - 1]->info.name }, infos, n,
+                                       sizeof(DeviceInfo), compare_info_names))
+                        drop_device(w, i - 1, false);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = apply_info(w, infos[i].name, &infos[i]);
+        device_infos_free(infos, n);
+        for (size_t i = 0; i < w->n_devices; i++)
+                w->devices[i]->scan_pending = true;
+        return r < 0 ? r : 0;
+}
+
+static int requery(DeviceWatch *w, const char *name) {
+        _cleanup_(device_info_done) DeviceInfo info = {};
+        int r;
+
+        r = w->source->ops->query(w->source, name, &info);
+        if (r == -ENODEV)
+                return apply_info(w, name, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot ask about device %s: %m", name);
+        return apply_info(w, name, &info);
+}
+
+static int read_engine_mounts(DeviceWatch *w) {
+        _cleanup_free_ char *buf = NULL;
+        int r;
+
+        dev_set_done(&w->engine_mounts);
+        if (w->mountinfo_fd < 0)
+                return 0;
+        if (lseek(w->mountinfo_fd, 0, SEEK_SET) < 0)
+                return log_warning_errno(-errno, "Cannot rewind the engine's mount table: %m");
+        r = read_full_fd(w->mountinfo_fd, 64 * 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot read the engine's mount table: %m");
+        return mountinfo_parse_devices(buf, &w->engine_mounts);
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) fd;
+        (void) revents;
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        for (size_t i = 0; i < w->n_devices; i++)
+                for (size_t j = 0; j < w->devices[i]->n_exit_watches; j++)
+                        if (w->devices[i]->exit_watches[j] == s)
+                                w->devices[i]->scan_pending = true;
+        queue_pass(w);
+        return 0;
+}
+
+/* Rows are sorted by namespace first: one process may come several times. */
+static bool pid_seen_before(const HolderRecords *h, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (h->rows[j].pid == h->rows[i].pid)
+                        return true;
+        return false;
+}
+
+/* Watches each holder process once, so its exit triggers a rescan. */
+static void watch_holder_exits(DeviceWatch *w, Device *d) {
+        device_clear_exit_watches(d);
+        for (size_t i = 0; i < d->holders.n_rows; i++) {
+                pid_t pid = d->holders.rows[i].pid;
+                sd_event_source **grown, *s = NULL;
+                int fd;
+
+                if (pid <= 0 || pid_seen_before(&d->holders, i))
+                        continue;
+                fd = (int) syscall(SYS_pidfd_open, pid, 0);
+                if (fd < 0)
+                        continue;  /* gone already: the next pass sees it */
+                grown = reallocarray(d->exit_watches, d->n_exit_watches + 1, sizeof(*grown));
+                if (!grown || sd_event_add_io(w->event, &s, fd, EPOLLIN, on_holder_exit, w) < 0) {
+                        if (grown)
+                                d->exit_watches = grown;
+                        safe_close(fd);
+                        continue;
+                }
+                (void) sd_event_source_set_io_fd_own(s, true);
+                d->exit_watches = grown;
+                d->exit_watches[d->n_exit_watches++] = s;
+        }
+}
+
+/* Who holds d, and what that makes of its life cycle. */
+static int scan_device(DeviceWatch *w, Device *d) {
+        _cleanup_(holder_scan_freep) HolderScan *scan = NULL;
+        _cleanup_(holder_records_done) HolderRecords engine = {}, others = {};
+        HolderScanOptions o = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO };
+        unsigned open_count = d->info.open_count;
+        DeviceUse use = {};
+        DeviceState old = d->state, next;
+        bool holders_changed;
+        int r;
+
+        d->scan_pending = false;
+        d->engine_mounted = dev_set_contains(&w->engine_mounts, d->info.dev);
+        if (d->engine_mounted)
+                use.engine_holds = true;
+        else if (open_count != 0) {
+                /* Mounts alone are cheap to find; files only when the open
+                 * count says something else holds it too. */
+                o.scan_files = open_count == OPEN_COUNT_UNKNOWN;
+                r = holder_scan(&o, &scan);
+                if (r >= 0 && !o.scan_files && !holder_scan_explains_open_count(scan, open_count)) {
+                        scan = holder_scan_free(scan);
+                        o.scan_files = true;
+                        r = holder_scan(&o, &scan);
+                }
+                if (r < 0)
+                        return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m",
+                                                 d->info.name);
+                r = holder_records_from_scan(scan, w->engine_mntns, &engine, &others);
+                if (r < 0)
+                        return r;
+                use.engine_holds = engine.n_rows > 0;
+                if (!use.engine_holds && others.n_rows == 0 && open_count != OPEN_COUNT_UNKNOWN) {
+                        r = holder_records_add_unexplained(&others, open_count, scan->n_processes_inaccessible);
+                        if (r < 0)
+                                return r;
+                }
+                use.others_hold = others.n_rows > 0;
+        }
+        d->last_scan_usec = now_realtime();
+        use.engine_let_go = d->info.deferred_remove;
+
+        if (use.engine_holds)
+                holder_records_done(&others);  /* an engine's device has no leak holders */
+        holders_changed = !holder_records_equal(&d->holders, &others);
+        if (holders_changed) {
+                holder_records_done(&d->holders);
+                d->holders = TAKE_GENERIC(others, (HolderRecords) {});
+                watch_holder_exits(w, d);
+        }
+        next = device_next_state(old, true, &use);
+        if (device_set_state(d, next, d->last_scan_usec) || holders_changed)
+                notify(w, d, DEVICE_EVENT_CHANGED, old);
+        return 0;
+}
+
+/* The kernel sends no event when a busy device is given deferred removal,
+ * so an engine letting go of a device others still hold (an unmount, then
+ * the remove a moment later) is seen only by asking. A device that others
+ * hold while the engine has not let go is asked about again, at 200 ms,
+ * then doubling up to 30 s, for as long as that lasts. Asking is the
+ * source's query (device-mapper: info and table, a few ioctls); it scans
+ * the holders again only if the answer changed. */
+#define ASK_FIRST_USEC (200 * USEC_PER_MSEC)
+#define ASK_MAX_USEC (30 * USEC_PER_SEC)
+
+static bool waiting_for_let_go(const Device *d) {
+        return d->state == DEVICE_IDLE && d->holders.n_rows > 0 && !d->info.deferred_remove;
+}
+
+static void arm_ask_again(DeviceWatch *w) {
+        usec_t now = now_monotonic(), next = 0;
+
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+
+                if (!waiting_for_let_go(d)) {
+                        d->ask_again_usec = d->ask_interval_usec = 0;
+                        continue;
+                }
+                if (d->ask_again_usec == 0) {
+                        d->ask_interval_usec = ASK_FIRST_USEC;
+                        d->ask_again_usec = now + ASK_FIRST_USEC;
+                }
+                if (next == 0 || d->ask_again_usec < next)
+                        next = d->ask_again_usec;
+        }
+        if (!w->ask_again_source)
+                return;
+        if (next == 0) {
+                (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(w->ask_again_source, next);
+        (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_ONESHOT);
+}
+
+static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) s;
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+                _cleanup_(device_info_done) DeviceInfo info = {};
+
+                if (d->ask_again_usec == 0 || d->ask_again_usec > usec)
+                        continue;
+                d->ask_interval_usec = d->ask_interval_usec * 2 < ASK_MAX_USEC ? d->ask_interval_usec * 2 : ASK_MAX_USEC;
+                d->ask_again_usec = usec + d->ask_interval_usec;
+                /* Gone, or anything about it changed: a requery in the pass
+                 * takes it from there. */
+                if (w->source->ops->query(w->source, d->info.name, &info) < 0 || !info_equal(&d->info, &info))
+                        queue_requery(w, d->info.name);
+        }
+        arm_ask_again(w);
+        return 0;
+}
+
+static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
+        return d->engine_mounted != dev_set_contains(&w->engine_mounts, d->info.dev);
+}
+
+static int run_pass(DeviceWatch *w) {
+        _cleanup_strv_free_ char **names = TAKE_PTR(w->pending_names);
+        usec_t start = now_monotonic();
+        unsigned scanned = 0;
+
+        if (read_engine_mounts(w) < 0)
+                log_debug("Engine mount table unreadable; treating it as empty.");
+        if (w->resync_pending) {
+                w->resync_pending = false;
+                (void) resync(w);
+        } else
+                /* Open counts and the deferred-removal flag change without
+                 * an event (a mount, a holder's exit): what a scan decides
+                 * on is asked of the kernel right before it. */
+                for (size_t i = 0; i < w->n_devices; i++) {
+                        Device *d = w->devices[i];
+
+                        if ((d->scan_pending || engine_mount_changed(w, d)) &&
+                            !strv_contains(names, d->info.name) && strv_extend(&names, d->info.name) < 0)
+                                d->scan_pending = true;  /* scanned on what is known */
+                }
+        for (char **n = names; n && *n; n++)
+                (void) requery(w, *n);
+
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+
+                if (!d->scan_pending && !engine_mount_changed(w, d))
+                        continue;
+                (void) scan_device(w, d);
+                scanned++;
+        }
+        if (scanned > 0) {
+                w->stats.last_scan_usec = now_realtime();
+                w->stats.last_scan_duration_usec = now_monotonic() - start;
+                w->stats.n_scans++;
+        }
+        arm_ask_again(w);
+        return 0;
+}
+
+static int on_pass(sd_event_source *s, void *userdata) {
+        (void) s;
+        return run_pass(userdata);
+}
+
+static void on_source_changed(DeviceSource *s, const char *name, dev_t dev, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) s;
+        queue_requery(w, name);
+        /* The name may not be the one we know the device by (udev's, for a
+         * device that is gone): the number is exact. */
+        for (size_t i = 0; dev != 0 && i < w->n_devices; i++)
+                if (w->devices[i]->info.dev == dev && (!name || !streq(w->devices[i]->info.name, name)))
+                        queue_requery(w, w->devices[i]->info.name);
+}
+
+static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        queue_pass(w);
+        return 0;
+}
+
+static void arm_reconcile(DeviceWatch *w) {
+        usec_t usec = w->config->reconcile_usec;
+
+        if (usec == 0) {
+                (void) sd_event_source_set_enabled(w->reconcile_source, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(w->reconcile_source, usec);
+        (void) sd_event_source_set_time_accuracy(w->reconcile_source, usec / 10);
+        (void) sd_event_source_set_enabled(w->reconcile_source, SD_EVENT_ONESHOT);
+}
+
+static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
+        DeviceWatch *w = userdata;
+
+        (void) s;
+        (void) usec;
+        log_debug("Reconciling every device with the kernel.");
+        w->resync_pending = true;
+        queue_pass(w);
+        arm_reconcile(w);
+        return 0;
+}
+
+static void close_engine_mounts(DeviceWatch *w) {
+        w->mountinfo_source = sd_event_source_disable_unref(w->mountinfo_source);
+        w->mountinfo_fd = safe_close(w->mountinfo_fd);
+        dev_set_done(&w->engine_mounts);
+}
+
+static void open_engine_mounts(DeviceWatch *w) {
+        char path[64];
+        int r;
+
+        close_engine_mounts(w);
+        w->engine_mntns = 0;
+        w->engine_pid = -1;
+        if (w->engine)
+                w->engine(w->userdata, &w->engine_mntns, &w->engine_pid);
+        if (w->engine_pid <= 0)
+                return;
+        (void) snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int) w->engine_pid);
+        w->mountinfo_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (w->mountinfo_fd < 0) {
+                log_warning_errno(-errno, "Cannot follow the engine's mounts (%s): %m", path);
+                return;
+        }
+        r = sd_event_add_io(w->event, &w->mountinfo_source, w->mountinfo_fd, EPOLLPRI, on_engine_mounts, w);
+        if (r < 0)
+                log_warning_errno(r, "Cannot follow the engine's mounts: %m");
+}
+
+int device_watch_new(sd_event *event, const Config *config, DeviceSource *source,
+                     DeviceWatchEngine engine, DeviceWatchChanged changed, void *userdata,
+                     DeviceWatch **ret) {
+        _cleanup_(device_source_freep) DeviceSource *owned = source;
+        _cleanup_(device_watch_freep) DeviceWatch *w = NULL;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->event = sd_event_ref(event);
+        w->config = config;
+        w->source = TAKE_PTR(owned);
+        w->source->on_changed = on_source_changed;
+        w->source->userdata = w;
+        w->engine = engine;
+        w->changed = changed;
+        w->userdata = userdata;
+        w->mountinfo_fd = -EBADF;
+        w->engine_pid = -1;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+DeviceWatch *device_watch_free(DeviceWatch *w) {
+        if (!w)
+                return NULL;
+        close_engine_mounts(w);
+        sd_event_source_disable_unref(w->pass_source);
+        sd_event_source_disable_unref(w->reconcile_source);
+        sd_event_source_disable_unref(w->ask_again_source);
+        for (size_t i = 0; i < w->n_devices; i++)
+                device_free(w->devices[i]);
+        free(w->devices);
+        strv_free(w->pending_names);
+        device_source_free(w->source);
+        sd_event_unref(w->event);
+        free(w);
+        return NULL;
+}
+
+static void size_event_buffer(DeviceWatch *w) {
+        int r;
+
+        if (!w->source->ops->set_buffer)
+                return;
+        r = w->source->ops->set_buffer(w->source, w->config->udev_receive_buffer);
+        if (r < 0)
+                log_warning_errno(r, "Cannot resize the %s event buffer to %zu bytes, keeping its size: %m",
+                                  w->source->ops->kind, w->config->udev_receive_buffer);
+}
+
+int device_watch_start(DeviceWatch *w) {
+        int r;
+
+        r = sd_event_add_defer(w->event, &w->pass_source, on_pass, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the scan pass: %m");
+        (void) sd_event_source_set_enabled(w->pass_source, SD_EVENT_OFF);
+        r = sd_event_add_time(w->event, &w->reconcile_source, CLOCK_MONOTONIC, 0, 0,
+                                       on_reconcile, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the reconcile timer: %m");
+        arm_reconcile(w);
+        r = sd_event_add_time(w->event, &w->ask_again_source, CLOCK_MONOTONIC, 0, 0, on_ask_again, w);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the timer that asks about idle devices again: %m");
+        (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_OFF);
+
+        size_event_buffer(w);  /* applied by start */
+        r = w->source->ops->start(w->source, w->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot follow %s device events: %m", w->source->ops->kind);
+        open_engine_mounts(w);
+        w->resync_pending = true;
+        return run_pass(w);
+}
+
+void device_watch_set_config(DeviceWatch *w, const Config *config) {
+        w->config = config;
+        size_event_buffer(w);
+        arm_reconcile(w);
+        w->resync_pending = true;
+        queue_pass(w);
+}
+
+void device_watch_engine_changed(DeviceWatch *w) {
+        uint64_t mntns = 0;
+        pid_t pid = -1;
+
+        if (w->engine)
+                w->engine(w->userdata, &mntns, &pid);
+        if (mntns == w->engine_mntns && pid == w->engine_pid)
+                return;
+        open_engine_mounts(w);
+        for (size_t i = 0; i < w->n_devices; i++)
+                w->devices[i]->scan_pending = true;
+        queue_pass(w);
+}
+
+int device_watch_scan_all(DeviceWatch *w) {
+        w->resync_pending = true;
+        return run_pass(w);
+}
+
+Device *device_watch_get(DeviceWatch *w, const char *name) {
+        return find_device(w, name, NULL);
+}
+
+Device **device_watch_devices(DeviceWatch *w, size_t *ret_n) {
+        *ret_n = w->n_devices;
+        return w->devices;
+}
+
+void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret) {
+        *ret = w->stats;
+        ret->n_watched = (unsigned) w->n_devices;
+        ret->n_leaked = 0;
+        for (size_t i = 0; i < w->n_devices; i++)
+                if (IN_SET(w->devices[i]->state, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK))
+                        ret->n_leaked++;
+}
+
+void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h) {
+        w->leak_handler = h;
+}
+
+LeakHandler *device_watch_leak_handler(DeviceWatch *w) {
+        return w->leak_handler;
+}
+
+void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {
+        *ret_mntns = w->engine_mntns;
+        *ret_pid = w->engine_pid;
+}
+
+int device_watch_rescan(DeviceWatch *w, Device *d) {
+        _cleanup_free_ char *name = NULL;
+
+        if (find_device(w, d->info.name, NULL) != d)
+                return -ENODEV;
+        /* The query may find it gone and free it, name and all. */
+        name = strdup(d->info.name);
+        if (!name)
+                return -ENOMEM;
+        (void) requery(w, name);
+        d = find_device(w, name, NULL);
+        if (!d)
+                return 0;
+        if (read_engine_mounts(w) < 0)
+                log_debug("Engine mount table unreadable; treating it as empty.");
+        return scan_device(w, d);
+}
+
+void device_watch_update(DeviceWatch *w, Device *d, DeviceState s) {
+        DeviceState old = d->state;
+
+        (void) device_set_state(d, s, now_realtime());
+        notify(w, d, DEVICE_EVENT_CHANGED, old);
+}
+
+int device_watch_remove_device(DeviceWatch *w, Device *d, bool deferred) {
+        if (find_device(w, d->info.name, NULL) != d)
+                return -ENODEV;
+        if (d->state == DEVICE_ACTIVE || d->engine_mounted)
+                return -EBUSY;
+        return w->source->ops->remove(w->source, d->info.name, deferred);
+}

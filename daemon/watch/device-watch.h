@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The set of watched devices, kept in line with the kernel: a device
+ * source's events, the engine namespace's mount-table changes and a slow
+ * reconcile timer queue devices for a scan; one scan pass (in an idle
+ * event, so bursts coalesce) runs the holder scanner and moves each device
+ * through its life cycle. Everything it knows can be re-derived from the
+ * kernel at any time. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config/config.h"
+#include "watch/device-source.h"
+#include "watch/device.h"
+
+typedef struct DeviceWatch DeviceWatch;
+
+typedef enum DeviceEvent {
+        DEVICE_EVENT_ADDED,     /* now watched */
+        DEVICE_EVENT_CHANGED,   /* any property, the state included */
+        DEVICE_EVENT_REMOVED,   /* gone: d is freed after the callback */
+        DEVICE_EVENT_UNWATCHED, /* exists, but no longer matches the watch
+                                 * rules (its table was replaced, say by
+                                 * dmsetup remove --force, or a Reload):
+                                 * d is freed after the callback */
+        _DEVICE_EVENT_MAX,
+} DeviceEvent;
+
+/* Called for every change; old_state is the state before it. */
+typedef void (*DeviceWatchChanged)(DeviceWatch *w, Device *d, DeviceEvent ev,
+                                   DeviceState old_state, void *userdata);
+/* Where the engine namespace is: its inode and a process in it (for its
+ * mountinfo), or 0 and -1 when there is none right now. */
+typedef void (*DeviceWatchEngine)(void *userdata, uint64_t *ret_mntns, pid_t *ret_pid);
+
+typedef struct DeviceWatchStats {
+        unsigned n_watched;
+        unsigned n_leaked;              /* leaked, reaping or stuck */
+        usec_t last_scan_usec;          /* CLOCK_REALTIME, end of the last pass */
+        usec_t last_scan_duration_usec;
+        unsigned n_scans;
+} DeviceWatchStats;
+
+/* Takes ownership of source. */
+int device_watch_new(sd_event *event, const Config *config, DeviceSource *source,
+                     DeviceWatchEngine engine, DeviceWatchChanged changed, void *userdata,
+                     DeviceWatch **ret);
+DeviceWatch *device_watch_free(DeviceWatch *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DeviceWatch *, device_watch_free);
+
+/* Enumerates, scans everything once (synchronously, so READY=1 can follow
+ * the first scan), then follows events. */
+int device_watch_start(DeviceWatch *w);
+void device_watch_set_config(DeviceWatch *w, const Config *config);
+/* The engine namespace moved (engine restarted): re-arm the mount watch
+ * and rescan everything. */
+void device_watch_engine_changed(DeviceWatch *w);
+
+/* Re-enumerates and rescans every device now (the bus's Scan()). */
+int device_watch_scan_all(DeviceWatch *w);
+
+Device *device_watch_get(DeviceWatch *w, const char *name);
+/* Borrowed array, sorted by name; valid until the next loop iteration. */
+Device **device_watch_devices(DeviceWatch *w, size_t *ret_n);
+void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret);
+
+/* Whether config's [Watch] rules select the device. Pure. */
+bool device_watch_matches(const Config *config, const DeviceInfo *info);
+
+/* For leak handling (leak-handler.h), which acts on what the watch found. */
+typedef struct LeakHandler LeakHandler;
+void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h);
+LeakHandler *device_watch_leak_handler(DeviceWatch *w);
+/* The engine namespace and a process in it as the watch uses them now. */
+void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid);
+/* Scans d now (after a reap, to see what is left) and moves it on. */
+int device_watch_rescan(DeviceWatch *w, Device *d);
+/* Moves d to s (or keeps it) and tells the change callback, so a new
+ * last_action is seen too. */
+void device_watch_update(DeviceWatch *w, Device *d, DeviceState s);
+/* Deactivates d through the source. Only a device this watch has, and
+ * never one the engine holds: -ENODEV (also when the source has it no
+ * more), -EBUSY. */
+int device_watch_remove_device(DeviceWatch *w, Device *d, bool deferred);

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "watch/device.h"
+
+static const char *const device_state_names[_DEVICE_STATE_MAX] = {
+        [DEVICE_ACTIVE] = "active",
+        [DEVICE_IDLE] = "idle",
+        [DEVICE_LEAKED] = "leaked",
+        [DEVICE_REAPING] = "reaping",
+        [DEVICE_STUCK] = "stuck",
+        [DEVICE_RELEASED] = "released",
+        [DEVICE_REMOVED] = "removed",
+};
+
+DEFINE_ENUM_TO_STRING(device_state, DeviceState, device_state_names, _DEVICE_STATE_MAX);
+
+DeviceState device_state_from_string(const char *s) {
+        for (DeviceState i = 0; s && i < _DEVICE_STATE_MAX; i++)
+                if (streq(device_state_names[i], s))
+                        return i;
+        return _DEVICE_STATE_INVALID;
+}
+
+void device_info_done(DeviceInfo *i) {
+        free(i->name);
+        free(i->uuid);
+        free(i->target);
+        free(i->pool);
+        *i = (DeviceInfo) {};
+}
+
+static int strdup_or_empty(const char *s, char **ret) {
+        *ret = strdup(s ?: "");
+        return *ret ? 0 : -ENOMEM;
+}
+
+int device_info_copy(const DeviceInfo *from, DeviceInfo *to) {
+        DeviceInfo c = {
+                .dev = from->dev,
+                .open_count = from->open_count,
+                .deferred_remove = from->deferred_remove,
+                .suspended = from->suspended,
+        };
+
+        if (strdup_or_empty(from->name, &c.name) < 0 || strdup_or_empty(from->uuid, &c.uuid) < 0 ||
+            strdup_or_empty(from->target, &c.target) < 0 || strdup_or_empty(from->pool, &c.pool) < 0) {
+                device_info_done(&c);
+                return -ENOMEM;
+        }
+        *to = c;
+        return 0;
+}
+
+int device_new(const DeviceInfo *info, Device **ret) {
+        _cleanup_(device_freep) Device *d = NULL;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        r = device_info_copy(info, &d->info);
+        if (r < 0)
+                return r;
+        d->last_action = strdup("");
+        if (!d->last_action)
+                return -ENOMEM;
+        d->state = DEVICE_IDLE;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+Device *device_free(Device *d) {
+        if (!d)
+                return NULL;
+        device_info_done(&d->info);
+        holder_records_done(&d->holders);
+        device_clear_exit_watches(d);
+        free(d->last_action);
+        free(d->object_path);
+        free(d);
+        return NULL;
+}
+
+void device_clear_exit_watches(Device *d) {
+        for (size_t i = 0; i < d->n_exit_watches; i++)
+                sd_event_source_disable_unref(d->exit_watches[i]);
+        free(d->exit_watches);
+        d->exit_watches = NULL;
+        d->n_exit_watches = 0;
+}
+
+static bool state_is_leak(DeviceState s) {
+        return IN_SET(s, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK);
+}
+
+DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use) {
+        if (!exists)
+                return DEVICE_REMOVED;
+        /* Whatever else holds it, a device the engine uses is the engine's. */
+        if (use->engine_holds)
+                return DEVICE_ACTIVE;
+        /* Others holding a device the engine has not let go is no leak:
+         * udev probes a device from a mount namespace of its own whenever
+         * it is created or closed after writing, Docker unmounts a
+         * container's device between create and start, and removing it
+         * then would break the container. The engine lets go by asking for
+         * removal, which a busy device turns into deferred removal. */
+        if (use->others_hold && use->engine_let_go)
+                /* Reaping and stuck end by what the reaper finds, not by a scan. */
+                return IN_SET(old, DEVICE_REAPING, DEVICE_STUCK) ? old : DEVICE_LEAKED;
+        return state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;
+}
+
+bool device_set_state(Device *d, DeviceState s, usec_t now_realtime) {
+        if (d->state == s && d->state_since_usec != 0)
+                return false;
+        if (state_is_leak(s) && !state_is_leak(d->state))
+                d->leaked_since_usec = now_realtime;
+        else if (!state_is_leak(s))
+                d->leaked_since_usec = 0;
+        d->state = s;
+        d->state_since_usec = now_realtime;
+        return true;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One watched device-mapper device: what device-mapper says about it, where
+ * it is in its life cycle, and who held it at the last scan. */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "holders/holder-records.h"
+#include "basic/time-util.h"
+#include "basic/macro.h"
+
+/* The life cycle of DESIGN.md: active → idle | leaked → reaping → released
+ * → removed; stuck when a leak cannot be (or may not be) ended. */
+typedef enum DeviceState {
+        DEVICE_ACTIVE,          /* the engine holds it */
+        DEVICE_IDLE,            /* exists, nobody holds it */
+        DEVICE_LEAKED,          /* the engine let go, others still hold it */
+        DEVICE_REAPING,         /* an action against its holders runs */
+        DEVICE_STUCK,           /* leaked, and policy or reaping cannot end it */
+        DEVICE_RELEASED,        /* was leaked, no references left */
+        DEVICE_REMOVED,         /* gone from device-mapper */
+        _DEVICE_STATE_MAX,
+        _DEVICE_STATE_INVALID = -EINVAL,
+} DeviceState;
+
+/* One snapshot of a device as device-mapper (or a test source) reports it. */
+typedef struct DeviceInfo {
+        char *name;
+        char *uuid;             /* "" if it has none */
+        dev_t dev;
+        char *target;           /* type of the first target: "thin", "linear" */
+        char *pool;             /* thin: the pool's device-mapper name (or
+                                 * "MAJ:MIN" if it has none); else "" */
+        unsigned open_count;    /* OPEN_COUNT_UNKNOWN: nobody counts (tests) */
+        bool deferred_remove;   /* flagged for removal at last close */
+        bool suspended;
+} DeviceInfo;
+
+#define OPEN_COUNT_UNKNOWN UINT_MAX
+
+void device_info_done(DeviceInfo *i);
+int device_info_copy(const DeviceInfo *from, DeviceInfo *to);
+
+/* What a scan found, reduced to what the life cycle needs. */
+typedef struct DeviceUse {
+        bool engine_holds;      /* mounted in the engine namespace, or referenced
+                                 * by a process in it */
+        bool others_hold;       /* any reference outside the engine namespace,
+                                 * or a stacked device */
+        bool engine_let_go;     /* the engine asked for its removal (flagged
+                                 * for deferred removal): only then are
+                                 * others' references a leak */
+} DeviceUse;
+
+typedef struct Device {
+        DeviceInfo info;
+        DeviceState state;
+        usec_t leaked_since_usec;       /* CLOCK_REALTIME; 0 when not leaked */
+        usec_t state_since_usec;        /* CLOCK_REALTIME */
+        char *last_action;              /* "" until one ran: "detach: ok" */
+
+        HolderRecords holders;          /* from the last scan, outside the engine */
+        usec_t last_scan_usec;          /* CLOCK_REALTIME; 0: never scanned */
+
+        bool scan_pending;              /* queued for the next scan pass */
+        /* Idle while others hold it: when to ask the kernel again whether
+         * the engine has let go (CLOCK_MONOTONIC; 0: not asking), and the
+         * interval after that one */
+        usec_t ask_again_usec;
+        usec_t ask_interval_usec;
+        bool engine_mounted;            /* in the engine namespace's mount table */
+        /* pidfds of its holders: any exit triggers a rescan, since nothing
+         * else says when a leak's last holder went */
+        sd_event_source **exit_watches;
+        size_t n_exit_watches;
+        char *object_path;              /* the bus layer's; owned here */
+} Device;
+
+int device_new(const DeviceInfo *info, Device **ret);
+Device *device_free(Device *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
+
+/* Drops the exit watches (the holders changed, or the device goes). */
+void device_clear_exit_watches(Device *d);
+
+/* The next state after a scan. Pure: the unit suite covers every row.
+ * exists=false means device-mapper no longer has it. */
+DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use);
+
+/* Moves d to state s and stamps the times; returns whether it changed. */
+bool device_set_state(Device *d, DeviceState s, usec_t now_realtime);
+
+const char *device_state_to_string(DeviceState s);
+DeviceState device_state_from_string(const char *s);

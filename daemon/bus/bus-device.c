@@ -5,13 +5,13 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "basic/strv.h"
 #include "bus/bus-device.h"
+#include "bus/bus.h"
+#include "dmwardend/manager.h"
 #include "shared/bus-error.h"
 #include "shared/bus-names.h"
-#include "bus/bus.h"
 #include "watch/device-watch.h"
-#include "dmwardend/manager.h"
-#include "basic/strv.h"
 
 const char *bus_device_object_path(Device *d) {
         if (!d->object_path)

@@ -8,8 +8,8 @@
 #include <systemd/sd-bus.h>
 
 #include "basic/time-util.h" /* device.h needs usec_t */
-#include "watch/device.h"
 #include "holders/holder-records.h"
+#include "watch/device.h"
 
 typedef struct Manager Manager;
 

@@ -4,15 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "basic/log.h"
 #include "bus/bus-device.h"
-#include "shared/bus-error.h"
 #include "bus/bus-manager.h"
-#include "shared/bus-names.h"
 #include "bus/bus-polkit.h"
 #include "bus/bus.h"
-#include "reap/device-actions.h"
-#include "basic/log.h"
 #include "dmwardend/manager.h"
+#include "reap/device-actions.h"
+#include "shared/bus-error.h"
+#include "shared/bus-names.h"
 
 /* Properties: userdata is the Manager. */
 

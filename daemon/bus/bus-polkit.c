@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/bus-polkit.h"
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "bus/bus-polkit.h"
 
 /* polkit's CheckAuthorizationFlags: may ask the user for a password. */
 #define POLKIT_ALLOW_USER_INTERACTION 1u

@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <stdarg.h>
 
-#include "bus/bus-device.h"
-#include "shared/bus-error.h"
-#include "bus/bus-manager.h"
-#include "shared/bus-names.h"
-#include "bus/bus.h"
 #include "basic/log.h"
+#include "bus/bus-device.h"
+#include "bus/bus-manager.h"
+#include "bus/bus.h"
 #include "dmwardend/manager.h"
+#include "shared/bus-error.h"
+#include "shared/bus-names.h"
 
 static int bus_register_objects(sd_bus *bus, Manager *m) {
         int r;

@@ -5,15 +5,10 @@
  * org.dmwarden1, the manager object /org/dmwarden1 (with the
  * ObjectManager), one object per watched device, and the signals. */
 
+#include "shared/bus-api.h"
 #include "watch/device-watch.h"
 
 typedef struct Manager Manager;
-
-#define BUS_NAME "org.dmwarden1"
-#define BUS_MANAGER_PATH "/org/dmwarden1"
-#define BUS_DEVICE_PATH_PREFIX "/org/dmwarden1/device"
-#define BUS_MANAGER_INTERFACE "org.dmwarden1.Manager"
-#define BUS_DEVICE_INTERFACE "org.dmwarden1.Device"
 
 /* Connects, registers the objects and requests the name. */
 int bus_start(Manager *m);
@@ -28,7 +23,3 @@ void bus_holder_reaped(Manager *m, Device *d, const HolderRecord *h, const char 
 /* A manager property changed (EngineState, EnginePID, ...); NULL-terminated. */
 void bus_manager_changed(Manager *m, const char *property, ...) _sentinel_;
 
-/* "/org/dmwarden1/device/" + the escaped name; round-trips every byte. */
-int bus_device_path(const char *name, char **ret);
-/* The name back from a device object path; -EINVAL if it is not one. */
-int bus_device_name_from_path(const char *path, char **ret);

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config/conf-parser.h"
 #include "basic/quote.h"
 #include "basic/strv.h"
 #include "basic/utf8.h"
+#include "config/conf-parser.h"
 
 typedef struct ParseState {
         const char *path;

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/conf-parser.h"
 #include "basic/quote.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
+#include "config/conf-parser.h"
 
 _printf_(3, 4) static int reject(char *reason, size_t size, const char *format, ...) {
         va_list ap;

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/strv.h"
 #include "config/conf-parser.h"
 #include "config/config.h"
-#include "basic/strv.h"
 
 static const char *const engine_type_names[] = {
         [ENGINE_TYPE_NOTIFY] = "notify",
@@ -30,14 +30,6 @@ static const char *const restart_names[] = {
         NULL,
 };
 
-static const char *const reap_action_names[] = {
-        [REAP_REPORT] = "report",
-        [REAP_DETACH] = "detach",
-        [REAP_RESTART_UNIT] = "restart-unit",
-        [REAP_KILL] = "kill",
-        NULL,
-};
-
 static const char *const remove_names[] = {
         [REMOVE_DEFERRED] = "deferred",
         [REMOVE_IMMEDIATE] = "immediate",
@@ -51,16 +43,7 @@ DEFINE_ENUM_TO_STRING(propagation, Propagation, propagation_names, _PROPAGATION_
 
 DEFINE_ENUM_TO_STRING(restart_mode, RestartMode, restart_names, _RESTART_MAX);
 
-DEFINE_ENUM_TO_STRING(reap_action, ReapAction, reap_action_names, _REAP_ACTION_MAX);
-
 DEFINE_ENUM_TO_STRING(remove_mode, RemoveMode, remove_names, _REMOVE_MAX);
-
-ReapAction reap_action_from_string(const char *s) {
-        for (int i = 0; i < _REAP_ACTION_MAX; i++)
-                if (streq(reap_action_names[i], s))
-                        return (ReapAction) i;
-        return -EINVAL;
-}
 
 /* Below a few events' worth a burst overflows at once; the kernel takes no
  * more than INT_MAX / 2. */

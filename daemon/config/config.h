@@ -8,6 +8,7 @@
 
 #include "basic/macro.h"
 #include "basic/time-util.h"
+#include "shared/reap-action.h"
 
 #define CONFIG_DEFAULT_PATH DMWARDEN_CONFIG_PATH /* sysconfdir/dmwarden/dmwarden.conf */
 
@@ -31,14 +32,6 @@ typedef enum RestartMode {
         RESTART_ALWAYS,
         _RESTART_MAX,
 } RestartMode;
-
-typedef enum ReapAction {
-        REAP_REPORT,
-        REAP_DETACH,
-        REAP_RESTART_UNIT,
-        REAP_KILL,
-        _REAP_ACTION_MAX,
-} ReapAction;
 
 typedef enum RemoveMode {
         REMOVE_DEFERRED,
@@ -97,6 +90,4 @@ int config_dump_all(const Config *c, FILE *out);
 const char *engine_type_to_string(EngineType t);
 const char *propagation_to_string(Propagation p);
 const char *restart_mode_to_string(RestartMode m);
-const char *reap_action_to_string(ReapAction a);
 const char *remove_mode_to_string(RemoveMode m);
-ReapAction reap_action_from_string(const char *s);

@@ -4,11 +4,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "shared/bus-error.h"
-#include "bus/bus.h"
-#include "dmwardenctl/ctl.h"
 #include "basic/escape.h"
 #include "basic/log.h"
+#include "dmwardenctl/ctl.h"
+#include "shared/bus-api.h"
+#include "shared/bus-error.h"
 
 int ctl_connect(sd_bus **ret) {
         int r;

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "shared/bus-error.h"
-#include "bus/bus.h"
-#include "dmwardenctl/ctl.h"
 #include "basic/escape.h"
 #include "basic/log.h"
+#include "dmwardenctl/ctl.h"
+#include "shared/bus-api.h"
+#include "shared/bus-error.h"
 
 typedef struct Row {
         uint32_t pid;

@@ -3,9 +3,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "dmwardenctl/ctl.h"
 #include "basic/escape.h"
 #include "basic/log.h"
+#include "dmwardenctl/ctl.h"
 
 static void print_table(const CtlDevice *devices, size_t n) {
         char when[CTL_TIMESTAMP_MAX], number[32];

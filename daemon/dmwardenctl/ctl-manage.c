@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shared/bus-error.h"
-#include "bus/bus.h"
-#include "dmwardenctl/ctl.h"
 #include "basic/escape.h"
 #include "basic/log.h"
+#include "dmwardenctl/ctl.h"
+#include "shared/bus-api.h"
+#include "shared/bus-error.h"
 
 /* Reaping may signal and wait GraceSec= for a holder to go, and polkit may
  * ask the operator for a password: far longer than sd-bus's 25 s. */

@@ -3,10 +3,10 @@
 #include <inttypes.h>
 #include <stddef.h>
 
-#include "bus/bus.h"
-#include "dmwardenctl/ctl.h"
 #include "basic/escape.h"
 #include "basic/log.h"
+#include "dmwardenctl/ctl.h"
+#include "shared/bus-api.h"
 
 typedef struct Status {
         const char *version;

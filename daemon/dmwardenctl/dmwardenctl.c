@@ -13,13 +13,13 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
-#include "holders/block-device.h"
-#include "shared/bus-error.h"
-#include "config/config.h"
+#include "basic/log.h"
 #include "dmwardenctl/ctl.h"
+#include "holders/block-device.h"
 #include "holders/holder-scan.h"
 #include "holders/holders-format.h"
-#include "basic/log.h"
+#include "shared/bus-error.h"
+#include "shared/reap-action.h"
 
 /* The exit statuses are in ctl.h; a local scan without root is "not
  * allowed" like a call the daemon refuses. */

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config/config.h"
 #include "basic/log.h"
-#include "dmwardend/manager.h"
 #include "basic/strv.h"
+#include "config/config.h"
+#include "dmwardend/manager.h"
 
 typedef struct Arguments {
         const char *config_path;

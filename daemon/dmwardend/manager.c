@@ -8,15 +8,15 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus/bus.h"
-#include "watch/device-source.h"
-#include "engine/foreign-containerd.h"
-#include "reap/leak-handler.h"
 #include "basic/log.h"
+#include "basic/strv.h"
+#include "bus/bus.h"
 #include "dmwardend/manager.h"
+#include "engine/foreign-containerd.h"
 #include "engine/namespace-pin.h"
 #include "holders/proc-util.h"
-#include "basic/strv.h"
+#include "reap/leak-handler.h"
+#include "watch/device-source.h"
 
 int manager_new(const char *config_path, Config *config, Manager **ret) {
         _cleanup_(config_freep) Config *owned = config;

@@ -9,10 +9,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "config/config.h"
-#include "watch/device-watch.h"
-#include "engine/engine.h"
 #include "basic/macro.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "watch/device-watch.h"
 
 typedef struct Manager {
         sd_event *event;

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/engine-spawn.h"
 #include "basic/macro.h"
+#include "engine/engine-spawn.h"
 #include "engine/namespace-pin.h"
 
 /* What the child reports through the error pipe when it cannot go on. */

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "basic/log.h"
 #include "engine/engine-spawn.h"
 #include "engine/engine.h"
-#include "basic/log.h"
 #include "engine/namespace-pin.h"
 #include "engine/notify-message.h"
 #include "engine/notify-socket.h"

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/foreign-containerd.h"
 #include "basic/macro.h"
+#include "engine/foreign-containerd.h"
 #include "holders/proc-util.h"
 
 /* Deeper trees than this are not worth following: such a process is

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "basic/macro.h"
-#include "engine/notify-message.h"
 #include "basic/utf8.h"
+#include "engine/notify-message.h"
 
 static pid_t parse_pid(const char *s, size_t len) {
         unsigned long v = 0;

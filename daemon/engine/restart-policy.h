@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 
-#include "config/config.h"
 #include "basic/time-util.h"
+#include "config/config.h"
 
 /* Back-off never grows past this (unless RestartSec= itself is longer). */
 #define RESTART_DELAY_MAX (5 * USEC_PER_MINUTE)

@@ -8,8 +8,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "holders/block-device.h"
 #include "basic/macro.h"
+#include "holders/block-device.h"
 
 static int resolve_path(const char *path, dev_t *ret) {
         struct stat st;

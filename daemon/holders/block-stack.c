@@ -10,9 +10,9 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
-#include "holders/block-stack.h"
 #include "basic/fileio.h"
 #include "basic/macro.h"
+#include "holders/block-stack.h"
 
 void stacked_holder_done(StackedHolder *h) {
         free(h->name);

@@ -10,14 +10,14 @@
 #include <time.h>
 
 #include "basic/array.h"
+#include "basic/log.h"
+#include "basic/strv.h"
 #include "holders/block-stack.h"
 #include "holders/holder-scan.h"
-#include "basic/log.h"
 #include "holders/mntns-set.h"
 #include "holders/proc-files.h"
 #include "holders/proc-tasks.h"
 #include "holders/proc-util.h"
-#include "basic/strv.h"
 
 /* A process, or a thread in another mount namespace than its process.
  * pid is what /proc is read by (procfs answers /proc/TID too): the

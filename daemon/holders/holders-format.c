@@ -6,9 +6,9 @@
 #include <sys/sysmacros.h>
 
 #include "basic/escape.h"
-#include "holders/holders-format.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
+#include "holders/holders-format.h"
 
 static int finish(FILE *f) {
         return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;

@@ -14,11 +14,11 @@
 
 #include "basic/fileio.h"
 #include "basic/macro.h"
+#include "basic/strv.h"
 #include "holders/mount-table.h"
 #include "holders/proc-files.h"
 #include "holders/proc-maps.h"
 #include "holders/proc-util.h"
-#include "basic/strv.h"
 
 void holder_ref_done(HolderRef *r) {
         free(r->path);

@@ -11,9 +11,9 @@
 
 #include "basic/fileio.h"
 #include "basic/macro.h"
+#include "basic/strv.h"
 #include "holders/proc-maps.h"
 #include "holders/proc-util.h"
-#include "basic/strv.h"
 
 /* From linux/fs.h of 6.11; older headers lack it. */
 struct dmw_procmap_query {

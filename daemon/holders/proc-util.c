@@ -12,9 +12,9 @@
 
 #include "basic/fileio.h"
 #include "basic/macro.h"
+#include "basic/strv.h"
 #include "holders/mount-table.h"
 #include "holders/proc-util.h"
-#include "basic/strv.h"
 
 int proc_parse_stat(const char *stat, pid_t *ret_ppid, unsigned *ret_flags) {
         const char *p = strrchr(stat, ')');

@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#include "reap/alert.h"
 #include "basic/time-util.h"
+#include "reap/alert.h"
 
 #define ALERT_RATELIMIT_INTERVAL_USEC (10 * USEC_PER_MINUTE)
 #define ALERT_RATELIMIT_BURST 10U

@@ -9,11 +9,11 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
-#include "reap/alert-ids.h"
-#include "reap/alert.h"
 #include "basic/escape.h"
 #include "basic/log.h"
 #include "basic/strv.h"
+#include "reap/alert-ids.h"
+#include "reap/alert.h"
 
 static const struct {
         const char *name;

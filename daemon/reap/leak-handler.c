@@ -9,13 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reap/alert-ratelimit.h"
-#include "reap/alert.h"
-#include "bus/bus.h"
-#include "reap/leak-handler.h"
 #include "basic/log.h"
+#include "bus/bus.h"
 #include "dmwardend/manager.h"
 #include "holders/proc-util.h"
+#include "reap/alert-ratelimit.h"
+#include "reap/alert.h"
+#include "reap/leak-handler.h"
 #include "reap/reap-job.h"
 
 /* The names the bus layer maps (bus-error.h there); spelled out here so

@@ -9,8 +9,8 @@
 
 #include <systemd/sd-bus.h>
 
-#include "watch/device-watch.h"
 #include "basic/macro.h"
+#include "watch/device-watch.h"
 
 typedef struct Manager Manager;
 typedef struct LeakHandler LeakHandler;

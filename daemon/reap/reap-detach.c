@@ -14,10 +14,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "reap/confine.h"
 #include "basic/escape.h"
-#include "reap/reap-detach.h"
 #include "basic/strv.h"
+#include "reap/confine.h"
+#include "reap/reap-detach.h"
 
 /* What the child writes per path: index -1 for entering the namespace. */
 typedef struct DetachRecord {

@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "basic/log.h"
+#include "basic/strv.h"
 #include "reap/reap-detach.h"
 #include "reap/reap-job.h"
 #include "reap/reap-target.h"
 #include "reap/reap-unit.h"
-#include "basic/strv.h"
 
 /* A detach helper only enters a namespace and unmounts: seconds are
  * plenty. After SIGKILL a process needs no more than this to go. */

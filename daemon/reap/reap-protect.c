@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "basic/strv.h"
 #include "holders/proc-util.h"
 #include "reap/reap-protect.h"
-#include "basic/strv.h"
 
 static ProtectReason check_namespace(const ProtectPolicy *p, const ProtectSubject *s) {
         if (p->engine_mntns != 0 && s->mntns == p->engine_mntns)

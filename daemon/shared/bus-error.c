@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "shared/bus-error.h"
 #include "basic/escape.h"
 #include "basic/utf8.h"
+#include "shared/bus-error.h"
 
 /* The first entry for an errno is the name the daemon sends for it. */
 const sd_bus_error_map bus_error_map[] = {

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/bus-error.h"
-#include "shared/bus-names.h"
-#include "bus/bus.h"
 #include "basic/escape.h"
 #include "basic/utf8.h"
+#include "shared/bus-api.h"
+#include "shared/bus-error.h"
+#include "shared/bus-names.h"
 
 bool device_name_is_valid(const char *name) {
         return name && *name && strlen(name) <= DEVICE_NAME_MAX;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-#include "config/config.h"
+#include "shared/reap-action.h"
 
 /* device-mapper's limit: DM_NAME_LEN (128) with the NUL. */
 #define DEVICE_NAME_MAX 127
@@ -31,3 +31,8 @@ int bus_string_from_kernel(const char *s, char **ret);
 bool bus_string_names_device(const char *s, const char *name);
 /* Appends s ("s") as bus_string_from_kernel() makes it. */
 int bus_message_append_kernel_string(sd_bus_message *m, const char *s);
+
+/* "/org/dmwarden1/device/" + the escaped name; round-trips every byte. */
+int bus_device_path(const char *name, char **ret);
+/* The name back from a device object path; -EINVAL if it is not one. */
+int bus_device_name_from_path(const char *path, char **ret);

@@ -13,10 +13,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "watch/device-source.h"
 #include "basic/escape.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
+#include "watch/device-source.h"
 
 typedef struct DirSource {
         DeviceSource base;

@@ -12,8 +12,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "watch/device-source.h"
 #include "basic/log.h"
+#include "watch/device-source.h"
 
 typedef struct DmSource {
         DeviceSource base;

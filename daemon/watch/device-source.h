@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
-#include "watch/device.h"
 #include "basic/macro.h"
+#include "watch/device.h"
 
 typedef struct DeviceSource DeviceSource;
 

@@ -11,12 +11,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "watch/device-watch.h"
 #include "basic/fileio.h"
-#include "holders/holder-scan.h"
 #include "basic/log.h"
-#include "holders/mount-devices.h"
 #include "basic/strv.h"
+#include "holders/holder-scan.h"
+#include "holders/mount-devices.h"
+#include "watch/device-watch.h"
 
 struct DeviceWatch {
         sd_event *event;

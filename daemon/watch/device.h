@@ -10,9 +10,9 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "holders/holder-records.h"
-#include "basic/time-util.h"
 #include "basic/macro.h"
+#include "basic/time-util.h"
+#include "holders/holder-records.h"
 
 /* The life cycle of DESIGN.md: active → idle | leaked → reaping → released
  * → removed; stuck when a leak cannot be (or may not be) ended. */

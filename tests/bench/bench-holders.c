@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/macro.h"
 #include "holders/holder-scan.h"
 #include "holders/holders-format.h"
-#include "basic/macro.h"
 #include "holders/proc-util.h"
 
 typedef struct Params {

@@ -14,16 +14,16 @@
 #include <sys/socket.h>
 #include <syslog.h>
 
+#include "basic/log.h"
 #include "bus/bus-device.h"
-#include "shared/bus-error.h"
 #include "bus/bus-manager.h"
 #include "bus/bus.h"
 #include "config/config.h"
+#include "dmwardend/manager.h"
+#include "fuzz.h"
+#include "shared/bus-error.h"
 #include "watch/device-source.h"
 #include "watch/device-watch.h"
-#include "fuzz.h"
-#include "basic/log.h"
-#include "dmwardend/manager.h"
 
 typedef struct Method {
         const char *interface;

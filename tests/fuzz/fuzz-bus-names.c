@@ -6,12 +6,12 @@
  * errors. */
 #include <errno.h>
 
+#include "basic/escape.h"
+#include "basic/utf8.h"
+#include "fuzz.h"
+#include "shared/bus-api.h"
 #include "shared/bus-error.h"
 #include "shared/bus-names.h"
-#include "bus/bus.h"
-#include "basic/escape.h"
-#include "fuzz.h"
-#include "basic/utf8.h"
 
 static void check_device_path(const char *s) {
         _cleanup_free_ char *path = NULL, *back = NULL;

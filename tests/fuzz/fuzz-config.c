@@ -4,10 +4,10 @@
  * (--dump-config) to a text that reads back to the same configuration. */
 #include <errno.h>
 
-#include "config/config.h"
-#include "config/conf-parser.h"
-#include "fuzz.h"
 #include "basic/strv.h"
+#include "config/conf-parser.h"
+#include "config/config.h"
+#include "fuzz.h"
 
 static char *dump(const Config *c, size_t *ret_size) {
         char *text = NULL;

@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <syslog.h>
 
-#include "watch/device-source.h"
-#include "fuzz.h"
 #include "basic/log.h"
+#include "fuzz.h"
+#include "watch/device-source.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
         /* Every refused file is logged; that is not what is measured here. */

@@ -8,11 +8,11 @@
 #include <errno.h>
 
 #include "basic/escape.h"
-#include "fuzz.h"
 #include "basic/macro.h"
 #include "basic/quote.h"
 #include "basic/strv.h"
 #include "basic/utf8.h"
+#include "fuzz.h"
 
 static bool printable_utf8(const char *s, size_t n) {
         if (utf8_find_invalid(s, n))

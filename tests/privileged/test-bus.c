@@ -19,13 +19,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shared/bus-names.h"
+#include "basic/escape.h"
 #include "bus-world.h"
 #include "bus/bus.h"
 #include "ctl-run.h"
 #include "daemon-world.h"
-#include "basic/escape.h"
 #include "loop-util.h"
+#include "shared/bus-names.h"
 
 /* Generous: everything here may run under valgrind or on a loaded machine. */
 #define WAIT_MS 20000

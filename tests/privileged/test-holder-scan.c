@@ -31,8 +31,8 @@
 
 #include "ctl-run.h"
 #include "holders/holder-scan.h"
-#include "loop-util.h"
 #include "holders/proc-util.h"
+#include "loop-util.h"
 
 typedef struct World {
         TestLoop loop;

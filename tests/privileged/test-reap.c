@@ -26,15 +26,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "basic/strv.h"
 #include "config/config.h"
 #include "daemon-world.h"
-#include "reap/device-actions.h"
-#include "loop-util.h"
 #include "dmwardend/manager.h"
 #include "engine/namespace-pin.h"
+#include "loop-util.h"
+#include "reap/device-actions.h"
 #include "reap/reap-job.h"
 #include "reap/reap-target.h"
-#include "basic/strv.h"
 
 #define WAIT_MS 20000
 #define HOLDER_COMM "dmw-holder"

@@ -4,9 +4,9 @@
 #include <sys/sysmacros.h>
 #include <syslog.h>
 
+#include "basic/strv.h"
 #include "reap/alert-ids.h"
 #include "reap/alert.h"
-#include "basic/strv.h"
 
 /* The value of key in fields, or NULL. */
 static const char *field(char **fields, const char *key) {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared/bus-api.h"
 #include "shared/bus-error.h"
 #include "shared/bus-names.h"
-#include "bus/bus.h"
 
 static void assert_round_trip(const char *name) {
         char *path = NULL, *back = NULL;

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "basic/strv.h"
+#include "config/config.h"
 #include "test-util.h"
 
 /* Loads a fixture from tests/data/config; on success *ret holds the config,

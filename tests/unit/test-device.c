@@ -3,12 +3,12 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "basic/escape.h"
+#include "basic/strv.h"
 #include "config/config.h"
+#include "holders/mount-devices.h"
 #include "watch/device-watch.h"
 #include "watch/device.h"
-#include "basic/escape.h"
-#include "holders/mount-devices.h"
-#include "basic/strv.h"
 
 static DeviceState next(DeviceState old, bool engine, bool others) {
         DeviceUse u = { .engine_holds = engine, .others_hold = others, .engine_let_go = true };

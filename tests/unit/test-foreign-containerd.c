@@ -6,8 +6,8 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "engine/foreign-containerd.h"
 #include "basic/macro.h"
+#include "engine/foreign-containerd.h"
 #include "test-util.h"
 
 #define ENGINE_NS 4026532500ULL

@@ -5,8 +5,8 @@
 #include <limits.h>
 #include <sys/sysmacros.h>
 
-#include "holders/holder-scan.h"
 #include "basic/strv.h"
+#include "holders/holder-scan.h"
 #include "test-util.h"
 
 static HolderScan *scan_fixture(bool describe_all) {

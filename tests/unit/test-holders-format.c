@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "basic/escape.h"
-#include "holders/holders-format.h"
 #include "basic/macro.h"
+#include "holders/holders-format.h"
 
 static char *json_of(const char *s) {
         char *buf = NULL;

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "basic/fileio.h"
+#include "config/config.h"
 
 #define PAGE_MAX (1024 * 1024)
 

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <sys/sysmacros.h>
 
-#include "holders/proc-util.h"
 #include "basic/strv.h"
+#include "holders/proc-util.h"
 
 Test(proc_util, stat_survives_any_comm) {
         pid_t ppid = 0;

@@ -4,12 +4,14 @@
 /* Ownership helpers: cleanup attributes and explicit ownership transfer,
  * in the spirit of systemd's macro.h (written afresh for dmwarden). */
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -22,6 +24,30 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Each argument is evaluated once. */
+#define MAX(a, b)                                               \
+        ({                                                      \
+                const __typeof__(a) _max_a = (a);               \
+                const __typeof__(b) _max_b = (b);               \
+                _max_a > _max_b ? _max_a : _max_b;              \
+        })
+#define MIN(a, b)                                               \
+        ({                                                      \
+                const __typeof__(a) _min_a = (a);               \
+                const __typeof__(b) _min_b = (b);               \
+                _min_a < _min_b ? _min_a : _min_b;              \
+        })
+
+/* For event and bus callbacks: the userdata they were registered with is
+ * never NULL, and saying so once at the top beats a crash further down.
+ * `Manager *m = ASSERT_PTR(userdata);` */
+#define ASSERT_PTR(p)                                           \
+        ({                                                      \
+                __typeof__(p) _assert_p = (p);                  \
+                assert(_assert_p);                              \
+                _assert_p;                                      \
+        })
 
 /* Whether x equals any of the values (evaluated once each). */
 #define IN_SET(x, first, ...)                                                   \

@@ -29,8 +29,6 @@
 #define REMOVE_RETRY_USEC (200 * USEC_PER_MSEC)
 #define REMOVE_ATTEMPTS 5U
 
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-
 typedef struct LeakEntry {
         LeakHandler *handler;
         char *name;

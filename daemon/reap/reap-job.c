@@ -25,8 +25,6 @@
  * see the holder go before calling the attempt failed. */
 #define RESTART_WAIT_MIN_USEC (30 * USEC_PER_SEC)
 
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-
 typedef struct ReapOp {
         ReapJob *job;
         HolderRecord holder;

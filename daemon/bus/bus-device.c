@@ -8,7 +8,6 @@
 #include "basic/strv.h"
 #include "bus/bus-device.h"
 #include "bus/bus.h"
-#include "dmwardend/manager.h"
 #include "shared/bus-error.h"
 #include "shared/bus-names.h"
 #include "watch/device-watch.h"
@@ -22,12 +21,12 @@ const char *bus_device_object_path(Device *d) {
 int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
                     sd_bus_error *error) {
         _cleanup_free_ char *name = NULL;
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         Device *d;
 
-        if (!m->watch || bus_device_name_from_path(path, &name) < 0)
+        if (!b->watch || bus_device_name_from_path(path, &name) < 0)
                 return 0;
-        d = device_watch_get(m->watch, name);
+        d = device_watch_get(b->watch, name);
         if (!d)
                 return 0;
         *ret_found = d;
@@ -36,12 +35,12 @@ int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *
 
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes, sd_bus_error *error) {
         _cleanup_strv_free_ char **nodes = NULL;
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         Device **devices;
         size_t n = 0;
         int r;
 
-        devices = m->watch ? device_watch_devices(m->watch, &n) : NULL;
+        devices = b->watch ? device_watch_devices(b->watch, &n) : NULL;
         for (size_t i = 0; i < n; i++) {
                 const char *p = bus_device_object_path(devices[i]);
 
@@ -55,7 +54,7 @@ int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
         return 0;
 }
 
-int bus_lookup_device(Manager *m, const char *name, Device **ret, sd_bus_error *error) {
+int bus_lookup_device(Bus *b, const char *name, Device **ret, sd_bus_error *error) {
         Device *d = NULL, **devices;
         size_t n = 0;
         int r;
@@ -63,10 +62,10 @@ int bus_lookup_device(Manager *m, const char *name, Device **ret, sd_bus_error *
         r = bus_check_device_name(name, error);
         if (r < 0)
                 return r;
-        if (m->watch)
-                d = device_watch_get(m->watch, name);
+        if (b->watch)
+                d = device_watch_get(b->watch, name);
         /* A name that is not UTF-8 reaches callers escaped (see bus-names.h). */
-        devices = !d && m->watch ? device_watch_devices(m->watch, &n) : NULL;
+        devices = !d && b->watch ? device_watch_devices(b->watch, &n) : NULL;
         for (size_t i = 0; i < n && !d; i++)
                 if (bus_string_names_device(name, devices[i]->info.name))
                         d = devices[i];

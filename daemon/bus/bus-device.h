@@ -11,7 +11,7 @@
 #include "holders/holder-records.h"
 #include "watch/device.h"
 
-typedef struct Manager Manager;
+typedef struct Bus Bus;
 
 extern const sd_bus_vtable bus_device_vtable[];
 
@@ -20,7 +20,7 @@ extern const sd_bus_vtable bus_device_vtable[];
 const char *bus_device_object_path(Device *d);
 
 /* Fallback find and node enumerator for BUS_DEVICE_PATH_PREFIX; userdata
- * is the Manager. */
+ * is the Bus. */
 int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **ret_found,
                     sd_bus_error *error);
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes, sd_bus_error *error);
@@ -28,7 +28,7 @@ int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
 /* The device a caller named (its name, or the name as the bus shows it);
  * sets BUS_ERROR_INVALID_NAME or BUS_ERROR_NO_SUCH_DEVICE and returns
  * negative errno if there is none. */
-int bus_lookup_device(Manager *m, const char *name, Device **ret, sd_bus_error *error);
+int bus_lookup_device(Bus *b, const char *name, Device **ret, sd_bus_error *error);
 
 /* Holder records as D-Bus a(ussttbsst), one struct per row. */
 int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h);

@@ -9,73 +9,74 @@
 #include "bus/bus-manager.h"
 #include "bus/bus-polkit.h"
 #include "bus/bus.h"
-#include "dmwardend/manager.h"
-#include "reap/device-actions.h"
 #include "shared/bus-error.h"
 #include "shared/bus-names.h"
 
-/* Properties: userdata is the Manager. */
+/* Properties: userdata is the Bus. */
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", DMWARDEN_VERSION);
 }
 
+static BusEngineInfo engine_info(const Bus *b) {
+        BusEngineInfo info = {};
+
+        b->ops->engine_info(b->userdata, &info);
+        return info;
+}
+
 static int property_get_engine_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Manager *m = userdata;
-
-        return sd_bus_message_append(reply, "s", engine_state_to_string(m->engine ? m->engine->state : ENGINE_NONE));
+        return sd_bus_message_append(reply, "s", engine_state_to_string(engine_info(userdata).state));
 }
 
 static int property_get_engine_pid(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Manager *m = userdata;
-
-        return sd_bus_message_append(reply, "u", (uint32_t) (m->engine ? m->engine->main_pid : m->watched_pid));
+        return sd_bus_message_append(reply, "u", (uint32_t) engine_info(userdata).pid);
 }
 
 static int property_get_engine_namespace(sd_bus *bus, const char *path, const char *interface,
                                          const char *property, sd_bus_message *reply, void *userdata,
                                          sd_bus_error *error) {
-        return sd_bus_message_append(reply, "t", (uint64_t) manager_engine_namespace(userdata));
+        return sd_bus_message_append(reply, "t", engine_info(userdata).namespace_inode);
 }
 
 static int property_get_engine_namespace_path(sd_bus *bus, const char *path, const char *interface,
                                               const char *property, sd_bus_message *reply, void *userdata,
                                               sd_bus_error *error) {
-        const Manager *m = userdata;
+        BusEngineInfo info = engine_info(userdata);
         char proc[64];
 
-        if (m->engine)
-                return bus_message_append_kernel_string(reply, m->engine->pin_path);
-        if (m->watched_pid <= 0)
+        if (info.namespace_path)
+                return bus_message_append_kernel_string(reply, info.namespace_path);
+        if (info.pid <= 0)
                 return sd_bus_message_append(reply, "s", "");
-        (void) snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int) m->watched_pid);
+        (void) snprintf(proc, sizeof(proc), "/proc/%d/ns/mnt", (int) info.pid);
         return sd_bus_message_append(reply, "s", proc);
 }
 
 static int property_get_propagation(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Manager *m = userdata;
+        const Bus *b = userdata;
 
-        return sd_bus_message_append(reply, "s", propagation_to_string(m->config->propagation));
+        return sd_bus_message_append(reply, "s", propagation_to_string(b->config->propagation));
 }
 
 static int property_get_default_action(sd_bus *bus, const char *path, const char *interface, const char *property,
                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Manager *m = userdata;
+        const Bus *b = userdata;
 
-        return sd_bus_message_append(reply, "s", reap_action_to_string(m->config->action));
+        return sd_bus_message_append(reply, "s", reap_action_to_string(b->config->action));
 }
 
 static int property_get_stats(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Manager *m = userdata;
+        const Bus *b = userdata;
         DeviceWatchStats s = {};
 
-        if (m->watch)
-                device_watch_stats(m->watch, &s);
+        if (b->watch)
+                device_watch_stats(b->watch, &s);
         if (streq(property, "WatchedDevices"))
                 return sd_bus_message_append(reply, "u", s.n_watched);
         if (streq(property, "LeakedDevices"))
@@ -85,12 +86,22 @@ static int property_get_stats(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "t", s.last_scan_duration_usec);
 }
 
+static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Bus *b = userdata;
+        uint64_t holders_reaped = 0, devices_removed = 0;
+
+        if (b->leak_handler)
+                leak_handler_counters(b->leak_handler, &holders_reaped, &devices_removed);
+        return sd_bus_message_append(reply, "t", streq(property, "HoldersReaped") ? holders_reaped : devices_removed);
+}
+
 /* Methods: parse, validate with a named error, authorize (polkit may answer
  * later, so the authorized half reads its arguments again), act, reply. */
 
 static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         Device **devices;
         size_t n = 0;
         int r;
@@ -101,7 +112,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         r = sd_bus_message_open_container(reply, 'a', "(sos)");
         if (r < 0)
                 return r;
-        devices = m->watch ? device_watch_devices(m->watch, &n) : NULL;
+        devices = b->watch ? device_watch_devices(b->watch, &n) : NULL;
         for (size_t i = 0; i < n; i++) {
                 const char *p = bus_device_object_path(devices[i]);
 
@@ -123,14 +134,14 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int read_device(sd_bus_message *message, Manager *m, Device **ret, sd_bus_error *error) {
+static int read_device(sd_bus_message *message, Bus *b, Device **ret, sd_bus_error *error) {
         const char *name;
         int r;
 
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        return bus_lookup_device(m, name, ret, error);
+        return bus_lookup_device(b, name, ret, error);
 }
 
 static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -163,14 +174,14 @@ static int method_list_holders(sd_bus_message *message, void *userdata, sd_bus_e
 }
 
 static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         int r;
 
-        if (!m->watch) {
+        if (!b->watch) {
                 sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "No device watch is running.");
                 return -EOPNOTSUPP;
         }
-        r = device_watch_scan_all(m->watch);
+        r = device_watch_scan_all(b->watch);
         if (r < 0)
                 return bus_error_set_errnof(error, r, "Failed to scan the devices: %s", strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
@@ -181,7 +192,7 @@ static int method_scan(sd_bus_message *message, void *userdata, sd_bus_error *er
 }
 
 /* Reap(s name, s action) */
-static int read_reap(sd_bus_message *message, Manager *m, Device **ret_device, ReapAction *ret_action,
+static int read_reap(sd_bus_message *message, Bus *b, Device **ret_device, ReapAction *ret_action,
                      sd_bus_error *error) {
         const char *name, *action;
         int r;
@@ -192,7 +203,7 @@ static int read_reap(sd_bus_message *message, Manager *m, Device **ret_device, R
         r = bus_parse_reap_action(action, ret_action, error);
         if (r < 0)
                 return r;
-        return bus_lookup_device(m, name, ret_device, error);
+        return bus_lookup_device(b, name, ret_device, error);
 }
 
 /* Errors from the actions may name devices and paths, which need not be
@@ -204,16 +215,24 @@ static int action_failed(sd_bus_error *error, int r, const char *what) {
         return r;
 }
 
+static int leak_handling(Bus *b, sd_bus_error *error) {
+        if (!b->leak_handler)
+                return sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "Leak handling is not running.");
+        return 0;
+}
+
 static int reap_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         ReapAction action;
         Device *d;
         int r;
 
-        r = read_reap(message, m, &d, &action, error);
+        r = read_reap(message, b, &d, &action, error);
         if (r < 0)
                 return r;
-        r = device_watch_reap(m->watch, d, action, error);
+        r = leak_handling(b, error);
+        if (r >= 0)
+                r = leak_handler_reap(b->leak_handler, d, action, error);
         if (r < 0)
                 return action_failed(error, r, "reap the holders");
         return sd_bus_reply_method_return(message, NULL);
@@ -231,14 +250,16 @@ static int method_reap(sd_bus_message *message, void *userdata, sd_bus_error *er
 }
 
 static int remove_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         Device *d;
         int r;
 
-        r = read_device(message, m, &d, error);
+        r = read_device(message, b, &d, error);
         if (r < 0)
                 return r;
-        r = device_watch_remove(m->watch, d, error);
+        r = leak_handling(b, error);
+        if (r >= 0)
+                r = leak_handler_remove(b->leak_handler, d, error);
         if (r < 0)
                 return action_failed(error, r, "remove the device");
         return sd_bus_reply_method_return(message, NULL);
@@ -255,18 +276,18 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
 }
 
 static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        Bus *b = ASSERT_PTR(userdata);
         int r;
 
-        r = manager_reload(m);
+        r = b->ops->reload(b->userdata);
         if (r == -EINVAL) {
                 sd_bus_error_setf(error, BUS_ERROR_INVALID_CONFIGURATION,
                                   "Configuration %s rejected (see the journal); the running one stays.",
-                                  m->config_path);
+                                  b->config_path);
                 return r;
         }
         if (r < 0)
-                return bus_error_set_errnof(error, r, "Failed to reload %s: %s", m->config_path, strerror(-r));
+                return bus_error_set_errnof(error, r, "Failed to reload %s: %s", b->config_path, strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -294,8 +315,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("DefaultAction", "s", property_get_default_action, 0, CHANGES),
         SD_BUS_PROPERTY("WatchedDevices", "u", property_get_stats, 0, CHANGES),
         SD_BUS_PROPERTY("LeakedDevices", "u", property_get_stats, 0, CHANGES),
-        SD_BUS_PROPERTY("HoldersReaped", "t", NULL, offsetof(Manager, holders_reaped), CHANGES),
-        SD_BUS_PROPERTY("DevicesRemoved", "t", NULL, offsetof(Manager, devices_removed), CHANGES),
+        SD_BUS_PROPERTY("HoldersReaped", "t", property_get_counter, 0, CHANGES),
+        SD_BUS_PROPERTY("DevicesRemoved", "t", property_get_counter, 0, CHANGES),
         /* Every scan pass moves these, and nothing tells the bus of a pass
          * that changed no device: introspection says they do not signal. */
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),

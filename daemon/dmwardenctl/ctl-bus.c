@@ -43,7 +43,7 @@ int ctl_call_failed(int r, const sd_bus_error *error, const char *what) {
         }
         /* The daemon's own refusals: its message says why, in full. */
         if (sd_bus_error_has_names(error, BUS_ERROR_NOT_SUPPORTED, BUS_ERROR_BUSY, BUS_ERROR_PROTECTED,
-                                   BUS_ERROR_NOT_WATCHED, BUS_ERROR_INVALID_CONFIGURATION)) {
+                                   BUS_ERROR_NOT_WATCHED, BUS_ERROR_NOT_LEAKED, BUS_ERROR_INVALID_CONFIGURATION)) {
                 log_error("Cannot %s: %s", what, error->message);
                 return EXIT_FAILED;
         }

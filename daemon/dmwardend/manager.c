@@ -53,7 +53,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
-        bus_stop(m);
+        m->bus = bus_free(m->bus);
         /* Before the watch: it holds pointers to the watch's devices. */
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
@@ -70,7 +70,8 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-uint64_t manager_engine_namespace(const Manager *m) {
+/* The engine namespace's inode: the engine's, or the watched process's. */
+static uint64_t manager_engine_namespace(const Manager *m) {
         return m->engine ? m->engine->namespace_inode : m->watched_namespace;
 }
 
@@ -156,7 +157,7 @@ static void on_engine_changed(Engine *e, void *userdata) {
                 device_watch_engine_changed(m->watch);
         if (m->leak_handler)
                 leak_handler_engine_changed(m->leak_handler);
-        bus_manager_changed(m, "EngineState", "EnginePID", "EngineNamespace", NULL);
+        bus_manager_changed(m->bus, "EngineState", "EnginePID", "EngineNamespace", NULL);
         manager_maybe_ready(m);
         if (m->stopping && !engine_is_alive(e)) {
                 manager_exit(m, EXIT_SUCCESS);
@@ -204,9 +205,13 @@ int manager_reload(Manager *m) {
                 engine_set_config(m->engine, config);
         if (m->watch)
                 device_watch_set_config(m->watch, config);
+        if (m->leak_handler)
+                leak_handler_set_config(m->leak_handler, config);
+        if (m->bus)
+                bus_set_config(m->bus, config);
         config_free(m->config);
         m->config = config;
-        bus_manager_changed(m, "DefaultAction", "Propagation", NULL);
+        bus_manager_changed(m->bus, "DefaultAction", "Propagation", NULL);
         log_info("Configuration %s reloaded.", m->config_path);
         return 0;
 }
@@ -380,8 +385,31 @@ static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceS
                          device_state_to_string(d->state));
         if (m->leak_handler)
                 leak_handler_device_changed(m->leak_handler, d, ev, old_state);
-        bus_device_changed(m, d, ev, old_state);
+        bus_device_changed(m->bus, d, ev, old_state);
 }
+
+static bool manager_engine_running(void *userdata) {
+        const Manager *m = userdata;
+
+        return !m->engine || m->engine->state == ENGINE_RUNNING;
+}
+
+static uint64_t engine_namespace(void *userdata) {
+        return manager_engine_namespace(userdata);
+}
+
+static void on_holder_reaped(void *userdata, Device *d, const HolderRecord *h, const char *action,
+                             const char *result) {
+        Manager *m = userdata;
+
+        bus_holder_reaped(m->bus, d, h, action, result);
+}
+
+static const LeakHandlerOps leak_handler_ops = {
+        .engine_running = manager_engine_running,
+        .engine_namespace = engine_namespace,
+        .holder_reaped = on_holder_reaped,
+};
 
 static int manager_start_devices(Manager *m) {
         _cleanup_(device_source_freep) DeviceSource *source = NULL;
@@ -395,14 +423,51 @@ static int manager_start_devices(Manager *m) {
                              &m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the device watch: %m");
-        r = leak_handler_new(m, &m->leak_handler);
+        r = leak_handler_new(m->event, m->config, m->watch, &leak_handler_ops, m, &m->leak_handler);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up leak handling: %m");
-        device_watch_set_leak_handler(m->watch, m->leak_handler);
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");
         return 0;
+}
+
+static void manager_engine_info(void *userdata, BusEngineInfo *ret) {
+        const Manager *m = userdata;
+
+        *ret = (BusEngineInfo) {
+                .state = m->engine ? m->engine->state : ENGINE_NONE,
+                .pid = m->engine ? m->engine->main_pid : m->watched_pid,
+                .namespace_inode = manager_engine_namespace(m),
+                .namespace_path = m->engine ? m->engine->pin_path : NULL,
+        };
+}
+
+static int manager_reload_from_bus(void *userdata) {
+        return manager_reload(userdata);
+}
+
+static const BusOps bus_ops = {
+        .engine_info = manager_engine_info,
+        .reload = manager_reload_from_bus,
+};
+
+static int manager_start_bus(Manager *m) {
+        int r;
+
+        r = bus_new(&(Bus) {
+                            .event = m->event,
+                            .config_path = m->config_path,
+                            .config = m->config,
+                            .watch = m->watch,
+                            .leak_handler = m->leak_handler,
+                            .ops = &bus_ops,
+                            .userdata = m,
+                    },
+                    &m->bus);
+        if (r < 0)
+                return r;
+        return bus_start(m->bus);
 }
 
 int manager_start(Manager *m) {
@@ -434,7 +499,7 @@ int manager_start(Manager *m) {
         r = manager_start_devices(m);
         if (r < 0)
                 return r;
-        r = bus_start(m);
+        r = manager_start_bus(m);
         if (r < 0)
                 log_warning_errno(r, "Running without the D-Bus interface: %m");
         manager_maybe_ready(m);

@@ -10,8 +10,10 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "bus/bus.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "reap/leak-handler.h"
 #include "watch/device-watch.h"
 
 typedef struct Manager {
@@ -27,10 +29,8 @@ typedef struct Manager {
         DeviceWatch *watch;
         LeakHandler *leak_handler;      /* alerts, reaping, removal */
         char *device_source_dir;        /* tests: a directory source instead of dm */
-        uint64_t holders_reaped;
-        uint64_t devices_removed;
 
-        sd_bus *bus;                    /* NULL when running without the bus */
+        Bus *bus;                       /* NULL when running without the bus */
 
         pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
 
@@ -59,5 +59,3 @@ int manager_start(Manager *m);
 int manager_run(Manager *m);
 /* Re-reads the configuration; a bad one is rejected and the old one kept. */
 int manager_reload(Manager *m);
-/* The engine namespace's inode: the engine's, or the watched process's. */
-uint64_t manager_engine_namespace(const Manager *m);

@@ -10,19 +10,12 @@
 #include <unistd.h>
 
 #include "basic/log.h"
-#include "bus/bus.h"
-#include "dmwardend/manager.h"
 #include "holders/proc-util.h"
 #include "reap/alert-ratelimit.h"
 #include "reap/alert.h"
 #include "reap/leak-handler.h"
 #include "reap/reap-job.h"
-
-/* The names the bus layer maps (bus-error.h there); spelled out here so
- * leak handling does not depend on the bus being built. */
-#define ERROR_BUSY "org.dmwarden1.Error.Busy"
-#define ERROR_NOT_WATCHED "org.dmwarden1.Error.NotWatched"
-#define ERROR_NOT_LEAKED "org.dmwarden1.Error.NotLeaked"
+#include "shared/bus-error.h"
 
 /* Immediate removal retries briefly: udev or blkid may still have the
  * node open for a moment after the last holder went. */
@@ -50,7 +43,13 @@ typedef struct LeakEntry {
 } LeakEntry;
 
 struct LeakHandler {
-        Manager *m;
+        sd_event *event;
+        const Config *config;
+        DeviceWatch *watch;
+        const LeakHandlerOps *ops;
+        void *userdata;
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
         LeakEntry **entries;
         size_t n_entries;
         sd_event_source *dispatch_source;
@@ -113,7 +112,7 @@ static LeakEntry *get_entry(LeakHandler *h, Device *d) {
 }
 
 static const Config *config(LeakHandler *h) {
-        return h->m->config;
+        return h->config;
 }
 
 /* Sends a for e's device unless its rate limit says no. */
@@ -185,7 +184,7 @@ static void set_last_action(LeakEntry *e, const char *action, const char *result
                 return;
         free(d->last_action);
         d->last_action = s;
-        device_watch_update(e->handler->m->watch, d, d->state);
+        device_watch_update(e->handler->watch, d, d->state);
 }
 
 static int on_stuck_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -206,10 +205,10 @@ static void become_stuck(LeakEntry *e) {
         LeakHandler *h = e->handler;
         Device *d = e->device;
 
-        device_watch_update(h->m->watch, d, DEVICE_STUCK);
+        device_watch_update(h->watch, d, DEVICE_STUCK);
         alert_about_holders(e, ALERT_LEAK_STUCK);
         if (!e->stuck_timer &&
-            sd_event_add_time(h->m->event, &e->stuck_timer, CLOCK_MONOTONIC, 0, USEC_PER_MINUTE, on_stuck_timer,
+            sd_event_add_time(h->event, &e->stuck_timer, CLOCK_MONOTONIC, 0, USEC_PER_MINUTE, on_stuck_timer,
                               e) < 0)
                 return;
         (void) sd_event_source_set_time(e->stuck_timer, now_monotonic() + ALERT_STUCK_REPEAT_USEC);
@@ -218,7 +217,7 @@ static void become_stuck(LeakEntry *e) {
 
 static void on_op_done(ReapJob *j, const ReapOutcome *o, void *userdata) {
         LeakEntry *e = userdata;
-        Manager *m = e->handler->m;
+        LeakHandler *h = e->handler;
         Device *d = e->device;
         Alert a = { .action = o->action, .result = o->result };
 
@@ -227,10 +226,10 @@ static void on_op_done(ReapJob *j, const ReapOutcome *o, void *userdata) {
                 return;
         alert_set_holder(&a, o->holder);
         if (o->reaped) {
-                m->holders_reaped++;
+                h->holders_reaped++;
                 a.kind = ALERT_HOLDER_REAPED;
                 alert(e, &a);
-                bus_holder_reaped(m, d, o->holder, o->action, o->result);
+                h->ops->holder_reaped(h->userdata, d, o->holder, o->action, o->result);
         } else if (o->error < 0) {
                 a.kind = ALERT_REAP_FAILED;
                 alert(e, &a);
@@ -265,7 +264,7 @@ static int start_job(LeakEntry *e, ReapAction action) {
                 .protect_comms = c->protect_comms,
         };
         ReapJobParams p = {
-                .event = h->m->event,
+                .event = h->event,
                 .dev = e->device->info.dev,
                 .action = action,
                 .grace_usec = c->grace_usec,
@@ -276,9 +275,9 @@ static int start_job(LeakEntry *e, ReapAction action) {
         };
         int r;
 
-        device_watch_engine(h->m->watch, &policy.engine_mntns, &policy.engine_pid);
+        device_watch_engine(h->watch, &policy.engine_mntns, &policy.engine_pid);
         if (policy.engine_mntns == 0)
-                policy.engine_mntns = manager_engine_namespace(h->m);
+                policy.engine_mntns = h->ops->engine_namespace(h->userdata);
         r = reap_job_start(&p, &e->device->holders, &e->job);
         if (r < 0)
                 return log_error_errno(r, "Device %s: cannot start %s: %m", e->name, reap_action_to_string(action));
@@ -300,7 +299,7 @@ static int start_round(LeakEntry *e, ReapAction action) {
                 return 0;
         }
         e->strong_phase = action == REAP_DETACH || !has_mounts(d);
-        device_watch_update(e->handler->m->watch, d, DEVICE_REAPING);
+        device_watch_update(e->handler->watch, d, DEVICE_REAPING);
         r = start_job(e, e->strong_phase ? action : REAP_DETACH);
         if (r < 0) {
                 char result[128];
@@ -317,7 +316,7 @@ static void finish_round(LeakEntry *e) {
         LeakHandler *h = e->handler;
 
         e->job = reap_job_free(e->job);
-        (void) device_watch_rescan(h->m->watch, e->device);
+        (void) device_watch_rescan(h->watch, e->device);
         if (!e->device || e->device->state != DEVICE_REAPING)
                 return;  /* released, gone, or the engine's again */
         if (!e->strong_phase) {
@@ -347,19 +346,19 @@ static void remove_released(LeakEntry *e) {
 
         if (mode == REMOVE_NO || d->state != DEVICE_RELEASED)
                 return;
-        r = device_watch_remove_device(h->m->watch, d, mode == REMOVE_DEFERRED);
+        r = device_watch_remove_device(h->watch, d, mode == REMOVE_DEFERRED);
         if (r == -ENODEV) {
                 /* Gone already: the engine had asked for deferred removal, so
                  * the kernel removed it at the last close, after the scan
                  * that found it free. No failure: asking again drops it (d
                  * may be freed by that). */
                 log_debug("Device %s: gone before its removal was asked for.", e->name);
-                (void) device_watch_rescan(h->m->watch, d);
+                (void) device_watch_rescan(h->watch, d);
                 return;
         }
         if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS) {
                 if (!e->retry_timer &&
-                    sd_event_add_time_relative(h->m->event, &e->retry_timer, CLOCK_MONOTONIC, REMOVE_RETRY_USEC, 0,
+                    sd_event_add_time_relative(h->event, &e->retry_timer, CLOCK_MONOTONIC, REMOVE_RETRY_USEC, 0,
                                                on_retry, e) >= 0)
                         return;
                 (void) sd_event_source_set_time_relative(e->retry_timer, REMOVE_RETRY_USEC);
@@ -380,13 +379,13 @@ static void remove_released(LeakEntry *e) {
 /* While the engine (re)starts, its namespace cannot be told from a leak's:
  * nothing is alerted, reaped or removed until it runs again. */
 static bool engine_settled(LeakHandler *h) {
-        return !h->m->engine || h->m->engine->state == ENGINE_RUNNING;
+        return h->ops->engine_running(h->userdata);
 }
 
 /* Acts on fresh facts only: a leak seen a moment ago may have been the
  * engine's mounts before its namespace was known again. */
 static void handle_leak(LeakEntry *e) {
-        (void) device_watch_rescan(e->handler->m->watch, e->device);
+        (void) device_watch_rescan(e->handler->watch, e->device);
         if (!e->device || e->device->state != DEVICE_LEAKED || e->job)
                 return;
         alert_about_holders(e, ALERT_LEAK_DETECTED);
@@ -428,14 +427,14 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
 }
 
 static void device_gone(LeakEntry *e, DeviceState old_state) {
-        Manager *m = e->handler->m;
+        LeakHandler *h = e->handler;
 
         /* What the job did is told before the job goes with the device:
          * the holder's exit and the device's removal may come in one
          * wake-up, removal first. */
         reap_job_flush(e->job);
         if (e->removal_requested || old_state == DEVICE_RELEASED || state_is_leak(old_state)) {
-                m->devices_removed++;
+                h->devices_removed++;
                 alert(e, &(Alert) {
                         .kind = ALERT_DEVICE_REMOVED,
                         .result = e->removal_requested ? "removed by dmwarden" : "removed at its last close",
@@ -443,7 +442,7 @@ static void device_gone(LeakEntry *e, DeviceState old_state) {
         }
         e->job = reap_job_free(e->job);
         e->device = NULL;  /* freed by the watch after this */
-        schedule(e->handler);
+        schedule(h);
 }
 
 /* Still there but no longer ours (its table replaced under a reap, say):
@@ -524,13 +523,15 @@ int leak_handler_reap(LeakHandler *h, Device *d, ReapAction action, sd_bus_error
 
         if (!e)
                 return -ENOMEM;
+        if (action < 0 || action >= _REAP_ACTION_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown action %d.", (int) action);
         if (d->state == DEVICE_REAPING || e->job)
-                return sd_bus_error_setf(error, ERROR_BUSY, "Device %s is being reaped already.", e->name);
+                return sd_bus_error_setf(error, BUS_ERROR_BUSY, "Device %s is being reaped already.", e->name);
         if (!IN_SET(d->state, DEVICE_LEAKED, DEVICE_STUCK))
-                return sd_bus_error_setf(error, ERROR_NOT_LEAKED, "Device %s is %s, not leaked: nothing to reap.",
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_LEAKED, "Device %s is %s, not leaked: nothing to reap.",
                                          e->name, device_state_to_string(d->state));
         if (!engine_settled(h))
-                return sd_bus_error_setf(error, ERROR_BUSY,
+                return sd_bus_error_setf(error, BUS_ERROR_BUSY,
                                          "The engine is not running; its namespace cannot be told from a leak now.");
         e->leak_pending = false;
         return start_round(e, action);
@@ -544,15 +545,15 @@ int leak_handler_remove(LeakHandler *h, Device *d, sd_bus_error *error) {
         if (!e)
                 return -ENOMEM;
         if (d->state == DEVICE_ACTIVE || d->engine_mounted)
-                return sd_bus_error_setf(error, ERROR_BUSY, "Device %s is the engine's; it is not removed.", e->name);
+                return sd_bus_error_setf(error, BUS_ERROR_BUSY, "Device %s is the engine's; it is not removed.", e->name);
         if (state_is_leak(d->state))
-                return sd_bus_error_setf(error, ERROR_BUSY,
+                return sd_bus_error_setf(error, BUS_ERROR_BUSY,
                                          "Device %s is still held (%zu reference%s); reap its holders first.",
                                          e->name, d->holders.n_rows, d->holders.n_rows == 1 ? "" : "s");
         /* An operator asking overrides Remove=no, never the checks above. */
-        r = device_watch_remove_device(h->m->watch, d, mode != REMOVE_IMMEDIATE);
+        r = device_watch_remove_device(h->watch, d, mode != REMOVE_IMMEDIATE);
         if (r == -ENODEV)
-                return sd_bus_error_setf(error, ERROR_NOT_WATCHED, "Device %s is not watched.", e->name);
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_WATCHED, "Device %s is not watched.", e->name);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot remove %s: %s", e->name, strerror(-r));
         e->removal_requested = true;
@@ -560,7 +561,17 @@ int leak_handler_remove(LeakHandler *h, Device *d, sd_bus_error *error) {
         return 0;
 }
 
-int leak_handler_new(Manager *m, LeakHandler **ret) {
+void leak_handler_set_config(LeakHandler *h, const Config *config) {
+        h->config = config;
+}
+
+void leak_handler_counters(const LeakHandler *h, uint64_t *ret_holders_reaped, uint64_t *ret_devices_removed) {
+        *ret_holders_reaped = h->holders_reaped;
+        *ret_devices_removed = h->devices_removed;
+}
+
+int leak_handler_new(sd_event *event, const Config *config, DeviceWatch *watch, const LeakHandlerOps *ops,
+                     void *userdata, LeakHandler **ret) {
         _cleanup_(leak_handler_freep) LeakHandler *h = NULL;
         _cleanup_close_ int proc_fd = -EBADF;
         int r;
@@ -568,8 +579,14 @@ int leak_handler_new(Manager *m, LeakHandler **ret) {
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        h->m = m;
-        r = sd_event_add_defer(m->event, &h->dispatch_source, on_dispatch, h);
+        *h = (LeakHandler) {
+                .event = event,
+                .config = config,
+                .watch = watch,
+                .ops = ops,
+                .userdata = userdata,
+        };
+        r = sd_event_add_defer(event, &h->dispatch_source, on_dispatch, h);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(h->dispatch_source, "leak-dispatch");

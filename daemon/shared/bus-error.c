@@ -8,7 +8,9 @@
 #include "basic/utf8.h"
 #include "shared/bus-error.h"
 
-/* The first entry for an errno is the name the daemon sends for it. */
+/* The first entry for an errno is the name the daemon sends for it. The
+ * less common errnos (EMEDIUMTYPE, EBADRQC) stand for states no system call
+ * of ours reports, so a failure is never sent under their names. */
 const sd_bus_error_map bus_error_map[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_NO_SUCH_DEVICE, ENODEV),
         SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_NAME, EINVAL),
@@ -17,6 +19,7 @@ const sd_bus_error_map bus_error_map[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_BUSY, EBUSY),
         SD_BUS_ERROR_MAP(BUS_ERROR_PROTECTED, EPERM),
         SD_BUS_ERROR_MAP(BUS_ERROR_NOT_WATCHED, EMEDIUMTYPE),
+        SD_BUS_ERROR_MAP(BUS_ERROR_NOT_LEAKED, EBADRQC),
         SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_CONFIGURATION, ENOEXEC),
         SD_BUS_ERROR_MAP_END,
 };

@@ -16,6 +16,7 @@
 #define BUS_ERROR_BUSY                  "org.dmwarden1.Error.Busy"
 #define BUS_ERROR_PROTECTED             "org.dmwarden1.Error.Protected"
 #define BUS_ERROR_NOT_WATCHED           "org.dmwarden1.Error.NotWatched"
+#define BUS_ERROR_NOT_LEAKED            "org.dmwarden1.Error.NotLeaked"
 #define BUS_ERROR_INVALID_CONFIGURATION "org.dmwarden1.Error.InvalidConfiguration"
 
 extern const sd_bus_error_map bus_error_map[];

@@ -45,7 +45,6 @@ struct DeviceWatch {
         DevSet engine_mounts;
 
         DeviceWatchStats stats;
-        LeakHandler *leak_handler;      /* not owned */
 };
 
 static bool match_any_glob(char *const *globs, const char *s) {
@@ -689,14 +688,6 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret) {
         for (size_t i = 0; i < w->n_devices; i++)
                 if (IN_SET(w->devices[i]->state, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK))
                         ret->n_leaked++;
-}
-
-void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h) {
-        w->leak_handler = h;
-}
-
-LeakHandler *device_watch_leak_handler(DeviceWatch *w) {
-        return w->leak_handler;
 }
 
 void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {

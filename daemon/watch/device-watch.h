@@ -71,10 +71,8 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret);
 /* Whether config's [Watch] rules select the device. Pure. */
 bool device_watch_matches(const Config *config, const DeviceInfo *info);
 
-/* For leak handling (leak-handler.h), which acts on what the watch found. */
-typedef struct LeakHandler LeakHandler;
-void device_watch_set_leak_handler(DeviceWatch *w, LeakHandler *h);
-LeakHandler *device_watch_leak_handler(DeviceWatch *w);
+/* For leak handling (reap/leak-handler.h), which acts on what the watch
+ * found. */
 /* The engine namespace and a process in it as the watch uses them now. */
 void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid);
 /* Scans d now (after a reap, to see what is left) and moves it on. */

@@ -4,8 +4,8 @@
  * itself refuses a wrong signature before we see the call). The message
  * lives on a bus that never finishes connecting: replies and polkit
  * queries queue and go nowhere, and the sender's credentials cannot be
- * read, so nothing is ever authorized and no action runs. The manager
- * watches two devices from a directory source (one named in UTF-8, one
+ * read, so nothing is ever authorized and no action runs. The bus
+ * serves a watch of two devices from a directory source (one named in UTF-8, one
  * not), so lookups succeed too; this covers argument reading, validation,
  * lookup and the way to polkit, not the actions (the privileged suite
  * drives those on a real bus).
@@ -19,7 +19,6 @@
 #include "bus/bus-manager.h"
 #include "bus/bus.h"
 #include "config/config.h"
-#include "dmwardend/manager.h"
 #include "fuzz.h"
 #include "shared/bus-error.h"
 #include "watch/device-source.h"
@@ -30,7 +29,10 @@ typedef struct Method {
         const sd_bus_vtable *entry;
 } Method;
 
-static Manager *manager;
+static sd_event *event;
+static Config *config;
+static DeviceWatch *watch;
+static Bus *bus_object;
 static Method methods[32];
 static size_t n_methods;
 
@@ -55,7 +57,7 @@ static void write_description(const char *dir, const char *file, const char *tex
 
 /* The watch reads the descriptions once, at start; the files go right after,
  * since nothing here runs the event loop that would read them again. */
-static void watch_two_devices(Manager *m) {
+static void watch_two_devices(void) {
         char dir[] = "/tmp/fuzz-bus-methods.XXXXXX", path[256];
         DeviceSource *source = NULL;
         size_t n = 0;
@@ -64,9 +66,9 @@ static void watch_two_devices(Manager *m) {
         write_description(dir, "a", "name=thin-a\ndev=7:250\ntarget=thin\npool=pool0\nopen_count=0\n");
         write_description(dir, "b", "name=thin\\x20b\\xff\ndev=7:251\ntarget=thin\npool=pool0\nopen_count=0\n");
         fuzz_check(device_source_dir_new(dir, &source) >= 0);
-        fuzz_check(device_watch_new(m->event, m->config, source, NULL, NULL, NULL, &m->watch) >= 0);
-        fuzz_check(device_watch_start(m->watch) >= 0);
-        (void) device_watch_devices(m->watch, &n);
+        fuzz_check(device_watch_new(event, config, source, NULL, NULL, NULL, &watch) >= 0);
+        fuzz_check(device_watch_start(watch) >= 0);
+        (void) device_watch_devices(watch, &n);
         fuzz_check(n == 2);
         for (const char *f = "a"; f; f = streq(f, "a") ? "b" : NULL) {
                 (void) snprintf(path, sizeof(path), "%s/%s", dir, f);
@@ -75,15 +77,34 @@ static void watch_two_devices(Manager *m) {
         (void) rmdir(dir);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        Config *config = NULL;
+/* Never called: nothing is authorized (see above). */
+static void no_engine(void *userdata, BusEngineInfo *ret) {
+        *ret = (BusEngineInfo) { .state = ENGINE_NONE };
+}
 
+static int no_reload(void *userdata) {
+        return -EOPNOTSUPP;
+}
+
+static const BusOps bus_ops = {
+        .engine_info = no_engine,
+        .reload = no_reload,
+};
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
         log_set_max_level(LOG_CRIT);
         fuzz_check(bus_error_register() >= 0);
         fuzz_check(config_new(&config) >= 0);
-        /* Reload would read this; it does not exist, so defaults. */
-        fuzz_check(manager_new("/nonexistent/dmwarden.conf", config, &manager) >= 0);
-        watch_two_devices(manager);
+        fuzz_check(sd_event_new(&event) >= 0);
+        watch_two_devices();
+        fuzz_check(bus_new(&(Bus) {
+                                   .event = event,
+                                   .config_path = "/nonexistent/dmwarden.conf",
+                                   .config = config,
+                                   .watch = watch,
+                                   .ops = &bus_ops,
+                           },
+                           &bus_object) >= 0);
         add_methods(BUS_MANAGER_INTERFACE, bus_manager_vtable);
         add_methods(BUS_DEVICE_INTERFACE, bus_device_vtable);
         return 0;
@@ -161,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_check(sd_bus_message_set_sender(m, ":1.42") >= 0);
         fuzz_check(sd_bus_message_seal(m, 1, 0) >= 0);
 
-        r = method->entry->x.method.handler(m, manager, &error);
+        r = method->entry->x.method.handler(m, bus_object, &error);
         if (r < 0 && r != -ENOMEM) {
                 if (!sd_bus_error_is_set(&error))
                         fprintf(stderr, "%s failed without a named error: %s\n",

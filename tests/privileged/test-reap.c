@@ -32,7 +32,7 @@
 #include "dmwardend/manager.h"
 #include "engine/namespace-pin.h"
 #include "loop-util.h"
-#include "reap/device-actions.h"
+#include "reap/leak-handler.h"
 #include "reap/reap-job.h"
 #include "reap/reap-target.h"
 
@@ -472,6 +472,16 @@ Test(reap, nothing_happens_until_the_engine_runs) {
 }
 
 /* Runs m's loop until cond holds or timeout_ms passes. */
+typedef enum Counter { HOLDERS_REAPED, DEVICES_REMOVED } Counter;
+
+/* The counters behind HoldersReaped and DevicesRemoved. */
+static uint64_t counter(Manager *m, Counter which) {
+        uint64_t reaped, removed;
+
+        leak_handler_counters(m->leak_handler, &reaped, &removed);
+        return which == HOLDERS_REAPED ? reaped : removed;
+}
+
 static bool run_until(Manager *m, bool (*cond)(Manager *m), unsigned timeout_ms) {
         for (unsigned t = 0; t <= timeout_ms; t += 50) {
                 if (cond(m))
@@ -562,7 +572,7 @@ Test(reap, leak_cycles_leave_the_heap_as_they_found_it) {
         cr_log_info("heap in use after 4 cycles: %zu bytes, after %u: %zu bytes", before.uordblks, i, after.uordblks);
         cr_assert_eq(after.uordblks, before.uordblks, "%zd bytes more in use after %u more cycles",
                      (ssize_t) (after.uordblks - before.uordblks), i - 4);
-        cr_assert_eq(m->devices_removed, i);
+        cr_assert_eq(counter(m, DEVICES_REMOVED), i);
         manager_free(m);
 }
 
@@ -600,20 +610,20 @@ Test(reap, operator_reap_and_remove_entry_points) {
         d = device_watch_get(m->watch, "thin-leak");
         cr_assert_str_eq(d->last_action, "report: nothing done (Action=report)");
 
-        cr_assert_lt(device_watch_remove(m->watch, d, &error), 0);
+        cr_assert_lt(leak_handler_remove(m->leak_handler, d, &error), 0);
         cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy", "a held device must not be removed");
         sd_bus_error_free(&error);
-        cr_assert_lt(device_watch_reap(m->watch, d, _REAP_ACTION_MAX, &error), 0);
+        cr_assert_lt(leak_handler_reap(m->leak_handler, d, _REAP_ACTION_MAX, &error), 0);
         sd_bus_error_free(&error);
 
-        cr_assert_eq(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "%s", strna(error.message));
+        cr_assert_eq(leak_handler_reap(m->leak_handler, d, REAP_DETACH, &error), 0, "%s", strna(error.message));
         cr_assert_eq(d->state, DEVICE_REAPING);
-        cr_assert_lt(device_watch_reap(m->watch, d, REAP_DETACH, &error), 0, "a second reap while one runs");
+        cr_assert_lt(leak_handler_reap(m->leak_handler, d, REAP_DETACH, &error), 0, "a second reap while one runs");
         cr_assert_str_eq(error.name, "org.dmwarden1.Error.Busy");
         cr_assert(run_until(m, is_removed, WAIT_MS), "the device was not removed after the reap");
         cr_assert(wait_description_gone(0));
-        cr_assert_eq(m->holders_reaped, 1);
-        cr_assert_eq(m->devices_removed, 1);
+        cr_assert_eq(counter(m, HOLDERS_REAPED), 1);
+        cr_assert_eq(counter(m, DEVICES_REMOVED), 1);
         cr_assert(holder_alive());
         cr_assert_not(holder_mounts_device());
         manager_free(m);
@@ -655,7 +665,7 @@ Test(reap, a_device_the_kernel_removed_first_is_no_removal_failure) {
         removal_failed = false;
         cr_assert(run_until(m, is_removed_cleanly, WAIT_MS), "the device the kernel removed is still watched");
         cr_assert_not(removal_failed, "a device already gone counted as a failed removal");
-        cr_assert_eq(m->devices_removed, 1);
+        cr_assert_eq(counter(m, DEVICES_REMOVED), 1);
         manager_free(m);
 }
 

@@ -176,6 +176,10 @@ Test(bus_errors, errnos_map_to_names_and_back) {
         sd_bus_error_set(&error, BUS_ERROR_NOT_SUPPORTED, "x");
         cr_assert_eq(sd_bus_error_get_errno(&error), EOPNOTSUPP);
         sd_bus_error_free(&error);
+        /* Reap of a device that is not leaked: a name of its own. */
+        sd_bus_error_set(&error, BUS_ERROR_NOT_LEAKED, "x");
+        cr_assert_eq(sd_bus_error_get_errno(&error), EBADRQC);
+        sd_bus_error_free(&error);
 }
 
 Test(bus_errors, messages_are_made_sendable) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The man pages were built, and they keep up with the code: every key the
- * configuration table knows is in dmwarden.conf(5), every command and
- * option dmwardenctl --help lists is in dmwardenctl(1). */
+ * configuration table knows is in dmwarden.conf(5), every D-Bus error name
+ * the daemon can send is in dmwardend(8), every command and option
+ * dmwardenctl --help lists is in dmwardenctl(1). */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 
 #include "basic/fileio.h"
 #include "config/config.h"
+#include "shared/bus-error.h"
 
 #define PAGE_MAX (1024 * 1024)
 
@@ -108,6 +110,22 @@ Test(man, conf_page_names_every_key) {
         }
         cr_assert_geq(n, 20, "only %u keys in the dump:\n%s", n, dump);
         free(dump);
+        free(page);
+}
+
+Test(man, daemon_page_names_every_error) {
+        static const char prefix[] = "org.dmwarden1.Error.";
+        char *page = read_page("dmwardend.8"), needle[128];
+        unsigned n = 0;
+
+        for (const sd_bus_error_map *e = bus_error_map; e->name; e++, n++) {
+                cr_assert(strncmp(e->name, prefix, strlen(prefix)) == 0, "%s is not dmwarden's", e->name);
+                /* In bold, by the last part (the first is written out in
+                 * full, and scdoc breaks its dots with \&). */
+                snprintf(needle, sizeof(needle), "%s\\fR", e->name + strlen(prefix));
+                cr_assert(strstr(page, needle), "dmwardend(8) does not name %s", e->name);
+        }
+        cr_assert_geq(n, 9, "only %u error names in the map", n);
         free(page);
 }
 

@@ -8,6 +8,13 @@
 #include "basic/macro.h"
 #include "basic/time-util.h"
 
+usec_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        (void) clock_gettime(clock, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
 static const struct {
         const char *suffix;
         usec_t usec;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef uint64_t usec_t;
 
@@ -15,6 +16,10 @@ typedef uint64_t usec_t;
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
 #define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
 #define USEC_PER_DAY (24ULL * USEC_PER_HOUR)
+
+/* Now on clock (CLOCK_MONOTONIC for spans, CLOCK_REALTIME for what is
+ * shown to people). */
+usec_t now_usec(clockid_t clock);
 
 /* A bare number means seconds. Returns -EINVAL for malformed input and
  * -ERANGE for values that do not fit. */

@@ -162,10 +162,6 @@ void bus_holder_reaped(Bus *b, Device *d, const HolderRecord *h, const char *act
         bus_manager_changed(b, "HoldersReaped", NULL);
 }
 
-static bool state_is_leak(DeviceState s) {
-        return IN_SET(s, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK);
-}
-
 static void announce_device(Bus *b, Device *d, DeviceEvent ev) {
         const char *path = d->object_path;
         int r;
@@ -201,9 +197,7 @@ void bus_device_changed(Bus *b, Device *d, DeviceEvent ev, DeviceState old_state
 
         announce_device(b, d, ev);
 
-        /* A device that is new to us may be in any state: a restarted
-         * daemon finds old leaks, and says so again. */
-        entered = ev == DEVICE_EVENT_ADDED || d->state != old_state;
+        entered = device_event_entered_state(ev, d, old_state);
         if (ev == DEVICE_EVENT_REMOVED)
                 emit_device_signal(b, d, "DeviceRemoved");
         else if (entered && d->state == DEVICE_LEAKED)
@@ -213,6 +207,6 @@ void bus_device_changed(Bus *b, Device *d, DeviceEvent ev, DeviceState old_state
 
         if (ev != DEVICE_EVENT_CHANGED)
                 bus_manager_changed(b, "WatchedDevices", "LeakedDevices", "DevicesRemoved", NULL);
-        else if (state_is_leak(old_state) != state_is_leak(d->state))
+        else if (device_state_is_leak(old_state) != device_state_is_leak(d->state))
                 bus_manager_changed(b, "LeakedDevices", NULL);
 }

@@ -44,7 +44,8 @@ static void engine_set_state(Engine *e, EngineState state) {
         engine_changed(e);
 }
 
-static usec_t now_usec(const Engine *e) {
+/* The loop's time of this wake-up, as every timer of the engine uses it. */
+static usec_t loop_now(const Engine *e) {
         uint64_t t = 0;
 
         (void) sd_event_now(e->event, CLOCK_MONOTONIC, &t);
@@ -174,7 +175,7 @@ static void engine_after_failure(Engine *e, bool failed) {
 
         /* An engine that stayed up for a whole start-limit window starts
          * its back-off afresh. */
-        if (e->started_usec > 0 && now_usec(e) - e->started_usec >= e->config->start_limit_interval_usec)
+        if (e->started_usec > 0 && loop_now(e) - e->started_usec >= e->config->start_limit_interval_usec)
                 e->failures_in_row = 0;
         e->failures_in_row++;
         delay = restart_delay(e->config->restart_usec, e->failures_in_row);
@@ -343,7 +344,7 @@ int engine_start(Engine *e) {
                 return -EBUSY;
 
         e->stop_requested = e->start_timed_out = false;
-        if (!start_limit_allow(&e->start_limit, now_usec(e), e->config->start_limit_interval_usec,
+        if (!start_limit_allow(&e->start_limit, loop_now(e), e->config->start_limit_interval_usec,
                                e->config->start_limit_burst)) {
                 log_error("Engine started more than %u times within %s: start limit hit, giving up. "
                           "Fix the engine, then restart dmwarden.",
@@ -369,7 +370,7 @@ int engine_start(Engine *e) {
         }
 
         e->pid = e->main_pid = pid;
-        e->started_usec = now_usec(e);
+        e->started_usec = loop_now(e);
         r = proc_read_mntns(AT_FDCWD, pid, &e->namespace_inode);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the engine's namespace inode: %m");

@@ -12,6 +12,7 @@
 #include "basic/array.h"
 #include "basic/log.h"
 #include "basic/strv.h"
+#include "basic/time-util.h"
 #include "holders/block-stack.h"
 #include "holders/holder-scan.h"
 #include "holders/mntns-set.h"
@@ -484,17 +485,10 @@ static MountSource resolve_source(const HolderScanOptions *o) {
         return mount_source_listmount_supported() ? MOUNT_SOURCE_LISTMOUNT : MOUNT_SOURCE_MOUNTINFO;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
         _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
         const char *proc_root = o->proc_root ?: "/proc";
-        uint64_t start = now_usec();
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
         struct stat nsfs;
         int r;
 
@@ -544,7 +538,7 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
         if (r < 0 && r != -ENOENT)
                 return r;
 
-        st.result->duration_usec = now_usec() - start;
+        st.result->duration_usec = now_usec(CLOCK_MONOTONIC) - start;
         *ret = TAKE_PTR(st.result);
         return 0;
 }

@@ -57,17 +57,6 @@ struct LeakHandler {
         char *self_unit;
 };
 
-static usec_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
-static bool state_is_leak(DeviceState s) {
-        return IN_SET(s, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK);
-}
-
 static LeakEntry *entry_free(LeakEntry *e) {
         if (!e)
                 return NULL;
@@ -125,7 +114,7 @@ static void alert(LeakEntry *e, Alert *a) {
         a->dm_uuid = d->info.uuid;
         a->dm_pool = d->info.pool;
         a->dev = d->info.dev;
-        if (!alert_ratelimit_test(&e->ratelimit, a->kind, now_monotonic(), &a->n_suppressed)) {
+        if (!alert_ratelimit_test(&e->ratelimit, a->kind, now_usec(CLOCK_MONOTONIC), &a->n_suppressed)) {
                 log_debug("Alert %s for %s suppressed by the rate limit.", alert_kind_to_string(a->kind), e->name);
                 return;
         }
@@ -196,7 +185,7 @@ static int on_stuck_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         alert_about_holders(e, ALERT_LEAK_STUCK);
         /* Not sent (the burst is spent)? Try again once the window moved. */
         (void) sd_event_source_set_time(s, MAX(alert_ratelimit_stuck_due(&e->ratelimit),
-                                               now_monotonic() + USEC_PER_MINUTE));
+                                               now_usec(CLOCK_MONOTONIC) + USEC_PER_MINUTE));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -211,7 +200,7 @@ static void become_stuck(LeakEntry *e) {
             sd_event_add_time(h->event, &e->stuck_timer, CLOCK_MONOTONIC, 0, USEC_PER_MINUTE, on_stuck_timer,
                               e) < 0)
                 return;
-        (void) sd_event_source_set_time(e->stuck_timer, now_monotonic() + ALERT_STUCK_REPEAT_USEC);
+        (void) sd_event_source_set_time(e->stuck_timer, now_usec(CLOCK_MONOTONIC) + ALERT_STUCK_REPEAT_USEC);
         (void) sd_event_source_set_enabled(e->stuck_timer, SD_EVENT_ONESHOT);
 }
 
@@ -433,7 +422,7 @@ static void device_gone(LeakEntry *e, DeviceState old_state) {
          * the holder's exit and the device's removal may come in one
          * wake-up, removal first. */
         reap_job_flush(e->job);
-        if (e->removal_requested || old_state == DEVICE_RELEASED || state_is_leak(old_state)) {
+        if (e->removal_requested || old_state == DEVICE_RELEASED || device_state_is_leak(old_state)) {
                 h->devices_removed++;
                 alert(e, &(Alert) {
                         .kind = ALERT_DEVICE_REMOVED,
@@ -450,7 +439,7 @@ static void device_gone(LeakEntry *e, DeviceState old_state) {
 static void device_unwatched(LeakEntry *e, DeviceState old_state) {
         const Device *d = e->device;
 
-        if (state_is_leak(old_state) || e->job)
+        if (device_state_is_leak(old_state) || e->job)
                 log_notice("Device %s is no longer a watched device (now target %s%s%s) while %s; leak handling "
                            "of it stops and its holders are left alone.",
                            e->name, isempty(d->info.target) ? "none" : d->info.target,
@@ -463,7 +452,7 @@ static void device_unwatched(LeakEntry *e, DeviceState old_state) {
 
 void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, DeviceState old_state) {
         LeakEntry *e = get_entry(h, d);
-        bool entered = ev == DEVICE_EVENT_ADDED || d->state != old_state;
+        bool entered = device_event_entered_state(ev, d, old_state);
 
         if (!e) {
                 log_oom();
@@ -546,7 +535,7 @@ int leak_handler_remove(LeakHandler *h, Device *d, sd_bus_error *error) {
                 return -ENOMEM;
         if (d->state == DEVICE_ACTIVE || d->engine_mounted)
                 return sd_bus_error_setf(error, BUS_ERROR_BUSY, "Device %s is the engine's; it is not removed.", e->name);
-        if (state_is_leak(d->state))
+        if (device_state_is_leak(d->state))
                 return sd_bus_error_setf(error, BUS_ERROR_BUSY,
                                          "Device %s is still held (%zu reference%s); reap its holders first.",
                                          e->name, d->holders.n_rows, d->holders.n_rows == 1 ? "" : "s");

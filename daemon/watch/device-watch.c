@@ -71,18 +71,8 @@ bool device_watch_matches(const Config *config, const DeviceInfo *info) {
                (strv_length(config->pools) == 0 || (*info->pool && match_any_glob(config->pools, info->pool)));
 }
 
-static usec_t now_realtime(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
-static usec_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+bool device_event_entered_state(DeviceEvent ev, const Device *d, DeviceState old_state) {
+        return ev == DEVICE_EVENT_ADDED || d->state != old_state;
 }
 
 static void queue_pass(DeviceWatch *w) {
@@ -161,12 +151,12 @@ static void drop_device(DeviceWatch *w, size_t index, bool exists) {
                 /* A leaked device the kernel removed (deferred removal at
                  * last close) was released first, even if no scan saw it in
                  * between. */
-                if (IN_SET(old, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK)) {
-                        (void) device_set_state(d, DEVICE_RELEASED, now_realtime());
+                if (device_state_is_leak(old)) {
+                        (void) device_set_state(d, DEVICE_RELEASED, now_usec(CLOCK_REALTIME));
                         notify(w, d, DEVICE_EVENT_CHANGED, old);
                         old = DEVICE_RELEASED;
                 }
-                (void) device_set_state(d, DEVICE_REMOVED, now_realtime());
+                (void) device_set_state(d, DEVICE_REMOVED, now_usec(CLOCK_REALTIME));
                 log_debug("Device %s is gone (was %s).", d->info.name, device_state_to_string(old));
                 notify(w, d, DEVICE_EVENT_REMOVED, old);
         }
@@ -365,7 +355,7 @@ static int scan_device(DeviceWatch *w, Device *d) {
                 }
                 use.others_hold = others.n_rows > 0;
         }
-        d->last_scan_usec = now_realtime();
+        d->last_scan_usec = now_usec(CLOCK_REALTIME);
         use.engine_let_go = d->info.deferred_remove;
 
         if (use.engine_holds)
@@ -397,7 +387,7 @@ static bool waiting_for_let_go(const Device *d) {
 }
 
 static void arm_ask_again(DeviceWatch *w) {
-        usec_t now = now_monotonic(), next = 0;
+        usec_t now = now_usec(CLOCK_MONOTONIC), next = 0;
 
         for (size_t i = 0; i < w->n_devices; i++) {
                 Device *d = w->devices[i];
@@ -450,7 +440,7 @@ static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
 
 static int run_pass(DeviceWatch *w) {
         _cleanup_strv_free_ char **names = TAKE_PTR(w->pending_names);
-        usec_t start = now_monotonic();
+        usec_t start = now_usec(CLOCK_MONOTONIC);
         unsigned scanned = 0;
 
         if (read_engine_mounts(w) < 0)
@@ -481,8 +471,8 @@ static int run_pass(DeviceWatch *w) {
                 scanned++;
         }
         if (scanned > 0) {
-                w->stats.last_scan_usec = now_realtime();
-                w->stats.last_scan_duration_usec = now_monotonic() - start;
+                w->stats.last_scan_usec = now_usec(CLOCK_REALTIME);
+                w->stats.last_scan_duration_usec = now_usec(CLOCK_MONOTONIC) - start;
                 w->stats.n_scans++;
         }
         arm_ask_again(w);
@@ -686,7 +676,7 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret) {
         ret->n_watched = (unsigned) w->n_devices;
         ret->n_leaked = 0;
         for (size_t i = 0; i < w->n_devices; i++)
-                if (IN_SET(w->devices[i]->state, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK))
+                if (device_state_is_leak(w->devices[i]->state))
                         ret->n_leaked++;
 }
 
@@ -716,7 +706,7 @@ int device_watch_rescan(DeviceWatch *w, Device *d) {
 void device_watch_update(DeviceWatch *w, Device *d, DeviceState s) {
         DeviceState old = d->state;
 
-        (void) device_set_state(d, s, now_realtime());
+        (void) device_set_state(d, s, now_usec(CLOCK_REALTIME));
         notify(w, d, DEVICE_EVENT_CHANGED, old);
 }
 

@@ -31,6 +31,11 @@ typedef enum DeviceEvent {
 } DeviceEvent;
 
 /* Called for every change; old_state is the state before it. */
+/* Whether the change put d into its state just now. A device new to the
+ * watch enters whatever state it has: a restarted daemon finds old leaks,
+ * and tells of them again. */
+bool device_event_entered_state(DeviceEvent ev, const Device *d, DeviceState old_state);
+
 typedef void (*DeviceWatchChanged)(DeviceWatch *w, Device *d, DeviceEvent ev,
                                    DeviceState old_state, void *userdata);
 /* Where the engine namespace is: its inode and a process in it (for its

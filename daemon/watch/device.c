@@ -92,7 +92,7 @@ void device_clear_exit_watches(Device *d) {
         d->n_exit_watches = 0;
 }
 
-static bool state_is_leak(DeviceState s) {
+bool device_state_is_leak(DeviceState s) {
         return IN_SET(s, DEVICE_LEAKED, DEVICE_REAPING, DEVICE_STUCK);
 }
 
@@ -111,15 +111,15 @@ DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use
         if (use->others_hold && use->engine_let_go)
                 /* Reaping and stuck end by what the reaper finds, not by a scan. */
                 return IN_SET(old, DEVICE_REAPING, DEVICE_STUCK) ? old : DEVICE_LEAKED;
-        return state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;
+        return device_state_is_leak(old) || old == DEVICE_RELEASED ? DEVICE_RELEASED : DEVICE_IDLE;
 }
 
 bool device_set_state(Device *d, DeviceState s, usec_t now_realtime) {
         if (d->state == s && d->state_since_usec != 0)
                 return false;
-        if (state_is_leak(s) && !state_is_leak(d->state))
+        if (device_state_is_leak(s) && !device_state_is_leak(d->state))
                 d->leaked_since_usec = now_realtime;
-        else if (!state_is_leak(s))
+        else if (!device_state_is_leak(s))
                 d->leaked_since_usec = 0;
         d->state = s;
         d->state_since_usec = now_realtime;

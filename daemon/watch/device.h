@@ -96,4 +96,6 @@ DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use
 bool device_set_state(Device *d, DeviceState s, usec_t now_realtime);
 
 const char *device_state_to_string(DeviceState s);
+/* Leaked, being reaped or stuck: what LeakedDevices counts. */
+bool device_state_is_leak(DeviceState s);
 DeviceState device_state_from_string(const char *s);

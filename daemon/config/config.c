@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,23 +204,26 @@ static int list_dropins(const char *dir, char ***ret) {
         return 0;
 }
 
-static int add_dangling_error(char ***errors, const char *path) {
+/* Appends one "PATH: why" line to the errors of a load. */
+_printf_(2, 3) static int add_error_line(char ***errors, const char *format, ...) {
         char *line;
+        va_list ap;
+        int r;
 
-        if (asprintf(&line, "%s: cannot read: dangling symbolic link", path) < 0)
+        va_start(ap, format);
+        r = vasprintf(&line, format, ap);
+        va_end(ap);
+        if (r < 0)
                 return -ENOMEM;
         return strv_consume(errors, line);
 }
 
 /* Keys that only make sense together, checked once all files are in. */
 static int check_combinations(const Config *c, const char *path, char ***errors) {
-        char *line;
         int r;
 
         if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
-                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
-                        return -ENOMEM;
-                r = strv_consume(errors, line);
+                r = add_error_line(errors, "%s: [Engine] Type=socket needs ReadySocket=", path);
                 return r < 0 ? r : -EINVAL;
         }
         return 0;
@@ -290,11 +295,7 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                char *line;
-
-                if (asprintf(&line, "%s: cannot list drop-ins: %s", dropin_dir, strerror(-r)) < 0)
-                        return -ENOMEM;
-                r = strv_consume(&errors, line);
+                r = add_error_line(&errors, "%s: cannot list drop-ins: %s", dropin_dir, strerror(-r));
                 if (r < 0)
                         return r;
                 failed = true;
@@ -311,7 +312,7 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
 
                         if (lstat(*p, &st) < 0)
                                 continue;
-                        r = add_dangling_error(&errors, *p);
+                        r = add_error_line(&errors, "%s: cannot read: dangling symbolic link", *p);
                         if (r < 0)
                                 return r;
                         failed = true;

@@ -272,10 +272,12 @@ char *quote_word_compact(const char *word) {
                 return strdup("\"\"");
         from = malloc(n * _STATE_MAX);
         path = malloc(n);
+        /* Room for the whole word double-quoted with every byte escaped: the
+         * shortest form is never longer, so the writes below need no checks. */
         if (!from || !path || buf_reserve(&b, n * 2 + 2) < 0)
                 return NULL;
 
-        /* At most what the whole word double-quoted takes. Shortest path through the states, one byte at a time; a change of
+        /* Shortest path through the states, one byte at a time; a change of
          * state costs its closing and opening quotes. */
         for (size_t i = 0; i < n; i++) {
                 size_t next[_STATE_MAX];

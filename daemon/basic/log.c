@@ -95,8 +95,8 @@ bool log_target_is_journal(void) {
         return use_journal();
 }
 
-_printf_(6, 0) static void log_write(int level, int error, const char *file, int line, const char *func,
-                      const char *format, va_list ap) {
+_printf_(7, 0) static void log_write(int level, int error, bool synthetic, const char *file, int line,
+                                     const char *func, const char *format, va_list ap) {
         char message[LINE_MAX];
 
         /* Let "%m" name the error we were given rather than whatever errno is. */
@@ -113,13 +113,13 @@ _printf_(6, 0) static void log_write(int level, int error, const char *file, int
 
         (void) snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
         (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
-        /* An empty field name list ends at the first NULL, so ERRNO= is
-         * passed only when there is one. */
+        /* The field list ends at the first NULL, so ERRNO= is passed only
+         * for an error that a call really returned. */
         (void) snprintf(errno_field, sizeof(errno_field), "ERRNO=%i", error);
         r = sd_journal_send_with_location(code_file, code_line, func,
                                           "MESSAGE=%s", message,
                                           "PRIORITY=%i", level,
-                                          error > 0 ? errno_field : NULL,
+                                          error > 0 && !synthetic ? errno_field : NULL,
                                           NULL);
         if (r < 0)
                 (void) fprintf(stderr, "%s\n", message);
@@ -128,13 +128,14 @@ _printf_(6, 0) static void log_write(int level, int error, const char *file, int
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) {
         int saved_errno = errno;
+        bool synthetic = IS_SYNTHETIC_ERRNO(error);
         va_list ap;
 
-        error = abs(error);
+        error = ERRNO_VALUE(error);
         level &= LOG_PRIMASK;
         if (level <= log_max_level) {
                 va_start(ap, format);
-                log_write(level, error, file, line, func, format, ap);
+                log_write(level, error, synthetic, file, line, func, format, ap);
                 va_end(ap);
         }
 

@@ -2,10 +2,11 @@
 #pragma once
 
 /* Logging to the journal (when stderr is connected to it or asked to) or to
- * stderr. log_*_errno() return -abs(error) so a failure is logged and
- * propagated in one statement, and "%m" names the error passed in. */
+ * stderr. log_*_errno() return the error as a negative errno so a failure is
+ * logged and propagated in one statement, and "%m" names the error passed in. */
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <syslog.h>
 
 #include "basic/macro.h"
@@ -27,6 +28,17 @@ int log_level_from_string(const char *s);
  * senders such as alerts then write fields there too. */
 bool log_target_is_journal(void);
 
+/* For an error made up here, not returned by a failed call:
+ * `return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Bad ...");`. The caller
+ * still gets -EINVAL and "%m" still names it, but the journal gets no ERRNO=
+ * field: whoever searches it by ERRNO= looks for calls that failed. The mark
+ * is a bit above every errno, ORed onto the positive value; ERRNO_VALUE()
+ * strips it again. */
+#define SYNTHETIC_ERRNO(num) (abs(num) | (1 << 30))
+#define IS_SYNTHETIC_ERRNO(val) ((abs(val) & (1 << 30)) != 0)
+#define ERRNO_VALUE(val) (abs(val) & ~(1 << 30))
+
+/* error: a negative or positive errno, maybe SYNTHETIC_ERRNO(), or 0. */
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);
 

@@ -261,22 +261,16 @@ static bool follows_blank(const char *word, size_t i, int f, int t) {
         return f == t && ini_comment_space(word[i - 1]);
 }
 
-char *quote_word_compact(const char *word) {
-        static const char quote_of[_STATE_MAX] = { 0, '\'', '"' };
-        _cleanup_(buf_done) Buf b = {};
-        _cleanup_free_ unsigned char *from = NULL, *path = NULL;
-        size_t n = strlen(word), cost[_STATE_MAX] = { 0, SIZE_MAX, SIZE_MAX };
-        int state;
+/* The cheapest way to write each prefix of word ending in each state, one
+ * byte at a time; a change of state costs its closing and opening quotes.
+ * from[i * _STATE_MAX + t] is the state of byte i - 1 on the cheapest way
+ * to byte i in state t; cost[] ends as the cost of the whole word by the
+ * state of its last byte, SIZE_MAX where no way exists. */
+static void find_cheapest(const char *word, size_t n, unsigned char *from, size_t cost[static _STATE_MAX]) {
+        /* Before the first byte nothing is open. */
+        cost[STATE_BARE] = 0;
+        cost[STATE_SINGLE] = cost[STATE_DOUBLE] = SIZE_MAX;
 
-        if (n == 0)
-                return strdup("\"\"");
-        from = malloc(n * _STATE_MAX);
-        path = malloc(n);
-        if (!from || !path || buf_reserve(&b, n * 2 + 2) < 0)
-                return NULL;
-
-        /* At most what the whole word double-quoted takes. Shortest path through the states, one byte at a time; a change of
-         * state costs its closing and opening quotes. */
         for (size_t i = 0; i < n; i++) {
                 size_t next[_STATE_MAX];
 
@@ -295,9 +289,16 @@ char *quote_word_compact(const char *word) {
                                 }
                         }
                 }
-                memcpy(cost, next, sizeof(cost));
+                memcpy(cost, next, sizeof(next));
         }
-        state = STATE_BARE;
+}
+
+/* Picks the cheapest last state, counting the quote that closes it, and
+ * follows from[] back to the state of every byte. */
+static void trace_back(const unsigned char *from, const size_t cost[static _STATE_MAX], size_t n,
+                       unsigned char *path) {
+        int state = STATE_BARE;
+
         for (int t = 0; t < _STATE_MAX; t++)
                 if (cost[t] != SIZE_MAX && cost[t] + (t != STATE_BARE) < cost[state] + (state != STATE_BARE))
                         state = t;
@@ -305,23 +306,48 @@ char *quote_word_compact(const char *word) {
                 path[i - 1] = (unsigned char) state;
                 state = from[(i - 1) * _STATE_MAX + state];
         }
+}
 
-        state = STATE_BARE;
+/* Writes word into b in the state path gives each byte, opening and closing
+ * quotes where the state changes. b has room for the result. */
+static void write_path(Buf *b, const char *word, size_t n, const unsigned char *path) {
+        static const char quote_of[_STATE_MAX] = { 0, '\'', '"' };
+        int state = STATE_BARE;
+
         for (size_t i = 0; i < n; i++) {
                 bool after_blank = follows_blank(word, i, i > 0 ? path[i - 1] : STATE_BARE, path[i]);
 
                 if (path[i] != state) {
                         if (state != STATE_BARE)
-                                b.data[b.len++] = quote_of[state];
+                                b->data[b->len++] = quote_of[state];
                         state = path[i];
                         if (state != STATE_BARE)
-                                b.data[b.len++] = quote_of[state];
+                                b->data[b->len++] = quote_of[state];
                 }
-                emit_byte(&b, state, word[i], after_blank);
+                emit_byte(b, state, word[i], after_blank);
         }
         if (state != STATE_BARE)
-                b.data[b.len++] = quote_of[state];
-        b.data[b.len] = '\0';
+                b->data[b->len++] = quote_of[state];
+        b->data[b->len] = '\0';
+}
+
+char *quote_word_compact(const char *word) {
+        _cleanup_(buf_done) Buf b = {};
+        _cleanup_free_ unsigned char *from = NULL, *path = NULL;
+        size_t n = strlen(word), cost[_STATE_MAX];
+
+        if (n == 0)
+                return strdup("\"\"");
+        from = malloc(n * _STATE_MAX);
+        path = malloc(n);
+        /* Room for the whole word double-quoted with every byte escaped: the
+         * shortest form is never longer, so the writes below need no checks. */
+        if (!from || !path || buf_reserve(&b, n * 2 + 2) < 0)
+                return NULL;
+
+        find_cheapest(word, n, from, cost);
+        trace_back(from, cost, n, path);
+        write_path(&b, word, n, path);
         return TAKE_PTR(b.data);
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,23 +204,26 @@ static int list_dropins(const char *dir, char ***ret) {
         return 0;
 }
 
-static int add_dangling_error(char ***errors, const char *path) {
+/* Appends one "PATH: why" line to the errors of a load. */
+_printf_(2, 3) static int add_error_line(char ***errors, const char *format, ...) {
         char *line;
+        va_list ap;
+        int r;
 
-        if (asprintf(&line, "%s: cannot read: dangling symbolic link", path) < 0)
+        va_start(ap, format);
+        r = vasprintf(&line, format, ap);
+        va_end(ap);
+        if (r < 0)
                 return -ENOMEM;
         return strv_consume(errors, line);
 }
 
 /* Keys that only make sense together, checked once all files are in. */
 static int check_combinations(const Config *c, const char *path, char ***errors) {
-        char *line;
         int r;
 
         if (c->type == ENGINE_TYPE_SOCKET && !c->ready_socket) {
-                if (asprintf(&line, "%s: [Engine] Type=socket needs ReadySocket=", path) < 0)
-                        return -ENOMEM;
-                r = strv_consume(errors, line);
+                r = add_error_line(errors, "%s: [Engine] Type=socket needs ReadySocket=", path);
                 return r < 0 ? r : -EINVAL;
         }
         return 0;
@@ -265,11 +270,57 @@ int config_load_buffer(const char *path, const char *data, size_t size, Config *
         return 0;
 }
 
+/* A drop-in that vanished after listing was never meant to apply, but a
+ * dangling symlink is a mistake to point out. Returns -EINVAL when the file
+ * is refused (the reasons appended to *errors). */
+static int load_dropin(const char *path, Config *c, bool *assigned, char ***errors) {
+        struct stat st;
+        int r;
+
+        r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ENOENT) {
+                if (lstat(path, &st) < 0)
+                        return 0;
+                r = add_error_line(errors, "%s: cannot read: dangling symbolic link", path);
+                return r < 0 ? r : -EINVAL;
+        }
+        return r < 0 ? -EINVAL : 0;
+}
+
+/* Every drop-in of path.d/ is checked, even after one was refused, so that
+ * one run names all the mistakes. Returns -EINVAL when any drop-in is
+ * refused or the directory cannot be listed (the reasons in *errors). */
+static int load_dropins(const char *path, Config *c, bool *assigned, char ***errors) {
+        _cleanup_strv_free_ char **dropins = NULL;
+        _cleanup_free_ char *dir = NULL;
+        bool failed = false;
+        int r;
+
+        if (asprintf(&dir, "%s.d", path) < 0)
+                return -ENOMEM;
+        r = list_dropins(dir, &dropins);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                r = add_error_line(errors, "%s: cannot list drop-ins: %s", dir, strerror(-r));
+                return r < 0 ? r : -EINVAL;
+        }
+
+        for (char **p = dropins; *p; p++) {
+                r = load_dropin(*p, c, assigned, errors);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        failed = true;
+        }
+        return failed ? -EINVAL : 0;
+}
+
 int config_load(const char *path, Config **ret, char ***ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_strv_free_ char **errors = NULL;
-        _cleanup_strv_free_ char **dropins = NULL;
-        _cleanup_free_ char *dropin_dir = NULL;
         bool assigned[ELEMENTSOF(config_items)] = {};
         bool failed = false;
         int r;
@@ -284,40 +335,11 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
         if (r < 0 && r != -ENOENT)
                 failed = true;
 
-        if (asprintf(&dropin_dir, "%s.d", path) < 0)
-                return -ENOMEM;
-        r = list_dropins(dropin_dir, &dropins);
+        r = load_dropins(path, c, assigned, &errors);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                char *line;
-
-                if (asprintf(&line, "%s: cannot list drop-ins: %s", dropin_dir, strerror(-r)) < 0)
-                        return -ENOMEM;
-                r = strv_consume(&errors, line);
-                if (r < 0)
-                        return r;
+        if (r < 0)
                 failed = true;
-        }
-
-        for (char **p = dropins; p && *p; p++) {
-                r = config_parse_file(*p, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
-                if (r == -ENOMEM)
-                        return r;
-                /* A drop-in that vanished after listing was never meant to
-                 * apply, but a dangling symlink is a mistake to point out. */
-                if (r == -ENOENT) {
-                        struct stat st;
-
-                        if (lstat(*p, &st) < 0)
-                                continue;
-                        r = add_dangling_error(&errors, *p);
-                        if (r < 0)
-                                return r;
-                        failed = true;
-                } else if (r < 0)
-                        failed = true;
-        }
 
         r = check_combinations(c, path, &errors);
         if (r < 0 && r != -EINVAL)

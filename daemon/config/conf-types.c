@@ -32,15 +32,24 @@ static int format_words(const ConfigItem *item _unused_, const void *data, FILE 
         return 0;
 }
 
+/* The words of value, quoted as systemd quotes them; a rejection names
+ * what is wrong with the quoting. */
+static int split_value(const char *value, char ***ret, char *reason, size_t size) {
+        int r;
+
+        r = split_words(value, ret);
+        if (r == -EINVAL)
+                return reject(reason, size, "unbalanced quotes or trailing backslash");
+        return r;
+}
+
 static int parse_command(const ConfigItem *item _unused_, const char *value, void *data,
                          char *reason, size_t size) {
         char ***field = data;
         _cleanup_strv_free_ char **argv = NULL;
         int r;
 
-        r = split_words(value, &argv);
-        if (r == -EINVAL)
-                return reject(reason, size, "unbalanced quotes or trailing backslash");
+        r = split_value(value, &argv, reason, size);
         if (r < 0)
                 return r;
         if (strv_length(argv) > 0 && argv[0][0] != '/')
@@ -209,9 +218,7 @@ static int parse_word_list(const char *value, char ***field, size_t max_word, ch
         _cleanup_strv_free_ char **words = NULL;
         int r;
 
-        r = split_words(value, &words);
-        if (r == -EINVAL)
-                return reject(reason, size, "unbalanced quotes or trailing backslash");
+        r = split_value(value, &words, reason, size);
         if (r < 0)
                 return r;
 

@@ -65,7 +65,8 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                 }
 
         if (optind < argc)
-                return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.", argv[optind]);
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument \"%s\"; see --help.",
+                                       argv[optind]);
         return 1;
 }
 

@@ -107,14 +107,15 @@ int device_description_parse(const char *file, char *text, DeviceInfo *ret) {
                         continue;
                 eq = strchr(p, '=');
                 if (!eq)
-                        return log_error_errno(-EINVAL, "%s:%u: expected key=value.", file, line);
+                        return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected key=value.", file,
+                                               line);
                 *eq = '\0';
                 r = parse_line(&info, p, eq + 1);
                 if (r < 0)
                         return log_error_errno(r, "%s:%u: bad %s=: %m", file, line, p);
         }
         if (isempty(info.name) || info.dev == 0)
-                return log_error_errno(-EINVAL, "%s: name= and dev= are required.", file);
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: name= and dev= are required.", file);
         r = device_info_copy(&info, ret);  /* fills NULL strings with "" */
         return r;
 }

@@ -106,7 +106,7 @@ static int dm_source_query(DeviceSource *s, const char *name, DeviceInfo *ret) {
         if (r < 0)
                 return r;
         if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &di))
-                return log_debug_errno(-EIO, "device-mapper cannot tell about %s.", name);
+                return log_debug_errno(SYNTHETIC_ERRNO(EIO), "device-mapper cannot tell about %s.", name);
         if (!di.exists)
                 return -ENODEV;
         uuid = dm_task_get_uuid(dmt);

@@ -196,8 +196,7 @@ static void log_bad_device(const char *arg, int r) {
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        unsigned open_count;
+        unsigned open_count = 0;
         int r;
 
         r = dm_open_count(dev, &open_count);
@@ -205,19 +204,7 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         if (r < 0 && r != -ENOTTY)
                 log_debug_errno(r, "Cannot get the open count of %s, scanning files: %m", args->device);
 
-        r = holder_scan(&o, &s);
-        if (r < 0)
-                return r;
-        if (!o.scan_files && !holder_scan_explains_open_count(s, open_count)) {
-                log_debug("Open count %u is more than the mounts explain, scanning files.", open_count);
-                s = holder_scan_free(s);
-                o.scan_files = true;
-                r = holder_scan(&o, &s);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(s);
-        return 0;
+        return holder_scan_for_open_count(&o, open_count, ret);
 }
 
 static bool names_a_number(const char *s) {

@@ -269,9 +269,58 @@ static const Verb *verb_find(const char *name) {
         return NULL;
 }
 
-/* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
-static int parse_arguments(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_FULL, ARG_SOURCE, ARG_ACTION };
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_FULL,
+        ARG_SOURCE,
+        ARG_ACTION,
+};
+
+static int parse_source(const char *s, Arguments *args) {
+        args->source = mount_source_from_string(s);
+        if ((int) args->source < 0)
+                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", s);
+        return 1;
+}
+
+/* Checked here, so a typo is refused before the daemon is asked. */
+static int parse_action(const char *s, Arguments *args) {
+        if ((int) reap_action_from_string(s) < 0)
+                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
+                                       "restart-unit or kill.", s);
+        args->action = s;
+        return 1;
+}
+
+/* One option getopt returned. Returns 1 to go on, 0 to exit successfully
+ * (--help, --version), -EINVAL on bad usage. */
+static int parse_option(int c, const char *arg, Arguments *args) {
+        switch (c) {
+        case 'h':
+                help();
+                return 0;
+        case ARG_VERSION:
+                printf("dmwardenctl %s\n", DMWARDEN_VERSION);
+                return 0;
+        case ARG_JSON:
+                args->json = true;
+                return 1;
+        case ARG_FULL:
+                args->full = true;
+                return 1;
+        case ARG_SOURCE:
+                return parse_source(arg, args);
+        case ARG_ACTION:
+                return parse_action(arg, args);
+        default:
+                return -EINVAL; /* getopt said why */
+        }
+}
+
+/* Leaves optind at the command: getopt moves the operands behind the
+ * options. Returns as parse_option(). */
+static int parse_options(int argc, char *argv[], Arguments *args) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -281,44 +330,27 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                 { "action", required_argument, NULL, ARG_ACTION },
                 {},
         };
-        unsigned n;
-        int c;
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("dmwardenctl %s\n", DMWARDEN_VERSION);
-                        return 0;
-                case ARG_JSON:
-                        args->json = true;
-                        break;
-                case ARG_FULL:
-                        args->full = true;
-                        break;
-                case ARG_SOURCE:
-                        args->source = mount_source_from_string(optarg);
-                        if ((int) args->source < 0)
-                                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", optarg);
-                        break;
-                case ARG_ACTION:
-                        if ((int) reap_action_from_string(optarg) < 0)
-                                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
-                                                       "restart-unit or kill.", optarg);
-                        args->action = optarg;
-                        break;
-                default:
-                        return -EINVAL; /* getopt said why */
-                }
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                r = parse_option(c, optarg, args);
+                if (r <= 0)
+                        return r;
+        }
+        return 1;
+}
 
-        if (optind >= argc)
+/* The command (words[0]) and its operands, checked against its row.
+ * Returns 1, or -EINVAL on bad usage. */
+static int parse_verb(size_t n_words, char *words[], Arguments *args) {
+        size_t n;
+
+        if (n_words == 0)
                 return log_error_errno(-EINVAL, "No command given; see --help.");
-        args->verb = verb_find(argv[optind]);
+        args->verb = verb_find(words[0]);
         if (!args->verb)
-                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", argv[optind]);
-        n = (unsigned) (argc - optind - 1);
+                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", words[0]);
+        n = n_words - 1;
         if (n < args->verb->min_args)
                 return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->verb->name,
                                        args->verb->operand);
@@ -326,9 +358,19 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                 return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
         if (n > args->verb->max_args)
                 return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.",
-                                       argv[optind + 1 + args->verb->max_args]);
-        args->device = n > 0 ? argv[optind + 1] : NULL;
+                                       words[1 + args->verb->max_args]);
+        args->device = n > 0 ? words[1] : NULL;
         return 1;
+}
+
+/* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
+static int parse_arguments(int argc, char *argv[], Arguments *args) {
+        int r;
+
+        r = parse_options(argc, argv, args);
+        if (r <= 0)
+                return r;
+        return parse_verb((size_t) (argc - optind), argv + optind, args);
 }
 
 static int verb_dispatch(const Arguments *args) {

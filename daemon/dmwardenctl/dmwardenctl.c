@@ -156,46 +156,62 @@ static bool names_a_number(const char *s) {
         return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
 }
 
-/* daemon_running: whether a plain name might have been the daemon's. */
-static int scan_here(const Arguments *args, bool daemon_running) {
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        dev_t dev;
+/* DEVICE as a block device here. Returns 0, or the exit status with the
+ * reason logged; daemon_running: whether a plain name might have been the
+ * daemon's. */
+static int resolve_here(const char *device, bool daemon_running, dev_t *ret) {
         int r;
 
-        r = block_device_resolve(args->device, &dev);
+        r = block_device_resolve(device, ret);
+        if (r >= 0)
+                return 0;
         /* A path to something else (/dev/null) is a mistake of the caller's;
          * one to nothing is a device that is not there. */
-        if (r < 0 && names_a_number(args->device)) {
-                log_bad_device(args->device, r);
+        if (names_a_number(device)) {
+                log_bad_device(device, r);
                 return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
         }
-        if (r < 0 && !daemon_running) {
-                log_bad_device(args->device, r);
-                log_error("dmwardend, which would know %s if it is a device it watches, is not running.",
-                          args->device);
+        if (!daemon_running) {
+                log_bad_device(device, r);
+                log_error("dmwardend, which would know %s if it is a device it watches, is not running.", device);
                 return EXIT_NOT_RUNNING;
         }
-        if (r < 0) {
-                log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", args->device);
-                return EXIT_NO_SUCH_DEVICE;
-        }
-        if (geteuid() != 0) {
-                log_error("Looking into other processes' namespaces and files needs root.");
-                return EXIT_NOT_ROOT;
-        }
+        log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", device);
+        return EXIT_NO_SUCH_DEVICE;
+}
 
-        r = scan(args, dev, &s);
-        if (r < 0) {
-                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
-                return EXIT_SCAN_FAILED;
-        }
+static int print_holders(const Arguments *args, const HolderScan *s) {
+        int r;
 
-        r = args->json ? holders_print_json(stdout, s, args->device) : holders_print_table(stdout, s, args->device, args->full);
+        if (args->json)
+                r = holders_print_json(stdout, s, args->device);
+        else
+                r = holders_print_table(stdout, s, args->device, args->full);
         if (r < 0) {
                 log_error_errno(r, "Failed to print the result: %m");
                 return EXIT_SCAN_FAILED;
         }
         return EXIT_SUCCESS;
+}
+
+static int scan_here(const Arguments *args, bool daemon_running) {
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        dev_t dev;
+        int r;
+
+        r = resolve_here(args->device, daemon_running, &dev);
+        if (r != 0)
+                return r;
+        if (geteuid() != 0) {
+                log_error("Looking into other processes' namespaces and files needs root.");
+                return EXIT_NOT_ROOT;
+        }
+        r = scan(args, dev, &s);
+        if (r < 0) {
+                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
+                return EXIT_SCAN_FAILED;
+        }
+        return print_holders(args, s);
 }
 
 /* Asks the daemon first: a path or MAJ:MIN is looked up among its devices

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,15 @@ int ctl_call_failed(int r, const sd_bus_error *error, const char *what) {
         log_error("Failed to %s: %s", what, sd_bus_error_is_set(error) && error->message ? error->message : strerror(-r));
         return EXIT_FAILED;
 }
+
+/* One entry of a property table: the name, its D-Bus type ('s', 'o', 'u',
+ * 't', 'b'; 'H' counts the rows of a holder array into a uint32_t) and
+ * where it goes. Strings point into the message. */
+typedef struct CtlProperty {
+        const char *name;
+        char type;
+        size_t offset;
+} CtlProperty;
 
 static int read_variant(sd_bus_message *m, char type, void *p) {
         uint32_t n = 0;
@@ -135,12 +145,30 @@ static int read_property(sd_bus_message *m, void *userdata) {
         return r;
 }
 
-int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base) {
+/* Reads an a{sv} into base by table; properties not in it are skipped. */
+static int read_properties(sd_bus_message *m, const CtlProperty *table, void *base) {
         return for_each_entry(m, "sv", read_property, &(PropertyTarget) { table, base });
 }
 
-int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
-                               sd_bus_message **ret_reply) {
+#define MANAGER_PROPERTY(name, type, field) { name, type, offsetof(CtlManager, field) }
+static const CtlProperty manager_properties[] = {
+        MANAGER_PROPERTY("Version", 's', version),
+        MANAGER_PROPERTY("EngineState", 's', engine_state),
+        MANAGER_PROPERTY("EnginePID", 'u', engine_pid),
+        MANAGER_PROPERTY("EngineNamespace", 't', engine_namespace),
+        MANAGER_PROPERTY("EngineNamespacePath", 's', engine_namespace_path),
+        MANAGER_PROPERTY("Propagation", 's', propagation),
+        MANAGER_PROPERTY("DefaultAction", 's', default_action),
+        MANAGER_PROPERTY("WatchedDevices", 'u', watched),
+        MANAGER_PROPERTY("LeakedDevices", 'u', leaked),
+        MANAGER_PROPERTY("HoldersReaped", 't', holders_reaped),
+        MANAGER_PROPERTY("DevicesRemoved", 't', devices_removed),
+        MANAGER_PROPERTY("LastScanUSec", 't', last_scan_usec),
+        MANAGER_PROPERTY("LastScanDurationUSec", 't', last_scan_duration_usec),
+        {},
+};
+
+int ctl_get_manager(sd_bus *bus, CtlManager *ret, const char *what, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -149,7 +177,7 @@ int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base
                                &error, &reply, "s", BUS_MANAGER_INTERFACE);
         if (r < 0)
                 return ctl_call_failed(r, &error, what);
-        r = ctl_read_properties(reply, table, base);
+        r = read_properties(reply, manager_properties, ret);
         if (r < 0) {
                 log_error_errno(r, "Failed to %s: %m", what);
                 return EXIT_FAILED;
@@ -187,7 +215,7 @@ static int read_interface(sd_bus_message *m, void *userdata) {
         if (!streq(interface, BUS_DEVICE_INTERFACE))
                 return sd_bus_message_skip(m, "a{sv}");
         d->is_device = true;
-        return ctl_read_properties(m, device_properties, d);
+        return read_properties(m, device_properties, d);
 }
 
 /* One object: {oa{sa{sv}}}; only devices are kept. */

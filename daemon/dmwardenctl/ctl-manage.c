@@ -40,28 +40,12 @@ static int call_manage(sd_bus *bus, const char *method, const char *what, const 
         return 0;
 }
 
-typedef struct ScanResult {
-        uint32_t watched;
-        uint32_t leaked;
-        uint64_t last_scan_usec;
-        uint64_t last_scan_duration_usec;
-} ScanResult;
-
-#define SCAN_PROPERTY(name, type, field) { name, type, offsetof(ScanResult, field) }
-static const CtlProperty scan_properties[] = {
-        SCAN_PROPERTY("WatchedDevices", 'u', watched),
-        SCAN_PROPERTY("LeakedDevices", 'u', leaked),
-        SCAN_PROPERTY("LastScanUSec", 't', last_scan_usec),
-        SCAN_PROPERTY("LastScanDurationUSec", 't', last_scan_duration_usec),
-        {},
-};
-
 /* What an operator looks at next: devices a scan found held. */
 static bool is_held(const CtlDevice *d) {
         return d->state && (streq(d->state, "leaked") || streq(d->state, "reaping") || streq(d->state, "stuck"));
 }
 
-static void print_scan_table(const ScanResult *s, const CtlDeviceList *l) {
+static void print_scan_table(const CtlManager *s, const CtlDeviceList *l) {
         char took[FORMAT_TIMESPAN_MAX];
 
         printf("Scanned %" PRIu32 " watched device%s in %s: %" PRIu32 " leaked.\n", s->watched,
@@ -79,7 +63,7 @@ static void print_scan_table(const ScanResult *s, const CtlDeviceList *l) {
         }
 }
 
-static void print_scan_json(const ScanResult *s, const CtlDeviceList *l) {
+static void print_scan_json(const CtlManager *s, const CtlDeviceList *l) {
         bool first = true;
 
         printf("{\"WatchedDevices\":%" PRIu32 ",\"LeakedDevices\":%" PRIu32 ",\"LastScanUSec\":%" PRIu64
@@ -102,13 +86,13 @@ int ctl_scan(sd_bus *bus, bool json) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
-        ScanResult s = {};
+        CtlManager s = {};
         int r;
 
         r = call_manage(bus, "Scan", "scan the devices", NULL);
         if (r != 0)
                 return r;
-        r = ctl_get_manager_properties(bus, scan_properties, &s, "read the scan's result", &reply);
+        r = ctl_get_manager(bus, &s, "read the scan's result", &reply);
         if (r != 0)
                 return r;
         r = ctl_get_devices(bus, &l, &error);

@@ -1,48 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dmwardenctl status: the manager's properties, for people or programs. */
 #include <inttypes.h>
-#include <stddef.h>
 
 #include "basic/escape.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"
 
-typedef struct Status {
-        const char *version;
-        const char *engine_state;
-        uint32_t engine_pid;
-        uint64_t engine_namespace;
-        const char *engine_namespace_path;
-        const char *propagation;
-        const char *default_action;
-        uint32_t watched;
-        uint32_t leaked;
-        uint64_t holders_reaped;
-        uint64_t devices_removed;
-        uint64_t last_scan_usec;
-        uint64_t last_scan_duration_usec;
-} Status;
-
-#define STATUS_PROPERTY(name, type, field) { name, type, offsetof(Status, field) }
-static const CtlProperty status_properties[] = {
-        STATUS_PROPERTY("Version", 's', version),
-        STATUS_PROPERTY("EngineState", 's', engine_state),
-        STATUS_PROPERTY("EnginePID", 'u', engine_pid),
-        STATUS_PROPERTY("EngineNamespace", 't', engine_namespace),
-        STATUS_PROPERTY("EngineNamespacePath", 's', engine_namespace_path),
-        STATUS_PROPERTY("Propagation", 's', propagation),
-        STATUS_PROPERTY("DefaultAction", 's', default_action),
-        STATUS_PROPERTY("WatchedDevices", 'u', watched),
-        STATUS_PROPERTY("LeakedDevices", 'u', leaked),
-        STATUS_PROPERTY("HoldersReaped", 't', holders_reaped),
-        STATUS_PROPERTY("DevicesRemoved", 't', devices_removed),
-        STATUS_PROPERTY("LastScanUSec", 't', last_scan_usec),
-        STATUS_PROPERTY("LastScanDurationUSec", 't', last_scan_duration_usec),
-        {},
-};
-
-static void print_table(const Status *s) {
+static void print_table(const CtlManager *s) {
         char when[CTL_TIMESTAMP_MAX], took[FORMAT_TIMESPAN_MAX];
 
         printf("        Version: %s\n", strna(s->version));
@@ -65,7 +30,7 @@ static void print_json_field(const char *key, const char *value, bool last) {
         fputs(last ? "}\n" : ",", stdout);
 }
 
-static void print_json(const Status *s) {
+static void print_json(const CtlManager *s) {
         fputc('{', stdout);
         print_json_field("Version", s->version, false);
         print_json_field("EngineState", s->engine_state, false);
@@ -82,10 +47,10 @@ static void print_json(const Status *s) {
 
 int ctl_status(sd_bus *bus, bool json) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Status s = {};
+        CtlManager s = {};
         int r;
 
-        r = ctl_get_manager_properties(bus, status_properties, &s, "read the daemon's status", &reply);
+        r = ctl_get_manager(bus, &s, "read the daemon's status", &reply);
         if (r != 0)
                 return r;
         if (json)

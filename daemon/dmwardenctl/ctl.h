@@ -32,22 +32,27 @@ int ctl_call_failed(int r, const sd_bus_error *error, const char *what);
 /* Whether the call failed because nobody owns org.dmwarden1. */
 bool ctl_daemon_missing(const sd_bus_error *error);
 
-/* One entry of a property table: the name, its D-Bus type ('s', 'o', 'u',
- * 't', 'b'; 'H' counts the rows of a holder array into a uint32_t) and
- * where it goes. Strings point into the message. */
-typedef struct CtlProperty {
-        const char *name;
-        char type;
-        size_t offset;
-} CtlProperty;
+/* The manager's properties dmwardenctl shows (status) or reports after a
+ * Scan. Strings point into the reply they were read from. */
+typedef struct CtlManager {
+        const char *version;
+        const char *engine_state;
+        uint32_t engine_pid;
+        uint64_t engine_namespace;
+        const char *engine_namespace_path;
+        const char *propagation;
+        const char *default_action;
+        uint32_t watched;
+        uint32_t leaked;
+        uint64_t holders_reaped;
+        uint64_t devices_removed;
+        uint64_t last_scan_usec;
+        uint64_t last_scan_duration_usec;
+} CtlManager;
 
-/* Reads an a{sv} into base by table; properties not in it are skipped. */
-int ctl_read_properties(sd_bus_message *m, const CtlProperty *table, void *base);
-/* The manager's properties into base by table; the strings point into
- * *ret_reply. Returns 0, or the exit status with the reason logged (what
- * failed: "read the daemon's status"). */
-int ctl_get_manager_properties(sd_bus *bus, const CtlProperty *table, void *base, const char *what,
-                               sd_bus_message **ret_reply);
+/* The strings point into *ret_reply. Returns 0, or the exit status with
+ * the reason logged (what failed: "read the daemon's status"). */
+int ctl_get_manager(sd_bus *bus, CtlManager *ret, const char *what, sd_bus_message **ret_reply);
 
 typedef struct CtlDevice {
         const char *path;

@@ -26,14 +26,33 @@
 #define EXIT_SCAN_FAILED EXIT_FAILED
 #define EXIT_NOT_ROOT EXIT_NOT_ALLOWED
 
+typedef struct Verb Verb;
+
 typedef struct Arguments {
-        const char *command;
-        const char *device;
+        const Verb *verb;
+        const char *device;      /* the verb's operand: DEVICE or NAME */
         const char *action;
         bool json;
         bool full;
         MountSource source;
 } Arguments;
+
+typedef enum VerbFlags {
+        VERB_ON_DAEMON = 1 << 0, /* connect first; no bus is exit 3 */
+        VERB_ACTION = 1 << 1,    /* takes --action= */
+} VerbFlags;
+
+/* A command: how many operands it takes (operand: what the one it needs is
+ * called), which options beyond the common ones, and what runs it. bus is
+ * the connection for VERB_ON_DAEMON, NULL otherwise. */
+struct Verb {
+        const char *name;
+        const char *operand;
+        unsigned min_args;
+        unsigned max_args;
+        VerbFlags flags;
+        int (*run)(sd_bus *bus, const Arguments *args);
+};
 
 static void help(void) {
         printf("Usage: dmwardenctl [OPTIONS] COMMAND\n\n"
@@ -75,83 +94,6 @@ static void help(void) {
                "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed (the\n"
                "daemon's message says why), 2 bad arguments, 3 dmwardend is not running,\n"
                "4 not allowed (a scan here needs root), 5 no such device.\n");
-}
-
-/* Every command, and the argument it takes. */
-static const struct {
-        const char *name;
-        const char *argument;
-} commands[] = {
-        { "status", NULL },
-        { "list", NULL },
-        { "holders", "DEVICE" },
-        { "scan", NULL },
-        { "reap", "NAME" },
-        { "remove", "NAME" },
-        {},
-};
-
-/* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
-static int parse_arguments(int argc, char *argv[], Arguments *args) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_FULL, ARG_SOURCE, ARG_ACTION };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "full", no_argument, NULL, ARG_FULL },
-                { "source", required_argument, NULL, ARG_SOURCE },
-                { "action", required_argument, NULL, ARG_ACTION },
-                {},
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("dmwardenctl %s\n", DMWARDEN_VERSION);
-                        return 0;
-                case ARG_JSON:
-                        args->json = true;
-                        break;
-                case ARG_FULL:
-                        args->full = true;
-                        break;
-                case ARG_SOURCE:
-                        args->source = mount_source_from_string(optarg);
-                        if ((int) args->source < 0)
-                                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", optarg);
-                        break;
-                case ARG_ACTION:
-                        if ((int) reap_action_from_string(optarg) < 0)
-                                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
-                                                       "restart-unit or kill.", optarg);
-                        args->action = optarg;
-                        break;
-                default:
-                        return -EINVAL; /* getopt said why */
-                }
-
-        if (optind >= argc)
-                return log_error_errno(-EINVAL, "No command given; see --help.");
-        args->command = argv[optind++];
-        for (c = 0; commands[c].name && !streq(commands[c].name, args->command); c++)
-                ;
-        if (!commands[c].name)
-                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", args->command);
-        if (commands[c].argument) {
-                if (optind >= argc)
-                        return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->command,
-                                               commands[c].argument);
-                args->device = argv[optind++];
-        }
-        if (args->action && !streq(args->command, "reap"))
-                return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.", argv[optind]);
-        return 1;
 }
 
 static const char *file_type(const char *path) {
@@ -196,8 +138,7 @@ static void log_bad_device(const char *arg, int r) {
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        unsigned open_count;
+        unsigned open_count = 0;
         int r;
 
         r = dm_open_count(dev, &open_count);
@@ -205,19 +146,7 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         if (r < 0 && r != -ENOTTY)
                 log_debug_errno(r, "Cannot get the open count of %s, scanning files: %m", args->device);
 
-        r = holder_scan(&o, &s);
-        if (r < 0)
-                return r;
-        if (!o.scan_files && !holder_scan_explains_open_count(s, open_count)) {
-                log_debug("Open count %u is more than the mounts explain, scanning files.", open_count);
-                s = holder_scan_free(s);
-                o.scan_files = true;
-                r = holder_scan(&o, &s);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(s);
-        return 0;
+        return holder_scan_for_open_count(&o, open_count, ret);
 }
 
 static bool names_a_number(const char *s) {
@@ -227,46 +156,62 @@ static bool names_a_number(const char *s) {
         return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
 }
 
-/* daemon_running: whether a plain name might have been the daemon's. */
-static int scan_here(const Arguments *args, bool daemon_running) {
-        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
-        dev_t dev;
+/* DEVICE as a block device here. Returns 0, or the exit status with the
+ * reason logged; daemon_running: whether a plain name might have been the
+ * daemon's. */
+static int resolve_here(const char *device, bool daemon_running, dev_t *ret) {
         int r;
 
-        r = block_device_resolve(args->device, &dev);
+        r = block_device_resolve(device, ret);
+        if (r >= 0)
+                return 0;
         /* A path to something else (/dev/null) is a mistake of the caller's;
          * one to nothing is a device that is not there. */
-        if (r < 0 && names_a_number(args->device)) {
-                log_bad_device(args->device, r);
+        if (names_a_number(device)) {
+                log_bad_device(device, r);
                 return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
         }
-        if (r < 0 && !daemon_running) {
-                log_bad_device(args->device, r);
-                log_error("dmwardend, which would know %s if it is a device it watches, is not running.",
-                          args->device);
+        if (!daemon_running) {
+                log_bad_device(device, r);
+                log_error("dmwardend, which would know %s if it is a device it watches, is not running.", device);
                 return EXIT_NOT_RUNNING;
         }
-        if (r < 0) {
-                log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", args->device);
-                return EXIT_NO_SUCH_DEVICE;
-        }
-        if (geteuid() != 0) {
-                log_error("Looking into other processes' namespaces and files needs root.");
-                return EXIT_NOT_ROOT;
-        }
+        log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", device);
+        return EXIT_NO_SUCH_DEVICE;
+}
 
-        r = scan(args, dev, &s);
-        if (r < 0) {
-                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
-                return EXIT_SCAN_FAILED;
-        }
+static int print_holders(const Arguments *args, const HolderScan *s) {
+        int r;
 
-        r = args->json ? holders_print_json(stdout, s, args->device) : holders_print_table(stdout, s, args->device, args->full);
+        if (args->json)
+                r = holders_print_json(stdout, s, args->device);
+        else
+                r = holders_print_table(stdout, s, args->device, args->full);
         if (r < 0) {
                 log_error_errno(r, "Failed to print the result: %m");
                 return EXIT_SCAN_FAILED;
         }
         return EXIT_SUCCESS;
+}
+
+static int scan_here(const Arguments *args, bool daemon_running) {
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        dev_t dev;
+        int r;
+
+        r = resolve_here(args->device, daemon_running, &dev);
+        if (r != 0)
+                return r;
+        if (geteuid() != 0) {
+                log_error("Looking into other processes' namespaces and files needs root.");
+                return EXIT_NOT_ROOT;
+        }
+        r = scan(args, dev, &s);
+        if (r < 0) {
+                log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
+                return EXIT_SCAN_FAILED;
+        }
+        return print_holders(args, s);
 }
 
 /* Asks the daemon first: a path or MAJ:MIN is looked up among its devices
@@ -291,7 +236,7 @@ static int holders_from_daemon(const Arguments *args) {
         return ctl_holders(bus, name, args->json);
 }
 
-static int run_holders(const Arguments *args) {
+static int verb_holders(sd_bus *bus _unused_, const Arguments *args) {
         int r = -ESRCH;
 
         if (!args->full && args->source == MOUNT_SOURCE_AUTO) {
@@ -302,18 +247,154 @@ static int run_holders(const Arguments *args) {
         return scan_here(args, r != -ESRCH);
 }
 
-static int run_on_daemon(const Arguments *args) {
+static int verb_status(sd_bus *bus, const Arguments *args) {
+        return ctl_status(bus, args->json);
+}
+
+static int verb_list(sd_bus *bus, const Arguments *args) {
+        return ctl_list(bus, args->json);
+}
+
+static int verb_scan(sd_bus *bus, const Arguments *args) {
+        return ctl_scan(bus, args->json);
+}
+
+static int verb_reap(sd_bus *bus, const Arguments *args) {
+        return ctl_reap(bus, args->device, args->action, args->json);
+}
+
+static int verb_remove(sd_bus *bus, const Arguments *args) {
+        return ctl_remove(bus, args->device, args->json);
+}
+
+/* In the order --help lists them. holders connects on its own: without the
+ * daemon it scans here. */
+static const Verb verbs[] = {
+        { "status",  NULL,     0, 0, VERB_ON_DAEMON,               verb_status },
+        { "list",    NULL,     0, 0, VERB_ON_DAEMON,               verb_list },
+        { "holders", "DEVICE", 1, 1, 0,                            verb_holders },
+        { "scan",    NULL,     0, 0, VERB_ON_DAEMON,               verb_scan },
+        { "reap",    "NAME",   1, 1, VERB_ON_DAEMON | VERB_ACTION, verb_reap },
+        { "remove",  "NAME",   1, 1, VERB_ON_DAEMON,               verb_remove },
+};
+
+static const Verb *verb_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_JSON,
+        ARG_FULL,
+        ARG_SOURCE,
+        ARG_ACTION,
+};
+
+static int parse_source(const char *s, Arguments *args) {
+        args->source = mount_source_from_string(s);
+        if ((int) args->source < 0)
+                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", s);
+        return 1;
+}
+
+/* Checked here, so a typo is refused before the daemon is asked. */
+static int parse_action(const char *s, Arguments *args) {
+        if ((int) reap_action_from_string(s) < 0)
+                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
+                                       "restart-unit or kill.", s);
+        args->action = s;
+        return 1;
+}
+
+/* One option getopt returned. Returns 1 to go on, 0 to exit successfully
+ * (--help, --version), -EINVAL on bad usage. */
+static int parse_option(int c, const char *arg, Arguments *args) {
+        switch (c) {
+        case 'h':
+                help();
+                return 0;
+        case ARG_VERSION:
+                printf("dmwardenctl %s\n", DMWARDEN_VERSION);
+                return 0;
+        case ARG_JSON:
+                args->json = true;
+                return 1;
+        case ARG_FULL:
+                args->full = true;
+                return 1;
+        case ARG_SOURCE:
+                return parse_source(arg, args);
+        case ARG_ACTION:
+                return parse_action(arg, args);
+        default:
+                return -EINVAL; /* getopt said why */
+        }
+}
+
+/* Leaves optind at the command: getopt moves the operands behind the
+ * options. Returns as parse_option(). */
+static int parse_options(int argc, char *argv[], Arguments *args) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "full", no_argument, NULL, ARG_FULL },
+                { "source", required_argument, NULL, ARG_SOURCE },
+                { "action", required_argument, NULL, ARG_ACTION },
+                {},
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                r = parse_option(c, optarg, args);
+                if (r <= 0)
+                        return r;
+        }
+        return 1;
+}
+
+/* The command (words[0]) and its operands, checked against its row.
+ * Returns 1, or -EINVAL on bad usage. */
+static int parse_verb(size_t n_words, char *words[], Arguments *args) {
+        size_t n;
+
+        if (n_words == 0)
+                return log_error_errno(-EINVAL, "No command given; see --help.");
+        args->verb = verb_find(words[0]);
+        if (!args->verb)
+                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", words[0]);
+        n = n_words - 1;
+        if (n < args->verb->min_args)
+                return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->verb->name,
+                                       args->verb->operand);
+        if (args->action && !(args->verb->flags & VERB_ACTION))
+                return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
+        if (n > args->verb->max_args)
+                return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.",
+                                       words[1 + args->verb->max_args]);
+        args->device = n > 0 ? words[1] : NULL;
+        return 1;
+}
+
+/* Returns 1 to go on, 0 to exit successfully, -EINVAL on bad usage. */
+static int parse_arguments(int argc, char *argv[], Arguments *args) {
+        int r;
+
+        r = parse_options(argc, argv, args);
+        if (r <= 0)
+                return r;
+        return parse_verb((size_t) (argc - optind), argv + optind, args);
+}
+
+static int verb_dispatch(const Arguments *args) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 
-        if (ctl_connect(&bus) < 0)
+        if ((args->verb->flags & VERB_ON_DAEMON) && ctl_connect(&bus) < 0)
                 return EXIT_NOT_RUNNING;
-        if (streq(args->command, "scan"))
-                return ctl_scan(bus, args->json);
-        if (streq(args->command, "reap"))
-                return ctl_reap(bus, args->device, args->action, args->json);
-        if (streq(args->command, "remove"))
-                return ctl_remove(bus, args->device, args->json);
-        return streq(args->command, "status") ? ctl_status(bus, args->json) : ctl_list(bus, args->json);
+        return args->verb->run(bus, args);
 }
 
 int main(int argc, char *argv[]) {
@@ -327,7 +408,5 @@ int main(int argc, char *argv[]) {
                 return EXIT_BAD_ARGUMENT;
         if (r == 0)
                 return EXIT_SUCCESS;
-        if (streq(args.command, "holders"))
-                return run_holders(&args);
-        return run_on_daemon(&args);
+        return verb_dispatch(&args);
 }

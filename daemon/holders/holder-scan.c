@@ -542,3 +542,23 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
         *ret = TAKE_PTR(st.result);
         return 0;
 }
+
+int holder_scan_for_open_count(const HolderScanOptions *o, unsigned open_count, HolderScan **ret) {
+        _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        HolderScanOptions files = *o;
+        int r;
+
+        r = holder_scan(o, &s);
+        if (r < 0)
+                return r;
+        if (!o->scan_files && !holder_scan_explains_open_count(s, open_count)) {
+                log_debug("Open count %u is more than the mounts explain, scanning files.", open_count);
+                s = holder_scan_free(s);
+                files.scan_files = true;
+                r = holder_scan(&files, &s);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}

@@ -138,3 +138,12 @@ bool holder_scan_explains_open_count(const HolderScan *s, unsigned open_count);
 const char *holder_ref_kind_to_string(HolderRefKind k);
 const char *holder_pin_kind_to_string(HolderPinKind k);
 const char *stacked_kind_to_string(StackedKind k);
+
+/* The scan that explains open_count for the least work: with o->scan_files,
+ * one scan as asked; otherwise mounts first, and all over again with files
+ * only if holder_scan_explains_open_count() says the mounts do not account
+ * for it. Callers that cannot count opens set scan_files themselves.
+ * Returns 0, or the negative errno of the holder_scan() that failed:
+ * -ENOMEM, -EOPNOTSUPP for listmount where the kernel lacks it, or why
+ * proc_root, a mount table or sys_root could not be read. */
+int holder_scan_for_open_count(const HolderScanOptions *o, unsigned open_count, HolderScan **ret);

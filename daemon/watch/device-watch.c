@@ -333,14 +333,9 @@ static int scan_device(DeviceWatch *w, Device *d) {
                 use.engine_holds = true;
         else if (open_count != 0) {
                 /* Mounts alone are cheap to find; files only when the open
-                 * count says something else holds it too. */
+                 * count says something else holds it too, or nobody counts. */
                 o.scan_files = open_count == OPEN_COUNT_UNKNOWN;
-                r = holder_scan(&o, &scan);
-                if (r >= 0 && !o.scan_files && !holder_scan_explains_open_count(scan, open_count)) {
-                        scan = holder_scan_free(scan);
-                        o.scan_files = true;
-                        r = holder_scan(&o, &scan);
-                }
+                r = holder_scan_for_open_count(&o, open_count, &scan);
                 if (r < 0)
                         return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m",
                                                  d->info.name);

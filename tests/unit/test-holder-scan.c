@@ -81,3 +81,56 @@ Test(holder_scan_fixture, listmount_cannot_read_a_fixture) {
         cr_assert_eq(holder_scan(&o, &s), -ENOENT);
         cr_assert_null(s);
 }
+
+/* The fixture's device is mounted in one namespace and has dm-9 stacked on
+ * it: two opens explained, a third is not. */
+static HolderScan *scan_fixture_for_open_count(bool scan_files, unsigned open_count) {
+        char proc[PATH_MAX], sys[PATH_MAX];
+        HolderScanOptions o = {
+                .dev = makedev(253, 7),
+                .source = MOUNT_SOURCE_AUTO,
+                .scan_files = scan_files,
+                .proc_root = proc,
+                .sys_root = sys,
+        };
+        HolderScan *s = NULL;
+
+        test_data_path(proc, sizeof(proc), "holders", "proc");
+        test_data_path(sys, sizeof(sys), "holders", "sys");
+        cr_assert_eq(holder_scan_for_open_count(&o, open_count, &s), 0);
+        cr_assert_eq(o.scan_files, scan_files, "the caller's options are left as they were");
+        return s;
+}
+
+Test(holder_scan_fixture, open_count_the_mounts_explain_skips_files) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan_fixture_for_open_count(false, 2);
+
+        cr_assert(holder_scan_explains_open_count(s, 2));
+        cr_assert_not(s->files_scanned, "a mount and a stacked device account for two opens");
+        cr_assert_eq(s->n_namespaces, 1);
+        cr_assert_eq(s->n_stacked, 1);
+}
+
+Test(holder_scan_fixture, open_count_beyond_the_mounts_scans_files) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan_fixture_for_open_count(false, 3);
+
+        cr_assert(s->files_scanned, "a third open needs someone's files to explain it");
+        cr_assert_eq(s->n_namespaces, 1);
+        cr_assert_eq(s->n_stacked, 1);
+}
+
+Test(holder_scan_fixture, scan_files_asked_scans_files_once) {
+        _cleanup_(holder_scan_freep) HolderScan *s = scan_fixture_for_open_count(true, 0);
+
+        cr_assert(s->files_scanned);
+}
+
+Test(holder_scan_fixture, open_count_scan_fails_as_the_scan_does) {
+        char proc[PATH_MAX];
+        HolderScanOptions o = { .dev = makedev(253, 7), .source = MOUNT_SOURCE_MOUNTINFO, .proc_root = proc };
+        HolderScan *s = NULL;
+
+        test_data_path(proc, sizeof(proc), "holders", "nonexistent");
+        cr_assert_eq(holder_scan_for_open_count(&o, 5, &s), -ENOENT);
+        cr_assert_null(s);
+}

@@ -296,15 +296,15 @@ enum {
 static int parse_source(const char *s, Arguments *args) {
         args->source = mount_source_from_string(s);
         if ((int) args->source < 0)
-                return log_error_errno(-EINVAL, "Unknown --source=%s; see --help.", s);
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown --source=%s; see --help.", s);
         return 1;
 }
 
 /* Checked here, so a typo is refused before the daemon is asked. */
 static int parse_action(const char *s, Arguments *args) {
         if ((int) reap_action_from_string(s) < 0)
-                return log_error_errno(-EINVAL, "Unknown action \"%s\"; use one of report, detach, "
-                                       "restart-unit or kill.", s);
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                       "Unknown action \"%s\"; use one of report, detach, restart-unit or kill.", s);
         args->action = s;
         return 1;
 }
@@ -362,18 +362,18 @@ static int parse_verb(size_t n_words, char *words[], Arguments *args) {
         size_t n;
 
         if (n_words == 0)
-                return log_error_errno(-EINVAL, "No command given; see --help.");
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "No command given; see --help.");
         args->verb = verb_find(words[0]);
         if (!args->verb)
-                return log_error_errno(-EINVAL, "Unknown command \"%s\"; see --help.", words[0]);
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown command \"%s\"; see --help.", words[0]);
         n = n_words - 1;
         if (n < args->verb->min_args)
-                return log_error_errno(-EINVAL, "%s needs a %s; see --help.", args->verb->name,
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s needs a %s; see --help.", args->verb->name,
                                        args->verb->operand);
         if (args->action && !(args->verb->flags & VERB_ACTION))
-                return log_error_errno(-EINVAL, "--action= goes with reap only; see --help.");
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--action= goes with reap only; see --help.");
         if (n > args->verb->max_args)
-                return log_error_errno(-EINVAL, "Unexpected argument \"%s\"; see --help.",
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument \"%s\"; see --help.",
                                        words[1 + args->verb->max_args]);
         args->device = n > 0 ? words[1] : NULL;
         return 1;

@@ -124,28 +124,28 @@ static int property_get_kernel_string(sd_bus *bus, const char *path, const char 
 
 static int property_get_major(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Device *d = userdata;
+        const Device *d = ASSERT_PTR(userdata);
 
         return sd_bus_message_append(reply, "u", (uint32_t) major(d->info.dev));
 }
 
 static int property_get_minor(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Device *d = userdata;
+        const Device *d = ASSERT_PTR(userdata);
 
         return sd_bus_message_append(reply, "u", (uint32_t) minor(d->info.dev));
 }
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Device *d = userdata;
+        const Device *d = ASSERT_PTR(userdata);
 
         return sd_bus_message_append(reply, "s", device_state_to_string(d->state));
 }
 
 static int property_get_holders(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Device *d = userdata;
+        const Device *d = ASSERT_PTR(userdata);
 
         return bus_message_append_holders(reply, &d->holders);
 }

@@ -58,21 +58,21 @@ static int property_get_engine_namespace_path(sd_bus *bus, const char *path, con
 
 static int property_get_propagation(sd_bus *bus, const char *path, const char *interface, const char *property,
                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Bus *b = userdata;
+        const Bus *b = ASSERT_PTR(userdata);
 
         return sd_bus_message_append(reply, "s", propagation_to_string(b->config->propagation));
 }
 
 static int property_get_default_action(sd_bus *bus, const char *path, const char *interface, const char *property,
                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Bus *b = userdata;
+        const Bus *b = ASSERT_PTR(userdata);
 
         return sd_bus_message_append(reply, "s", reap_action_to_string(b->config->action));
 }
 
 static int property_get_stats(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Bus *b = userdata;
+        const Bus *b = ASSERT_PTR(userdata);
         DeviceWatchStats s = {};
 
         if (b->watch)
@@ -88,7 +88,7 @@ static int property_get_stats(sd_bus *bus, const char *path, const char *interfa
 
 static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const Bus *b = userdata;
+        const Bus *b = ASSERT_PTR(userdata);
         uint64_t holders_reaped = 0, devices_removed = 0;
 
         if (b->leak_handler)

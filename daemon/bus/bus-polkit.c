@@ -48,7 +48,7 @@ static int reply_denied(PolkitQuery *q, const char *why) {
 /* CheckAuthorization returns (bba{ss}): authorized, challenge, details. */
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        PolkitQuery *q = userdata;
+        PolkitQuery *q = ASSERT_PTR(userdata);
         const sd_bus_error *e;
         int authorized = 0, challenge = 0, r;
 

@@ -121,7 +121,7 @@ typedef struct PropertyTarget {
 
 /* One {sv}: into its table entry if it has one of the right type. */
 static int read_property(sd_bus_message *m, void *userdata) {
-        const PropertyTarget *t = userdata;
+        const PropertyTarget *t = ASSERT_PTR(userdata);
         const CtlProperty *p = t->table;
         const char *name, *contents;
         int r;
@@ -205,7 +205,7 @@ static const CtlProperty device_properties[] = {
 
 /* One interface of an object: {sa{sv}}. */
 static int read_interface(sd_bus_message *m, void *userdata) {
-        CtlDevice *d = userdata;
+        CtlDevice *d = ASSERT_PTR(userdata);
         const char *interface;
         int r;
 
@@ -220,7 +220,7 @@ static int read_interface(sd_bus_message *m, void *userdata) {
 
 /* One object: {oa{sa{sv}}}; only devices are kept. */
 static int read_object(sd_bus_message *m, void *userdata) {
-        CtlDeviceList *l = userdata;
+        CtlDeviceList *l = ASSERT_PTR(userdata);
         CtlDevice *grown, *d;
         int r;
 

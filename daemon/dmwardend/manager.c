@@ -145,7 +145,7 @@ static void manager_warn_foreign_containerd(Manager *m) {
 }
 
 static void on_engine_changed(Engine *e, void *userdata) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
 
         manager_update_status(m);
 
@@ -217,7 +217,7 @@ int manager_reload(Manager *m) {
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
 
         log_info("Received SIG%s, stopping.", sigabbrev_np((int) si->ssi_signo));
         manager_begin_stop(m);
@@ -225,7 +225,7 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 }
 
 static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
         int r;
 
         (void) sd_notify(false, "RELOADING=1");
@@ -363,7 +363,7 @@ static int manager_start_engine(Manager *m) {
 }
 
 static void manager_engine_location(void *userdata, uint64_t *ret_mntns, pid_t *ret_pid) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
 
         *ret_mntns = 0;
         *ret_pid = -1;
@@ -377,7 +377,7 @@ static void manager_engine_location(void *userdata, uint64_t *ret_mntns, pid_t *
 }
 
 static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceState old_state, void *userdata) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
 
         (void) w;
         if (ev == DEVICE_EVENT_CHANGED && d->state != old_state)
@@ -389,7 +389,7 @@ static void on_device_changed(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceS
 }
 
 static bool manager_engine_running(void *userdata) {
-        const Manager *m = userdata;
+        const Manager *m = ASSERT_PTR(userdata);
 
         return !m->engine || m->engine->state == ENGINE_RUNNING;
 }
@@ -400,7 +400,7 @@ static uint64_t engine_namespace(void *userdata) {
 
 static void on_holder_reaped(void *userdata, Device *d, const HolderRecord *h, const char *action,
                              const char *result) {
-        Manager *m = userdata;
+        Manager *m = ASSERT_PTR(userdata);
 
         bus_holder_reaped(m->bus, d, h, action, result);
 }
@@ -433,7 +433,7 @@ static int manager_start_devices(Manager *m) {
 }
 
 static void manager_engine_info(void *userdata, BusEngineInfo *ret) {
-        const Manager *m = userdata;
+        const Manager *m = ASSERT_PTR(userdata);
 
         *ret = (BusEngineInfo) {
                 .state = m->engine ? m->engine->state : ENGINE_NONE,

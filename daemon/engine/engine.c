@@ -85,7 +85,7 @@ int engine_kill(Engine *e, int sig) {
 }
 
 static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
         char buf[FORMAT_TIMESPAN_MAX];
 
         log_warning("Engine (PID %d) still running %s after SIGTERM, sending SIGKILL.", (int) e->pid,
@@ -118,7 +118,7 @@ static void engine_ready(Engine *e) {
 }
 
 static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
         char buf[FORMAT_TIMESPAN_MAX];
 
         log_error("Engine (PID %d) did not become ready within %s, stopping it.", (int) e->pid,
@@ -128,7 +128,7 @@ static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int on_ready_probe(sd_event_source *s, uint64_t usec, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
         int n;
@@ -152,7 +152,7 @@ static int on_ready_probe(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
 
         e->timer_source = sd_event_source_disable_unref(e->timer_source);
         (void) engine_start(e);
@@ -199,7 +199,7 @@ static void log_exit(const Engine *e, const siginfo_t *si) {
 }
 
 static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
         bool failed;
         int r;
 
@@ -280,7 +280,7 @@ static void engine_apply_notification(Engine *e, const NotifyMessage *m) {
 }
 
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Engine *e = userdata;
+        Engine *e = ASSERT_PTR(userdata);
         NotifyMessage m;
         struct ucred cred;
         char buf[4096];

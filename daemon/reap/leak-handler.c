@@ -177,7 +177,7 @@ static void set_last_action(LeakEntry *e, const char *action, const char *result
 }
 
 static int on_stuck_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        LeakEntry *e = userdata;
+        LeakEntry *e = ASSERT_PTR(userdata);
 
         (void) usec;
         if (!e->device || e->device->state != DEVICE_STUCK)
@@ -205,7 +205,7 @@ static void become_stuck(LeakEntry *e) {
 }
 
 static void on_op_done(ReapJob *j, const ReapOutcome *o, void *userdata) {
-        LeakEntry *e = userdata;
+        LeakEntry *e = ASSERT_PTR(userdata);
         LeakHandler *h = e->handler;
         Device *d = e->device;
         Alert a = { .action = o->action, .result = o->result };
@@ -228,7 +228,7 @@ static void on_op_done(ReapJob *j, const ReapOutcome *o, void *userdata) {
 }
 
 static void on_job_done(ReapJob *j, void *userdata) {
-        LeakEntry *e = userdata;
+        LeakEntry *e = ASSERT_PTR(userdata);
 
         (void) j;
         e->round_done = true;
@@ -317,7 +317,7 @@ static void finish_round(LeakEntry *e) {
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        LeakEntry *e = userdata;
+        LeakEntry *e = ASSERT_PTR(userdata);
 
         (void) s;
         (void) usec;
@@ -382,7 +382,7 @@ static void handle_leak(LeakEntry *e) {
 }
 
 static int on_dispatch(sd_event_source *s, void *userdata) {
-        LeakHandler *h = userdata;
+        LeakHandler *h = ASSERT_PTR(userdata);
 
         (void) s;
         if (!engine_settled(h))

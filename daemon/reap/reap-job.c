@@ -218,7 +218,7 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 }
 
 static int on_holder_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        ReapOp *op = userdata;
+        ReapOp *op = ASSERT_PTR(userdata);
         int r;
 
         (void) usec;
@@ -288,7 +288,7 @@ static void kill_start(ReapOp *op) {
 }
 
 static void on_unit_done(int error, const char *message, void *userdata) {
-        ReapOp *op = userdata;
+        ReapOp *op = ASSERT_PTR(userdata);
 
         if (error < 0)
                 op_finish(op, error, false, "failed (%s)", message);
@@ -408,7 +408,7 @@ static int plan(ReapJob *j, const HolderRecords *holders) {
 }
 
 static int on_done(sd_event_source *s, void *userdata) {
-        ReapJob *j = userdata;
+        ReapJob *j = ASSERT_PTR(userdata);
 
         (void) s;
         if (j->p.done)

@@ -24,7 +24,7 @@ ReapUnitCall *reap_unit_call_free(ReapUnitCall *c) {
 }
 
 static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        ReapUnitCall *c = userdata;
+        ReapUnitCall *c = ASSERT_PTR(userdata);
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         char message[512];
         int r = 0;

@@ -205,7 +205,7 @@ static int dir_remove(DeviceSource *s, const char *name, bool deferred) {
 }
 
 static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        DirSource *d = userdata;
+        DirSource *d = ASSERT_PTR(userdata);
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
         (void) es;

@@ -209,7 +209,7 @@ static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
 }
 
 static int on_udev(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        DmSource *d = userdata;
+        DmSource *d = ASSERT_PTR(userdata);
 
         (void) es;
         (void) fd;

@@ -269,7 +269,7 @@ static int read_engine_mounts(DeviceWatch *w) {
 }
 
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        DeviceWatch *w = userdata;
+        DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) fd;
         (void) revents;
@@ -409,7 +409,7 @@ static void arm_ask_again(DeviceWatch *w) {
 }
 
 static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
-        DeviceWatch *w = userdata;
+        DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) s;
         for (size_t i = 0; i < w->n_devices; i++) {
@@ -480,7 +480,7 @@ static int on_pass(sd_event_source *s, void *userdata) {
 }
 
 static void on_source_changed(DeviceSource *s, const char *name, dev_t dev, void *userdata) {
-        DeviceWatch *w = userdata;
+        DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) s;
         queue_requery(w, name);
@@ -492,7 +492,7 @@ static void on_source_changed(DeviceSource *s, const char *name, dev_t dev, void
 }
 
 static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        DeviceWatch *w = userdata;
+        DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) s;
         (void) fd;
@@ -514,7 +514,7 @@ static void arm_reconcile(DeviceWatch *w) {
 }
 
 static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
-        DeviceWatch *w = userdata;
+        DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) s;
         (void) usec;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* Journal alerts about leaks: one kind per MESSAGE_ID (alert-ids.h), with
- * the structured fields DESIGN.md lists and a MESSAGE that alone tells an
+ * the structured fields docs/design.md lists and a MESSAGE that alone tells an
  * operator what happened and what to do. Building is pure; sending goes to
  * the journal, or to the daemon's log where there is none. */
 

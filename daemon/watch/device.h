@@ -14,7 +14,7 @@
 #include "basic/time-util.h"
 #include "holders/holder-records.h"
 
-/* The life cycle of DESIGN.md: active → idle | leaked → reaping → released
+/* The life cycle of docs/design.md: active → idle | leaked → reaping → released
  * → removed; stuck when a leak cannot be (or may not be) ended. */
 typedef enum DeviceState {
         DEVICE_ACTIVE,          /* the engine holds it */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Load (issue 8): many leak cycles, and dmwardend ends them as it started.
+# Load: many leak cycles, and dmwardend ends them as it started.
 # On the stand-in engine (a thin pool of our own, `sleep` as the engine, no
 # Docker), under Action=kill, LOAD_BATCH devices a round: each is made,
 # mounted in the engine namespace, held from a mount namespace made from
@@ -15,7 +15,7 @@
 # Figures: artifacts/load-cycles.txt, every round's sample in
 # load-samples.tsv, each device's latencies in load-latency.tsv.
 #
-# The default fits CI (about 3 minutes); the measured run of issue 8 is
+# The default fits CI (about 3 minutes); the measured run in the README is
 #     tests/vm/run --build-dir build --timeout 3000 --env LOAD_CYCLES=500 \
 #             tests/vm/scenarios/load-cycles.sh
 set -euo pipefail

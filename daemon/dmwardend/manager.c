@@ -299,7 +299,8 @@ static int take_listen_fds(int **ret_fds, size_t *ret_n, char **ret_names) {
         return 0;
 }
 
-static int read_pid_file(const char *path, pid_t *ret) {
+/* The PID in a PID file such as dockerd's --pidfile writes. */
+static int pid_file_read(const char *path, pid_t *ret) {
         _cleanup_fclose_ FILE *f = NULL;
         int pid;
 
@@ -317,7 +318,7 @@ static int manager_start_watch_only(Manager *m) {
 
         m->watched_pid = 1;
         if (m->config->pid_file) {
-                r = read_pid_file(m->config->pid_file, &m->watched_pid);
+                r = pid_file_read(m->config->pid_file, &m->watched_pid);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the engine's PID from PIDFile=%s: %m",
                                                m->config->pid_file);

@@ -299,7 +299,7 @@ static int take_listen_fds(int **ret_fds, size_t *ret_n, char **ret_names) {
         return 0;
 }
 
-/* The PID in a PID file such as dockerd's --pidfile writes. */
+/* The first number in a PID file (PIDFile=), as engines write them. */
 static int pid_file_read(const char *path, pid_t *ret) {
         _cleanup_fclose_ FILE *f = NULL;
         int pid;

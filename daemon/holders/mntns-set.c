@@ -10,6 +10,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "holders/mntns-set.h"
+#include "holders/mountinfo.h"
 #include "holders/proc-util.h"
 
 void mntns_set_done(MntnsSet *s) {

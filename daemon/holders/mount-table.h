@@ -3,7 +3,8 @@
 
 /* The mounts of one device in one mount namespace, read through whichever
  * kernel interface this kernel has: listmount()/statmount() with the nsfs
- * namespace walk (Linux 6.12+), or the mountinfo text (any kernel). */
+ * namespace walk (Linux 6.12+) here, or the mountinfo text of any kernel
+ * (holders/mountinfo.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,21 +45,8 @@ MountSource mount_source_from_string(const char *s);
  * NS_MNT_GET_NEXT walk all work here. Probes the kernel on every call. */
 bool mount_source_listmount_supported(void);
 
-/* Parses mountinfo text, keeping the mounts of dev and every nsfs mount of a
- * mount namespace (those pin namespaces); everything else is skipped
- * unparsed. Pure: no I/O. */
-int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t);
-
-/* The same from a mountinfo file, path relative to dir_fd ("PID/mountinfo"
- * under a /proc fd). */
-int mount_table_read_mountinfo(int dir_fd, const char *path, dev_t dev, MountTable *t);
-
 /* The namespace's table by listmount()/statmount(), by namespace id. */
 int mount_table_read_listmount(uint64_t mntns_id, dev_t dev, MountTable *t);
-
-/* The table of a namespace no process is in: a short-lived child joins it
- * and sends back its mountinfo. */
-int mount_table_read_setns(int mntns_fd, dev_t dev, MountTable *t);
 
 /* The 64-bit id of the mount namespace behind an nsfs fd (Linux 6.8+). */
 int mount_ns_get_id(int mntns_fd, uint64_t *ret);

@@ -1,63 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Parsing /proc/PID/mountinfo text into a MountTable, and the small pieces
- * of MountTable every source shares. No I/O here, so fixtures can test it. */
+/* /proc/PID/mountinfo into a MountTable: the parser, which does no I/O so
+ * fixtures can test it, and the two ways to the text of a namespace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "basic/fileio.h"
 #include "basic/macro.h"
-#include "holders/mount-table.h"
-
-static const char *const mount_source_names[_MOUNT_SOURCE_MAX] = {
-        [MOUNT_SOURCE_AUTO] = "auto",
-        [MOUNT_SOURCE_LISTMOUNT] = "listmount",
-        [MOUNT_SOURCE_MOUNTINFO] = "mountinfo",
-};
-
-const char *mount_source_to_string(MountSource s) {
-        return s >= 0 && s < _MOUNT_SOURCE_MAX ? mount_source_names[s] : NULL;
-}
-
-MountSource mount_source_from_string(const char *s) {
-        for (MountSource i = 0; i < _MOUNT_SOURCE_MAX; i++)
-                if (s && strcmp(s, mount_source_names[i]) == 0)
-                        return i;
-        return -EINVAL;
-}
-
-void mount_entry_done(MountEntry *e) {
-        free(e->root);
-        free(e->mount_point);
-        free(e->fstype);
-        free(e->source);
-}
-
-void mount_table_done(MountTable *t) {
-        for (size_t i = 0; i < t->n_entries; i++)
-                mount_entry_done(&t->entries[i]);
-        free(t->entries);
-        *t = (MountTable) {};
-}
-
-int nsfs_name_parse(const char *s, const char *type, uint64_t *ret) {
-        size_t l = strlen(type);
-        unsigned long long v;
-        char *end;
-
-        if (strncmp(s, type, l) != 0 || s[l] != ':' || s[l + 1] != '[')
-                return -EINVAL;
-        s += l + 2;
-        if (*s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || strcmp(end, "]") != 0)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
+#include "holders/mountinfo.h"
 
 /* Field n of a mountinfo line, with the kernel's octal escapes (\040 for a
  * blank, \011, \012, \134) undone. */
@@ -97,17 +56,6 @@ static size_t split_fields(const char *line, const char *end, const char **start
                 p = q + 1;
         }
         return n;
-}
-
-int mount_table_add(MountTable *t, MountEntry *e) {
-        MountEntry *grown = reallocarray(t->entries, t->n_entries + 1, sizeof(MountEntry));
-
-        if (!grown)
-                return -ENOMEM;
-        t->entries = grown;
-        t->entries[t->n_entries++] = *e;
-        *e = (MountEntry) {};
-        return 0;
 }
 
 /* One line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS".
@@ -176,4 +124,70 @@ int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTa
                 p = nl + 1;
         }
         return 0;
+}
+
+int mount_table_read_mountinfo(int dir_fd, const char *path, dev_t dev, MountTable *t) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size;
+        int r;
+
+        /* 100,000 mounts (the default fs.mount-max) at ~150 bytes a line. */
+        r = read_full_at(dir_fd, path, 64 * 1024 * 1024, &buf, &size);
+        if (r < 0)
+                return r;
+        return mount_table_parse_mountinfo(buf, size, dev, t);
+}
+
+_noreturn_ static void setns_child(int mntns_fd, int ready_fd, int wait_fd, int parent_end) {
+        char c;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Our copy of the write end would keep the read below from ever
+         * seeing EOF. */
+        safe_close(parent_end);
+        if (setns(mntns_fd, CLONE_NEWNS) < 0)
+                _exit(EXIT_FAILURE);
+        if (write(ready_fd, "r", 1) != 1)
+                _exit(EXIT_FAILURE);
+        /* Stay in the namespace until the parent has read our mountinfo. */
+        (void) read(wait_fd, &c, 1);
+        _exit(EXIT_SUCCESS);
+}
+
+int mount_table_read_setns(int mntns_fd, dev_t dev, MountTable *t) {
+        _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF, wait_r = -EBADF, wait_w = -EBADF;
+        char path[64], c;
+        int fds[2], r, status;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        ready_r = fds[0];
+        ready_w = fds[1];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        wait_r = fds[0];
+        wait_w = fds[1];
+
+        /* The child joins the namespace and we read its mountinfo through our
+         * own /proc: the namespace need not have a /proc of its own. */
+        pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0)
+                setns_child(mntns_fd, ready_w, wait_r, wait_w);
+
+        ready_w = safe_close(ready_w);
+        wait_r = safe_close(wait_r);
+        if (read(ready_r, &c, 1) == 1) {
+                (void) snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int) pid);
+                r = mount_table_read_mountinfo(AT_FDCWD, path, dev, t);
+        } else
+                r = -EPERM; /* setns() refused */
+        wait_w = safe_close(wait_w);
+
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return r < 0 ? r : negative_errno();
+        return r;
 }

@@ -10,6 +10,7 @@
 #include "fuzz.h"
 #include "holders/mount-devices.h"
 #include "holders/mount-table.h"
+#include "holders/mountinfo.h"
 
 static void check_table(const uint8_t *data, size_t size, dev_t dev) {
         _cleanup_(mount_table_done) MountTable t = {};

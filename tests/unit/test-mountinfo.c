@@ -9,6 +9,7 @@
 #include "basic/fileio.h"
 #include "basic/macro.h"
 #include "holders/mount-table.h"
+#include "holders/mountinfo.h"
 #include "test-util.h"
 
 static void parse_fixture(const char *name, dev_t dev, MountTable *t) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,25 +59,71 @@ static size_t split_fields(const char *line, const char *end, const char **start
         return n;
 }
 
-/* One line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS".
- * Returns 1 if kept, 0 if skipped or malformed (a malformed line is skipped:
- * one bad line must not hide the others). */
-static int parse_line(const char *line, const char *end, dev_t dev, MountTable *t) {
+bool mountinfo_next_line(const char **p, const char *end, const char **ret_line, size_t *ret_size) {
+        const char *nl;
+
+        if (*p >= end)
+                return false;
+        nl = memchr(*p, '\n', (size_t) (end - *p));
+        if (!nl)
+                nl = end;
+        *ret_line = *p;
+        *ret_size = (size_t) (nl - *p);
+        *p = nl < end ? nl + 1 : end;
+        return true;
+}
+
+/* All of [s, s + n) as a decimal number of at most 32 bits. */
+static bool parse_u32(const char *s, size_t n, unsigned *ret) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (uint64_t) (s[i] - '0');
+                if (v > UINT_MAX)
+                        return false;
+        }
+        *ret = (unsigned) v;
+        return true;
+}
+
+int mountinfo_parse_head(const char *line, size_t size, uint64_t *ret_id, dev_t *ret_dev) {
+        const char *starts[3], *colon;
+        size_t lengths[3];
+        unsigned id, parent, maj, min;
+
+        if (split_fields(line, line + size, starts, lengths, ELEMENTSOF(starts)) < ELEMENTSOF(starts) ||
+            starts[2] + lengths[2] == line + size)
+                return -EBADMSG;
+        colon = memchr(starts[2], ':', lengths[2]);
+        if (!colon ||
+            !parse_u32(starts[0], lengths[0], &id) ||
+            !parse_u32(starts[1], lengths[1], &parent) ||
+            !parse_u32(starts[2], (size_t) (colon - starts[2]), &maj) ||
+            !parse_u32(colon + 1, (size_t) (starts[2] + lengths[2] - colon - 1), &min))
+                return -EBADMSG;
+        if (ret_id)
+                *ret_id = id;
+        *ret_dev = makedev(maj, min);
+        return 0;
+}
+
+/* One line. Returns 1 if kept, 0 if skipped or malformed (a malformed line
+ * is skipped: one bad line must not hide the others). */
+static int parse_line(const char *line, size_t size, dev_t dev, MountTable *t) {
         _cleanup_(mount_entry_done) MountEntry entry = {};
         const char *starts[64];
         size_t lengths[64], n, sep;
-        unsigned long long id;
-        unsigned maj, min;
-        char devbuf[32], *e;
         bool is_nsfs;
         int r;
 
-        n = split_fields(line, end, starts, lengths, ELEMENTSOF(starts));
-        if (n < 10 || lengths[2] >= sizeof(devbuf))
+        if (mountinfo_parse_head(line, size, &entry.id, &entry.dev) < 0)
                 return 0;
-        memcpy(devbuf, starts[2], lengths[2]);
-        devbuf[lengths[2]] = 0;
-        if (sscanf(devbuf, "%u:%u", &maj, &min) != 2)
+        n = split_fields(line, line + size, starts, lengths, ELEMENTSOF(starts));
+        if (n < 10)
                 return 0;
 
         for (sep = 6; sep < n; sep++)
@@ -85,16 +132,9 @@ static int parse_line(const char *line, const char *end, dev_t dev, MountTable *
         if (sep + 3 > n)
                 return 0;
         is_nsfs = lengths[sep + 1] == 4 && memcmp(starts[sep + 1], "nsfs", 4) == 0;
-        if (makedev(maj, min) != dev && !is_nsfs)
+        if (entry.dev != dev && !is_nsfs)
                 return 0;
 
-        errno = 0;
-        id = strtoull(starts[0], &e, 10);
-        if (errno != 0 || e != starts[0] + lengths[0])
-                return 0;
-
-        entry.id = id;
-        entry.dev = makedev(maj, min);
         entry.root = unescape_field(starts[3], lengths[3]);
         entry.mount_point = unescape_field(starts[4], lengths[4]);
         entry.fstype = unescape_field(starts[sep + 1], lengths[sep + 1]);
@@ -110,18 +150,14 @@ static int parse_line(const char *line, const char *end, dev_t dev, MountTable *
 }
 
 int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t) {
-        const char *p = buf, *end = buf + size;
+        const char *p = buf, *line;
+        size_t n;
 
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t) (end - p));
-                int r;
+        while (mountinfo_next_line(&p, buf + size, &line, &n)) {
+                int r = parse_line(line, n, dev, t);
 
-                if (!nl)
-                        nl = end;
-                r = parse_line(p, nl, dev, t);
                 if (r < 0)
                         return r;
-                p = nl + 1;
         }
         return 0;
 }

@@ -78,6 +78,79 @@ Test(mountinfo, edge_cases) {
         mount_table_done(&t);
 }
 
+Test(mountinfo, next_line) {
+        static const char text[] = "a b\n\nc\nlast";
+        const char *p = text, *line;
+        size_t n;
+
+        cr_assert(mountinfo_next_line(&p, text + strlen(text), &line, &n));
+        cr_assert_eq(n, 3);
+        cr_assert_eq(memcmp(line, "a b", 3), 0);
+        cr_assert(mountinfo_next_line(&p, text + strlen(text), &line, &n));
+        cr_assert_eq(n, 0, "an empty line is a line");
+        cr_assert(mountinfo_next_line(&p, text + strlen(text), &line, &n));
+        cr_assert_eq(n, 1);
+        cr_assert_eq(*line, 'c');
+        cr_assert(mountinfo_next_line(&p, text + strlen(text), &line, &n), "the last line needs no newline");
+        cr_assert_eq(n, 4);
+        cr_assert_eq(memcmp(line, "last", 4), 0);
+        cr_assert(!mountinfo_next_line(&p, text + strlen(text), &line, &n));
+
+        p = "x\n";
+        cr_assert(mountinfo_next_line(&p, p + 2, &line, &n));
+        cr_assert(!mountinfo_next_line(&p, line + 2, &line, &n), "no empty line after the last newline");
+        p = "";
+        cr_assert(!mountinfo_next_line(&p, p, &line, &n));
+}
+
+static int head(const char *line, uint64_t *id, dev_t *dev) {
+        return mountinfo_parse_head(line, strlen(line), id, dev);
+}
+
+Test(mountinfo, parse_head) {
+        uint64_t id = 0;
+        dev_t dev = 0;
+
+        cr_assert_eq(head("40 22 253:7 / /a rw - xfs /dev/x rw", &id, &dev), 0);
+        cr_assert_eq(id, 40);
+        cr_assert_eq(dev, makedev(253, 7));
+        cr_assert_eq(head("4294967295 1 4294967295:1048575 ", &id, &dev), 0, "a blank after the device is enough");
+        cr_assert_eq(id, 4294967295u);
+        cr_assert_eq(dev, makedev(4294967295u, 1048575));
+        cr_assert_eq(mountinfo_parse_head("1 2 3:4 rest", 8, NULL, &dev), 0, "the id is optional");
+        cr_assert_eq(dev, makedev(3, 4));
+
+        cr_assert_eq(head("40 22 253:7", &id, &dev), -EBADMSG, "cut after the device");
+        cr_assert_eq(mountinfo_parse_head("40 22 253:7 / /a", 11, &id, &dev), -EBADMSG,
+                     "the line ends where size says");
+        cr_assert_eq(head("40 22 253", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 22 x:y / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 22 253:7x / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 22 :7 / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 22 253: / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40  22 253:7 / /", &id, &dev), -EBADMSG, "one blank between fields");
+        cr_assert_eq(head(" 40 22 253:7 / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("+40 22 253:7 / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 -1 253:7 / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("4294967296 22 253:7 / /", &id, &dev), -EBADMSG, "beyond 32 bits");
+        cr_assert_eq(head("40 22 4294967296:0 / /", &id, &dev), -EBADMSG);
+        cr_assert_eq(head("40 22 0:4294967296 / /", &id, &dev), -EBADMSG);
+}
+
+Test(mountinfo, skips_a_line_whose_head_is_not_the_kernels) {
+        static const char text[] =
+                "40 22 253:7x / /a rw - xfs /dev/x rw\n"
+                "41 22 253:7 / /b rw - xfs /dev/x rw\n"
+                "+42 22 253:7 / /c rw - xfs /dev/x rw\n";
+        MountTable t = {};
+
+        cr_assert_eq(mount_table_parse_mountinfo(text, strlen(text), makedev(253, 7), &t), 0);
+        cr_assert_eq(t.n_entries, 1);
+        cr_assert_eq(t.entries[0].id, 41);
+        mount_table_done(&t);
+}
+
 Test(mountinfo, nsfs_names) {
         uint64_t ino = 0;
 

@@ -127,9 +127,9 @@ static void manager_warn_foreign_containerd(Manager *m) {
         size_t n = 0;
         int r;
 
-        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc_fd = proc_open();
         if (proc_fd < 0) {
-                log_debug_errno(negative_errno(), "Failed to open /proc, not looking for containerd: %m");
+                log_debug_errno(proc_fd, "Failed to open /proc, not looking for containerd: %m");
                 return;
         }
         r = foreign_containerd_find(proc_fd, e->namespace_inode, e->pid, &found, &n);

@@ -142,6 +142,12 @@ int proc_maps_parse(const char *maps, dev_t dev, char ***ret) {
         return 0;
 }
 
+int proc_open(void) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? negative_errno() : fd;
+}
+
 /* "PID/name" below proc_fd; AT_FDCWD stands for the real /proc and PID 0
  * for "self", so callers without a /proc fd of their own share the code. */
 static void proc_path(char *buf, size_t size, int proc_fd, pid_t pid, const char *name) {

@@ -28,6 +28,9 @@ int proc_maps_parse(const char *maps, dev_t dev, char ***ret);
  * unit tests), or AT_FDCWD for the real /proc. A thread's TID works as a
  * PID: procfs answers /proc/TID for every thread, listed or not. */
 
+/* The real /proc as such a directory fd, or a negative errno. */
+int proc_open(void);
+
 /* The mount namespace inode of pid (0: of "self"). */
 int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret);
 /* Calls f for every numeric entry (a PID, or a TID) of the directory path

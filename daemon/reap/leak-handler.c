@@ -582,9 +582,9 @@ int leak_handler_new(sd_event *event, const Config *config, DeviceWatch *watch, 
         (void) sd_event_source_set_enabled(h->dispatch_source, SD_EVENT_OFF);
 
         /* What protects us from ourselves: our namespace and our unit. */
-        proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc_fd = proc_open();
         if (proc_fd < 0)
-                return negative_errno();
+                return proc_fd;
         r = proc_read_mntns(proc_fd, 0, &h->self_mntns);
         if (r < 0)
                 return r;

@@ -35,12 +35,6 @@ int reap_process_alive(const ReapProcess *p) {
         return pidfd_signal(p->pidfd, 0);
 }
 
-static int open_proc(void) {
-        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        return fd < 0 ? negative_errno() : fd;
-}
-
 /* "Gone" in any of the ways /proc says it. */
 static int normalize(int r) {
         return proc_error_is_vanished(r) ? -ESRCH : r;
@@ -48,7 +42,7 @@ static int normalize(int r) {
 
 int reap_process_from_pidfd(int pidfd, pid_t pid, ReapProcess *ret) {
         _cleanup_(reap_process_done) ReapProcess p = { .pid = pid, .pidfd = pidfd };
-        _cleanup_close_ int proc_fd = open_proc();
+        _cleanup_close_ int proc_fd = proc_open();
         pid_t cur = pid, ppid;
         int r;
 
@@ -173,7 +167,7 @@ static int thread_links_on(int proc_fd, pid_t pid, dev_t dev) {
 
 int reap_process_references(const ReapProcess *p, dev_t dev) {
         _cleanup_(proc_files_done) ProcFiles f = {};
-        _cleanup_close_ int proc_fd = open_proc();
+        _cleanup_close_ int proc_fd = proc_open();
         int r;
 
         if (proc_fd < 0)

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include "basic/macro.h"
 #include "basic/strv.h"
 #include "holders/proc-util.h"
 
@@ -72,4 +76,18 @@ Test(proc_util, maps_by_device) {
 
         cr_assert_eq(proc_maps_parse("", makedev(0xfd, 7), &paths), 0);
         cr_assert_eq(strv_length(paths), 0);
+}
+
+Test(proc_util, open_the_real_proc) {
+        _cleanup_close_ int proc_fd = proc_open();
+        _cleanup_free_ char *comm = NULL;
+        char expected[16] = {};
+        struct stat st;
+
+        cr_assert_geq(proc_fd, 0);
+        cr_assert_eq(fstat(proc_fd, &st), 0);
+        cr_assert(S_ISDIR(st.st_mode));
+        cr_assert_eq(proc_read_comm(proc_fd, getpid(), &comm), 0);
+        cr_assert_eq(prctl(PR_GET_NAME, expected), 0);
+        cr_assert_str_eq(comm, expected);
 }

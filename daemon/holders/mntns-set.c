@@ -120,13 +120,11 @@ static int read_table_listmount(MntnsSet *s, size_t i) {
 static int read_table_mountinfo(MntnsSet *s, size_t i) {
         MntnsInfo *ns = &s->ns[i];
         _cleanup_close_ int fd = -EBADF;
-        char path[32];
         int r;
 
         /* Cheapest first: a member's mountinfo; members may exit meanwhile. */
         for (size_t m = 0; m < ns->n_members; m++) {
-                (void) snprintf(path, sizeof(path), "%d/mountinfo", (int) ns->members[m]);
-                r = mount_table_read_mountinfo(s->proc_fd, path, s->dev, &ns->table);
+                r = mount_table_read_mountinfo(s->proc_fd, ns->members[m], s->dev, &ns->table);
                 if (r >= 0 || !proc_error_is_vanished(r))
                         return r;
         }

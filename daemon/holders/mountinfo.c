@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "basic/fileio.h"
 #include "basic/macro.h"
 #include "holders/mountinfo.h"
+#include "holders/proc-util.h"
 
 /* Field n of a mountinfo line, with the kernel's octal escapes (\040 for a
  * blank, \011, \012, \134) undone. */
@@ -162,13 +161,13 @@ int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTa
         return 0;
 }
 
-int mount_table_read_mountinfo(int dir_fd, const char *path, dev_t dev, MountTable *t) {
+int mount_table_read_mountinfo(int proc_fd, pid_t pid, dev_t dev, MountTable *t) {
         _cleanup_free_ char *buf = NULL;
         size_t size;
         int r;
 
         /* 100,000 mounts (the default fs.mount-max) at ~150 bytes a line. */
-        r = read_full_at(dir_fd, path, 64 * 1024 * 1024, &buf, &size);
+        r = proc_read_file(proc_fd, pid, "mountinfo", 64 * 1024 * 1024, &buf, &size);
         if (r < 0)
                 return r;
         return mount_table_parse_mountinfo(buf, size, dev, t);
@@ -192,7 +191,7 @@ _noreturn_ static void setns_child(int mntns_fd, int ready_fd, int wait_fd, int 
 
 int mount_table_read_setns(int mntns_fd, dev_t dev, MountTable *t) {
         _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF, wait_r = -EBADF, wait_w = -EBADF;
-        char path[64], c;
+        char c;
         int fds[2], r, status;
         pid_t pid;
 
@@ -215,10 +214,9 @@ int mount_table_read_setns(int mntns_fd, dev_t dev, MountTable *t) {
 
         ready_w = safe_close(ready_w);
         wait_r = safe_close(wait_r);
-        if (read(ready_r, &c, 1) == 1) {
-                (void) snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int) pid);
-                r = mount_table_read_mountinfo(AT_FDCWD, path, dev, t);
-        } else
+        if (read(ready_r, &c, 1) == 1)
+                r = mount_table_read_mountinfo(AT_FDCWD, pid, dev, t);
+        else
                 r = -EPERM; /* setns() refused */
         wait_w = safe_close(wait_w);
 

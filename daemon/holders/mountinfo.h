@@ -33,9 +33,8 @@ int mountinfo_parse_head(const char *line, size_t size, uint64_t *ret_id, dev_t 
  * unparsed. Pure: no I/O. */
 int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t);
 
-/* The same from a mountinfo file, path relative to dir_fd ("PID/mountinfo"
- * under a /proc fd). */
-int mount_table_read_mountinfo(int dir_fd, const char *path, dev_t dev, MountTable *t);
+/* The same from /proc/PID/mountinfo below proc_fd (see proc_read_file()). */
+int mount_table_read_mountinfo(int proc_fd, pid_t pid, dev_t dev, MountTable *t);
 
 /* The table of a namespace no process is in: a short-lived child joins it
  * and sends back its mountinfo. */

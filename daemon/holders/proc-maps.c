@@ -9,7 +9,6 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
-#include "basic/fileio.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "holders/proc-maps.h"
@@ -41,11 +40,9 @@ struct dmw_procmap_query {
  * formatted paths we mostly throw away. */
 static int paths_from_text(int proc_fd, pid_t pid, dev_t dev, char ***ret) {
         _cleanup_free_ char *buf = NULL;
-        char path[32];
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/maps", (int) pid);
-        r = read_full_at(proc_fd, path, 256 * 1024 * 1024, &buf, NULL);
+        r = proc_read_file(proc_fd, pid, "maps", 256 * 1024 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         return proc_maps_parse(buf, dev, ret);

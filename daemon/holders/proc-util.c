@@ -189,7 +189,7 @@ int proc_read_task_count(int proc_fd, pid_t pid, unsigned *ret) {
         return 0;
 }
 
-static int read_pid_file(int proc_fd, pid_t pid, const char *name, size_t max_size, char **ret, size_t *ret_size) {
+int proc_read_file(int proc_fd, pid_t pid, const char *name, size_t max_size, char **ret, size_t *ret_size) {
         char path[64];
 
         proc_path(path, sizeof(path), proc_fd, pid, name);
@@ -200,7 +200,7 @@ int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags)
         _cleanup_free_ char *buf = NULL;
         int r;
 
-        r = read_pid_file(proc_fd, pid, "stat", 64 * 1024, &buf, NULL);
+        r = proc_read_file(proc_fd, pid, "stat", 64 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         return proc_parse_stat(buf, ret_ppid, ret_flags);
@@ -211,7 +211,7 @@ int proc_read_comm(int proc_fd, pid_t pid, char **ret) {
         size_t n;
         int r;
 
-        r = read_pid_file(proc_fd, pid, "comm", 4096, &buf, &n);
+        r = proc_read_file(proc_fd, pid, "comm", 4096, &buf, &n);
         if (r < 0)
                 return r;
         if (n > 0 && buf[n - 1] == '\n')
@@ -224,7 +224,7 @@ int proc_read_unit(int proc_fd, pid_t pid, char **ret) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
-        r = read_pid_file(proc_fd, pid, "cgroup", 1024 * 1024, &buf, NULL);
+        r = proc_read_file(proc_fd, pid, "cgroup", 1024 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         return cgroup_parse_unit(buf, ret);
@@ -236,7 +236,7 @@ int proc_read_ignored_signals(int proc_fd, pid_t pid, uint64_t *ret) {
         const char *line;
         int r;
 
-        r = read_pid_file(proc_fd, pid, "status", 64 * 1024, &buf, NULL);
+        r = proc_read_file(proc_fd, pid, "status", 64 * 1024, &buf, NULL);
         if (r < 0)
                 return r;
         line = strstr(buf, "\nSigIgn:\t");

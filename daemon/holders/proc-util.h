@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,6 +31,11 @@ int proc_maps_parse(const char *maps, dev_t dev, char ***ret);
 
 /* The real /proc as such a directory fd, or a negative errno. */
 int proc_open(void);
+
+/* All of /proc/PID/name below proc_fd (PID 0: "self"), as read_full_at()
+ * reads it: NUL-terminated, *ret_size (optional) without the NUL, -EFBIG if
+ * longer than max_size. */
+int proc_read_file(int proc_fd, pid_t pid, const char *name, size_t max_size, char **ret, size_t *ret_size);
 
 /* The mount namespace inode of pid (0: of "self"). */
 int proc_read_mntns(int proc_fd, pid_t pid, uint64_t *ret);

@@ -12,7 +12,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "basic/fileio.h"
 #include "holders/mount-devices.h"
 #include "holders/proc-files.h"
 #include "holders/proc-util.h"
@@ -117,11 +116,9 @@ void reap_process_subject(const ReapProcess *p, ProtectSubject *ret) {
 static int namespace_mounts(int proc_fd, pid_t pid, dev_t dev) {
         _cleanup_(dev_set_done) DevSet set = {};
         _cleanup_free_ char *buf = NULL;
-        char path[32];
         int r;
 
-        (void) snprintf(path, sizeof(path), "%d/mountinfo", (int) pid);
-        r = read_full_at(proc_fd, path, 64 * 1024 * 1024, &buf, NULL);
+        r = proc_read_file(proc_fd, pid, "mountinfo", 64 * 1024 * 1024, &buf, NULL);
         if (r < 0)
                 return normalize(r);
         r = mountinfo_parse_devices(buf, &set);

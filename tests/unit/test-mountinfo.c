@@ -78,6 +78,19 @@ Test(mountinfo, edge_cases) {
         mount_table_done(&t);
 }
 
+Test(mountinfo, read_by_pid_below_a_proc_fd) {
+        _cleanup_close_ int proc_fd = test_open_data_dir("holders", "proc");
+        MountTable t = {};
+
+        cr_assert_eq(mount_table_read_mountinfo(proc_fd, 200, makedev(253, 7), &t), 0);
+        cr_assert_eq(t.n_entries, 2);
+        cr_assert_eq(t.entries[0].id, 140);
+        cr_assert_str_eq(t.entries[0].mount_point, "/var/lib/docker/devicemapper/mnt/abc def");
+        cr_assert_eq(t.entries[1].pinned_mntns, 4026532400);
+        mount_table_done(&t);
+        cr_assert_eq(mount_table_read_mountinfo(proc_fd, 400, makedev(253, 7), &t), -ENOENT);
+}
+
 Test(mountinfo, next_line) {
         static const char text[] = "a b\n\nc\nlast";
         const char *p = text, *line;

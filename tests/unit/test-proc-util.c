@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -9,6 +10,7 @@
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "holders/proc-util.h"
+#include "test-util.h"
 
 Test(proc_util, stat_survives_any_comm) {
         pid_t ppid = 0;
@@ -76,6 +78,22 @@ Test(proc_util, maps_by_device) {
 
         cr_assert_eq(proc_maps_parse("", makedev(0xfd, 7), &paths), 0);
         cr_assert_eq(strv_length(paths), 0);
+}
+
+Test(proc_util, read_file_below_a_proc_fd) {
+        _cleanup_close_ int proc_fd = test_open_data_dir("holders", "proc");
+        _cleanup_free_ char *comm = NULL, *self = NULL;
+        char *none = NULL;
+        size_t n = 0;
+
+        cr_assert_eq(proc_read_file(proc_fd, 100, "comm", 4096, &comm, &n), 0);
+        cr_assert_str_eq(comm, "systemd-journal\n");
+        cr_assert_eq(n, strlen(comm));
+        cr_assert_eq(proc_read_file(proc_fd, 0, "comm", 4096, &self, NULL), 0, "PID 0 is self");
+        cr_assert_str_eq(self, comm);
+        cr_assert_eq(proc_read_file(proc_fd, 100, "comm", 4, &none, NULL), -EFBIG);
+        cr_assert_eq(proc_read_file(proc_fd, 400, "comm", 4096, &none, NULL), -ENOENT);
+        cr_assert_null(none);
 }
 
 Test(proc_util, open_the_real_proc) {

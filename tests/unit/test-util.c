@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,6 +14,16 @@ void test_data_path(char *buf, size_t size, const char *sub, const char *name) {
 
         cr_assert_not_null(root, "DMWARDEN_TEST_DATA is not set; run the tests through meson");
         snprintf(buf, size, "%s/%s/%s", root, sub, name);
+}
+
+int test_open_data_dir(const char *sub, const char *name) {
+        char path[PATH_MAX];
+        int fd;
+
+        test_data_path(path, sizeof(path), sub, name);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(fd, 0, "cannot open %s", path);
+        return fd;
 }
 
 void test_make_tmpdir(char *buf, size_t size) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "holders/holder-records.h"
 
 static void holder_record_done(HolderRecord *r) {
@@ -23,12 +24,10 @@ void holder_records_done(HolderRecords *r) {
 /* Appends a row; strings are copied, NULL becomes "". */
 static int records_add(HolderRecords *r, const HolderRecord *tmpl, const char *comm, const char *unit,
                        const char *kind, const char *path) {
-        HolderRecord *rows, row = *tmpl;
+        HolderRecord row = *tmpl;
 
-        rows = reallocarray(r->rows, r->n_rows + 1, sizeof(*rows));
-        if (!rows)
+        if (ARRAY_RESERVE(r->rows, r->n_rows_allocated, r->n_rows + 1) < 0)
                 return -ENOMEM;
-        r->rows = rows;
 
         row.comm = strdup(comm ?: "");
         row.unit = strdup(unit ?: "");

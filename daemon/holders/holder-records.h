@@ -32,6 +32,7 @@ typedef struct HolderRecord {
 typedef struct HolderRecords {
         HolderRecord *rows;
         size_t n_rows;
+        size_t n_rows_allocated;
 } HolderRecords;
 
 void holder_records_done(HolderRecords *r);

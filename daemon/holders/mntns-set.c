@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/array.h"
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "holders/mntns-set.h"
@@ -22,7 +23,7 @@ void mntns_set_done(MntnsSet *s) {
         }
         free(s->ns);
         s->ns = NULL;
-        s->n_ns = 0;
+        s->n_ns = s->n_ns_allocated = 0;
 }
 
 /* Namespaces number in the hundreds even on busy hosts; a linear search
@@ -35,16 +36,13 @@ int mntns_set_find(const MntnsSet *s, uint64_t ino) {
 }
 
 int mntns_set_add(MntnsSet *s, uint64_t ino) {
-        MntnsInfo *grown;
         int i;
 
         i = mntns_set_find(s, ino);
         if (i >= 0)
                 return i;
-        grown = reallocarray(s->ns, s->n_ns + 1, sizeof(MntnsInfo));
-        if (!grown)
+        if (ARRAY_RESERVE(s->ns, s->n_ns_allocated, s->n_ns + 1) < 0)
                 return -ENOMEM;
-        s->ns = grown;
         s->ns[s->n_ns] = (MntnsInfo) { .ino = ino, .fd_num = -1 };
         return (int) s->n_ns++;
 }
@@ -140,7 +138,7 @@ static int read_table_mountinfo(MntnsSet *s, size_t i) {
 static int note_pins(MntnsSet *s, size_t i) {
         for (size_t e = 0; e < s->ns[i].table.n_entries; e++) {
                 const MountEntry *m = &s->ns[i].table.entries[e];
-                HolderPin *grown;
+                MntnsInfo *pinned;
                 char *path;
                 int t;
 
@@ -153,13 +151,12 @@ static int note_pins(MntnsSet *s, size_t i) {
                 path = strdup(m->mount_point);
                 if (!path)
                         return -ENOMEM;
-                grown = reallocarray(s->ns[t].pins, s->ns[t].n_pins + 1, sizeof(HolderPin));
-                if (!grown) {
+                pinned = &s->ns[t];
+                if (ARRAY_RESERVE(pinned->pins, pinned->n_pins_allocated, pinned->n_pins + 1) < 0) {
                         free(path);
                         return -ENOMEM;
                 }
-                s->ns[t].pins = grown;
-                grown[s->ns[t].n_pins++] = (HolderPin) {
+                pinned->pins[pinned->n_pins++] = (HolderPin) {
                         .kind = HOLDER_PIN_MOUNT,
                         .mntns = s->ns[i].ino,
                         .path = path,

@@ -27,11 +27,13 @@ typedef struct MntnsInfo {
         HolderPin *pins;          /* bind mounts pinning it (fd pins are
                                    * added by the caller, who found them) */
         size_t n_pins;
+        size_t n_pins_allocated;
 } MntnsInfo;
 
 typedef struct MntnsSet {
         MntnsInfo *ns;
         size_t n_ns;
+        size_t n_ns_allocated;
         int proc_fd;
         dev_t dev;
         uint64_t self;

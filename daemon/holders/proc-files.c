@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 
+#include "basic/array.h"
 #include "basic/fileio.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
@@ -35,13 +36,10 @@ void proc_files_done(ProcFiles *f) {
 
 /* Takes ref.path, also on failure. */
 static int add_ref(ProcFiles *f, HolderRef ref) {
-        HolderRef *grown = reallocarray(f->refs, f->n_refs + 1, sizeof(HolderRef));
-
-        if (!grown) {
+        if (ARRAY_RESERVE(f->refs, f->n_refs_allocated, f->n_refs + 1) < 0) {
                 free(ref.path);
                 return -ENOMEM;
         }
-        f->refs = grown;
         f->refs[f->n_refs++] = ref;
         return 0;
 }
@@ -96,11 +94,8 @@ static int scan_links(int proc_fd, pid_t pid, dev_t dev, ProcFiles *f) {
 }
 
 static int add_ns_fd(ProcFiles *f, pid_t pid, int fd, uint64_t mntns) {
-        ProcNsFd *grown = reallocarray(f->ns_fds, f->n_ns_fds + 1, sizeof(ProcNsFd));
-
-        if (!grown)
+        if (ARRAY_RESERVE(f->ns_fds, f->n_ns_fds_allocated, f->n_ns_fds + 1) < 0)
                 return -ENOMEM;
-        f->ns_fds = grown;
         f->ns_fds[f->n_ns_fds++] = (ProcNsFd) { .pid = pid, .fd = fd, .mntns = mntns };
         return 0;
 }

@@ -20,8 +20,10 @@ typedef struct ProcNsFd {
 typedef struct ProcFiles {
         HolderRef *refs;
         size_t n_refs;
+        size_t n_refs_allocated;
         ProcNsFd *ns_fds;
         size_t n_ns_fds;
+        size_t n_ns_fds_allocated;
 } ProcFiles;
 
 /* Adds what process pid has to *f. nsfs_dev is the device of nsfs (0: do

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
+#include "basic/array.h"
 #include "basic/fileio.h"
 #include "basic/macro.h"
 #include "holders/block-stack.h"
@@ -21,15 +22,13 @@ void stacked_holder_done(StackedHolder *h) {
 
 /* Takes name, also on failure. */
 static int add_stacked(StackedHolder **stacked, size_t *n, StackedKind kind, char *name, dev_t dev) {
-        StackedHolder *grown = reallocarray(*stacked, *n + 1, sizeof(StackedHolder));
+        StackedHolder h = { .kind = kind, .name = name, .dev = dev };
+        int r;
 
-        if (!grown) {
+        r = array_append((void **) stacked, n, sizeof(StackedHolder), &h);
+        if (r < 0)
                 free(name);
-                return -ENOMEM;
-        }
-        *stacked = grown;
-        grown[(*n)++] = (StackedHolder) { .kind = kind, .name = name, .dev = dev };
-        return 0;
+        return r;
 }
 
 /* "MAJ:MIN" from DIR/NAME/dev, or 0. */

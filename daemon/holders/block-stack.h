@@ -10,8 +10,9 @@
 
 #include "holders/holder-scan.h"
 
-/* Appends to *stacked. sys_root is "/sys" or a fixture; dev_root is where
- * loop device nodes are opened ("/dev"), NULL to skip the loop check. */
+/* Appends to *stacked with array_append(), so *stacked is NULL or grown by
+ * it alone. sys_root is "/sys" or a fixture; dev_root is where loop device
+ * nodes are opened ("/dev"), NULL to skip the loop check. */
 int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev,
                      StackedHolder **stacked, size_t *n_stacked);
 

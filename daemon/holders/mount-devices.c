@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/macro.h"
 #include "holders/mount-devices.h"
 #include "holders/mountinfo.h"
@@ -37,15 +38,8 @@ int mountinfo_parse_devices(const char *buf, DevSet *ret) {
                         continue;
                 if (mountinfo_parse_head(line, size, NULL, &dev) < 0)
                         return -EBADMSG;
-                if (set.n == allocated) {
-                        size_t m = allocated ? allocated * 2 : 64;
-                        dev_t *grown = reallocarray(set.devs, m, sizeof(dev_t));
-
-                        if (!grown)
-                                return -ENOMEM;
-                        set.devs = grown;
-                        allocated = m;
-                }
+                if (ARRAY_RESERVE(set.devs, allocated, set.n + 1) < 0)
+                        return -ENOMEM;
                 set.devs[set.n++] = dev;
         }
 

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/macro.h"
 #include "holders/mount-table.h"
 
@@ -47,11 +48,8 @@ void mount_table_done(MountTable *t) {
 }
 
 int mount_table_add(MountTable *t, MountEntry *e) {
-        MountEntry *grown = reallocarray(t->entries, t->n_entries + 1, sizeof(MountEntry));
-
-        if (!grown)
+        if (ARRAY_RESERVE(t->entries, t->n_entries_allocated, t->n_entries + 1) < 0)
                 return -ENOMEM;
-        t->entries = grown;
         t->entries[t->n_entries++] = *e;
         *e = (MountEntry) {};
         return 0;

@@ -31,6 +31,7 @@ typedef struct MountEntry {
 typedef struct MountTable {
         MountEntry *entries;
         size_t n_entries;
+        size_t n_entries_allocated;
 } MountTable;
 
 void mount_entry_done(MountEntry *e);

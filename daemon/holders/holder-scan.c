@@ -185,8 +185,8 @@ static int keep_files(ScanState *st, pid_t pid, uint64_t mntns, ProcFiles *files
 
 /* Threads in a mount namespace of their own become entries (and holders)
  * of their own; the others add what they hold of their own (a cwd, root or
- * fd table) to the process's files. Most processes have one thread, and the link count of
- * their task directory says so without opening it. */
+ * fd table) to the process's files. Most processes have one thread, and
+ * the link count of their task directory says so without opening it. */
 static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *files) {
         _cleanup_(proc_tasks_done) ProcTasks tasks = {};
         unsigned n_threads;

@@ -25,9 +25,9 @@ typedef struct ProcTasks {
 /* Walks /proc/pid/task (pid's own thread aside). With process_files set,
  * threads in the process's namespace (mntns) add what they hold of their
  * own (proc_files_scan_thread()) to it; threads in another namespace come
- * back in *ret, with theirs. Threads that exit meanwhile or cannot be read are skipped:
- * the process itself was readable, so it is counted. -ENOMEM, or the error
- * opening the task directory. */
+ * back in *ret, with theirs. Threads that exit meanwhile or cannot be read
+ * are skipped: the process itself was readable, so it is counted. -ENOMEM,
+ * or the error opening the task directory. */
 int proc_tasks_scan(int proc_fd, pid_t pid, uint64_t mntns, dev_t dev, dev_t nsfs_dev, ProcFiles *process_files,
                     ProcTasks *ret);
 

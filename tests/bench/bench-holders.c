@@ -413,7 +413,7 @@ static int floor_fd_dirs(pid_t pid, void *userdata) {
 }
 
 static void run_floor(proc_pid_func_t fn, Run *r) {
-        Floor f = { .proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC) };
+        Floor f = { .proc_fd = proc_open() };
         double start = now_ms(), cpu = self_cpu_ms();
 
         if (f.proc_fd < 0 || proc_for_each_pid(f.proc_fd, ".", fn, &f) < 0)

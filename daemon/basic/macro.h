@@ -130,6 +130,10 @@ static inline const char *strna(const char *s) {
 }
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
+/* streq() that takes NULL: equal when both are. */
+static inline bool streq_ptr(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
 #define strcaseeq(a, b) (strcasecmp((a), (b)) == 0)
 #define isempty(s) (!(s) || !*(s))
 

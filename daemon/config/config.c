@@ -73,6 +73,7 @@ static const ConfigItem config_items[] = {
         ITEM("Watch", "UUIDPrefix", strv, uuid_prefixes, NULL),
         ITEM("Watch", "Pool", strv, pools, NULL),
         ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
+        ITEM("Watch", "SettleSec", sec, settle_usec, NULL),
         ITEM("Watch", "UdevReceiveBuffer", size, udev_receive_buffer, udev_receive_buffer_range),
 
         ITEM("Policy", "Action", enum, action, reap_action_names),
@@ -109,6 +110,9 @@ int config_new(Config **ret) {
                 .start_limit_interval_usec = 10 * USEC_PER_MINUTE,
                 .start_limit_burst = 5,
                 .reconcile_usec = 5 * USEC_PER_MINUTE,
+                /* Past udev's probes; well inside Docker's 20 s of
+                 * retries without deferred removal. */
+                .settle_usec = 5 * USEC_PER_SEC,
                 .udev_receive_buffer = 8 * 1024 * 1024,
                 .action = REAP_DETACH,
                 .grace_usec = 10 * USEC_PER_SEC,

@@ -60,6 +60,7 @@ typedef struct Config {
         char **uuid_prefixes;           /* empty: any */
         char **pools;                   /* fnmatch globs on the pool name; empty: any */
         usec_t reconcile_usec;
+        usec_t settle_usec;             /* unmounted and held this long: let go */
         size_t udev_receive_buffer;     /* bytes; the kernel doubles it */
 
         /* [Policy] */

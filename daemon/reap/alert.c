@@ -91,6 +91,17 @@ static const char *next_step(const char *action) {
         return "Action=kill: dmwarden sends the holders SIGTERM, then SIGKILL after GraceSec=";
 }
 
+/* The kernel's trace of the engine letting go, in words (alert.h's names). */
+static const char *describe_let_go(const char *let_go) {
+        if (streq_ptr(let_go, "deferred-remove"))
+                return "it asked for its removal, deferred while the device is busy";
+        if (streq_ptr(let_go, "forced-remove"))
+                return "its forced removal replaced the device's table with error";
+        if (streq_ptr(let_go, "settled"))
+                return "it unmounted the device, and others kept its filesystem past SettleSec=";
+        return "it no longer uses the device";
+}
+
 static int format_message(const Alert *a, char **ret) {
         _cleanup_free_ char *name = cescape(strempty(a->dm_name)), *holder = describe_holder(a),
                             *ref = describe_reference(a), *result = cescape(strempty(a->result)),
@@ -103,8 +114,9 @@ static int format_message(const Alert *a, char **ret) {
                 return -ENOMEM;
         switch (a->kind) {
         case ALERT_LEAK_DETECTED:
-                n = asprintf(&body, "Thin device %s (%u:%u) was let go by the engine but is still busy: %s holds "
-                             "it through %s. %s.", name, maj, min, holder, ref, next_step(a->action));
+                n = asprintf(&body, "Thin device %s (%u:%u) was let go by the engine (%s) but is still busy: %s "
+                             "holds it through %s. %s.", name, maj, min, describe_let_go(a->let_go), holder, ref,
+                             next_step(a->action));
                 break;
         case ALERT_HOLDER_REAPED:
                 n = asprintf(&body, "Freed thin device %s (%u:%u) from %s (%s) with Action=%s: %s.", name, maj,
@@ -202,6 +214,8 @@ int alert_build_fields(const Alert *a, char ***ret) {
         if (!isempty(a->holder_kind) && (r = add_field(&l, "HOLDER_REFERENCE", a->holder_kind)) < 0)
                 return r;
         if (!isempty(a->mountpoint) && (r = add_field(&l, "MOUNTPOINT", a->mountpoint)) < 0)
+                return r;
+        if (!isempty(a->let_go) && (r = add_field(&l, "LET_GO", a->let_go)) < 0)
                 return r;
         if (!isempty(a->action) && (r = add_field(&l, "ACTION", a->action)) < 0)
                 return r;

@@ -40,6 +40,9 @@ typedef struct Alert {
         const char *action;             /* "detach", "kill", ... or NULL */
         const char *result;             /* "ok", "refused: ...", an error */
         unsigned n_more_holders;        /* references beyond the one named */
+        const char *let_go;             /* how the engine let the device go:
+                                         * "deferred-remove", "forced-remove",
+                                         * "settled"; NULL: not known */
         unsigned n_suppressed;          /* alerts the rate limit dropped before */
 } Alert;
 

@@ -158,6 +158,7 @@ static void alert_about_holders(LeakEntry *e, AlertKind kind) {
                 .action = reap_action_to_string(e->device->state == DEVICE_LEAKED ? config(e->handler)->action
                                                                                       : e->action),
                 .n_more_holders = d->holders.n_rows > 0 ? (unsigned) d->holders.n_rows - 1 : 0,
+                .let_go = d->let_go != DEVICE_LET_GO_NONE ? device_let_go_to_string(d->let_go) : NULL,
         };
 
         if (r)
@@ -333,7 +334,7 @@ static void remove_released(LeakEntry *e) {
         char result[256];
         int r;
 
-        if (mode == REMOVE_NO || d->state != DEVICE_RELEASED)
+        if (mode == REMOVE_NO || d->state != DEVICE_RELEASED || !device_info_removal_asked(&d->info))
                 return;
         r = device_watch_remove_device(h->watch, d, mode == REMOVE_DEFERRED);
         if (r == -ENODEV) {
@@ -379,6 +380,21 @@ static void handle_leak(LeakEntry *e) {
                 return;
         alert_about_holders(e, ALERT_LEAK_DETECTED);
         (void) start_round(e, config(e->handler)->action);
+}
+
+/* What happens to a device now free, by how the engine let it go. */
+static const char *released_next_step(const Device *d, RemoveMode mode) {
+        if (!device_info_removal_asked(&d->info))
+                return "The engine never asked for its removal (it only unmounted it), so dmwarden leaves it to "
+                       "the engine, whose next removal now succeeds";
+        if (mode == REMOVE_NO)
+                return "Remove=no: remove it with dmsetup remove when it suits";
+        if (d->let_go == DEVICE_LET_GO_FORCED)
+                return "dmwarden removes it now unless the engine's own retry does first. Its table was "
+                       "replaced by error when the engine forced its removal, and its thin volume stays in the "
+                       "pool until the engine deletes it (containerd once a removal succeeds or at its next "
+                       "garbage collection, Docker at the next docker rm)";
+        return "dmwarden removes it now";
 }
 
 static int on_dispatch(sd_event_source *s, void *userdata) {
@@ -484,11 +500,7 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
                  * told, and finding the device released it stops. What
                  * it did already comes first, before "released". */
                 reap_job_flush(e->job);
-                alert(e, &(Alert) {
-                        .kind = ALERT_DEVICE_RELEASED,
-                        .result = mode == REMOVE_NO ? "Remove=no: remove it with dmsetup remove when it suits"
-                                                    : "dmwarden removes it now",
-                });
+                alert(e, &(Alert) { .kind = ALERT_DEVICE_RELEASED, .result = released_next_step(d, mode) });
                 e->removal_attempts = 0;
                 e->removal_pending = true;
                 break;

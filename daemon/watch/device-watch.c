@@ -16,6 +16,7 @@
 #include "basic/strv.h"
 #include "holders/holder-scan.h"
 #include "holders/mount-devices.h"
+#include "holders/proc-util.h"
 #include "watch/device-watch.h"
 
 struct DeviceWatch {
@@ -43,6 +44,10 @@ struct DeviceWatch {
                                          * engine is gone */
         sd_event_source *mountinfo_source;
         DevSet engine_mounts;
+        DevSet host_mounts;             /* our own namespace's (the host's), read
+                                         * at most once a pass */
+        bool host_mounts_read;
+        bool engine_is_host;            /* the engine namespace is ours */
 
         DeviceWatchStats stats;
 };
@@ -171,12 +176,29 @@ static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
                streq(a->pool, b->pool);
 }
 
+/* An engine's forced removal swapped the table of a watched device for
+ * "error": the device it failed to remove is the one to keep watching, as
+ * it was (its thin volume is still in that pool). */
+static bool forced_removal_of(const Device *d, DeviceInfo *info) {
+        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || info->dev != d->info.dev)
+                return false;
+        if (isempty(info->pool) && !isempty(d->info.pool)) {
+                char *pool = strdup(d->info.pool);
+
+                if (!pool)
+                        return false;
+                free(info->pool);
+                info->pool = pool;
+        }
+        return true;
+}
+
 /* Takes in what the source says about one device (NULL: it is gone). */
 static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
         size_t index;
         Device *d = find_device(w, name, &index);
 
-        if (!info || !device_watch_matches(w->config, info)) {
+        if (!info || (!device_watch_matches(w->config, info) && !forced_removal_of(d, info))) {
                 if (d) {
                         /* What it is now, for whoever is told. */
                         if (info) {
@@ -268,6 +290,52 @@ static int read_engine_mounts(DeviceWatch *w) {
         return mountinfo_parse_devices(buf, &w->engine_mounts);
 }
 
+/* The host's mount table, and whether the engine shares it. dmwardend
+ * runs in the host's namespace (its unit keeps the host's mount view), so
+ * that is its own. */
+static int read_host_mounts(DeviceWatch *w) {
+        _cleanup_free_ char *buf = NULL;
+        uint64_t host_mntns;
+        int r;
+
+        r = proc_read_mntns(AT_FDCWD, 0, &host_mntns);
+        if (r < 0)
+                return r;
+        w->engine_is_host = host_mntns == w->engine_mntns;
+        r = read_full_at(AT_FDCWD, "/proc/self/mountinfo", 64 * 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        return mountinfo_parse_devices(buf, &w->host_mounts);
+}
+
+/* Whether the host mounts dev too. A mount the engine namespace has from
+ * the host (Propagation=slave, or an engine in the host's namespace) makes
+ * the device the host's, not the engine's, and what the engine unmounts
+ * then is not the engine letting it go. In doubt, the host's. */
+static bool host_mounts_device(DeviceWatch *w, dev_t dev) {
+        if (!w->host_mounts_read) {
+                w->host_mounts_read = true;
+                if (read_host_mounts(w) < 0) {
+                        log_debug("The host's mount table is unreadable; no device counts as the engine's own.");
+                        w->engine_is_host = true;
+                }
+        }
+        return w->engine_is_host || dev_set_contains(&w->host_mounts, dev);
+}
+
+/* Since when the filesystem of d, which the engine once mounted, has been
+ * held outside the engine (the settle rule's clock); 0 when it is not. */
+static void track_held_outside(Device *d, const DeviceUse *use, const HolderRecords *others, usec_t now) {
+        bool fs_held = false;
+
+        for (size_t i = 0; i < others->n_rows && !fs_held; i++)
+                fs_held = holder_record_uses_filesystem(&others->rows[i]);
+        if (!d->engine_owned || use->engine_holds || !fs_held)
+                d->held_outside_since_usec = 0;
+        else if (d->held_outside_since_usec == 0)
+                d->held_outside_since_usec = now;
+}
+
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         DeviceWatch *w = ASSERT_PTR(userdata);
 
@@ -323,12 +391,15 @@ static int scan_device(DeviceWatch *w, Device *d) {
         HolderScanOptions o = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO };
         unsigned open_count = d->info.open_count;
         DeviceUse use = {};
+        DeviceLetGo let_go;
         DeviceState old = d->state, next;
         bool holders_changed;
         int r;
 
         d->scan_pending = false;
         d->engine_mounted = dev_set_contains(&w->engine_mounts, d->info.dev);
+        if (d->engine_mounted && !d->engine_owned)
+                d->engine_owned = !host_mounts_device(w, d->info.dev);
         if (d->engine_mounted)
                 use.engine_holds = true;
         else if (open_count != 0) {
@@ -351,7 +422,14 @@ static int scan_device(DeviceWatch *w, Device *d) {
                 use.others_hold = others.n_rows > 0;
         }
         d->last_scan_usec = now_usec(CLOCK_REALTIME);
-        use.engine_let_go = d->info.deferred_remove;
+        track_held_outside(d, &use, &others, now_usec(CLOCK_MONOTONIC));
+        let_go = device_let_go(&d->info, d->held_outside_since_usec, now_usec(CLOCK_MONOTONIC),
+                               w->config->settle_usec);
+        use.engine_let_go = let_go != DEVICE_LET_GO_NONE;
+        if (use.engine_holds)
+                d->let_go = DEVICE_LET_GO_NONE;
+        else if (use.engine_let_go)
+                d->let_go = let_go;
 
         if (use.engine_holds)
                 holder_records_done(&others);  /* an engine's device has no leak holders */
@@ -378,7 +456,12 @@ static int scan_device(DeviceWatch *w, Device *d) {
 #define ASK_MAX_USEC (30 * USEC_PER_SEC)
 
 static bool waiting_for_let_go(const Device *d) {
-        return d->state == DEVICE_IDLE && d->holders.n_rows > 0 && !d->info.deferred_remove;
+        return d->state == DEVICE_IDLE && d->holders.n_rows > 0 && !device_info_removal_asked(&d->info);
+}
+
+/* When the settle rule would call d let go (CLOCK_MONOTONIC), or 0. */
+static usec_t settle_due(const DeviceWatch *w, const Device *d) {
+        return d->held_outside_since_usec > 0 ? d->held_outside_since_usec + w->config->settle_usec : 0;
 }
 
 static void arm_ask_again(DeviceWatch *w) {
@@ -397,6 +480,8 @@ static void arm_ask_again(DeviceWatch *w) {
                 }
                 if (next == 0 || d->ask_again_usec < next)
                         next = d->ask_again_usec;
+                if (settle_due(w, d) > 0 && settle_due(w, d) < next)
+                        next = settle_due(w, d);
         }
         if (!w->ask_again_source)
                 return;
@@ -416,6 +501,11 @@ static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
                 Device *d = w->devices[i];
                 _cleanup_(device_info_done) DeviceInfo info = {};
 
+                if (settle_due(w, d) > 0 && settle_due(w, d) <= usec) {
+                        /* Held past the settle time: a scan decides. */
+                        queue_requery(w, d->info.name);
+                        continue;
+                }
                 if (d->ask_again_usec == 0 || d->ask_again_usec > usec)
                         continue;
                 d->ask_interval_usec = d->ask_interval_usec * 2 < ASK_MAX_USEC ? d->ask_interval_usec * 2 : ASK_MAX_USEC;
@@ -440,6 +530,8 @@ static int run_pass(DeviceWatch *w) {
 
         if (read_engine_mounts(w) < 0)
                 log_debug("Engine mount table unreadable; treating it as empty.");
+        dev_set_done(&w->host_mounts);
+        w->host_mounts_read = false;
         if (w->resync_pending) {
                 w->resync_pending = false;
                 (void) resync(w);
@@ -529,6 +621,7 @@ static void close_engine_mounts(DeviceWatch *w) {
         w->mountinfo_source = sd_event_source_disable_unref(w->mountinfo_source);
         w->mountinfo_fd = safe_close(w->mountinfo_fd);
         dev_set_done(&w->engine_mounts);
+        dev_set_done(&w->host_mounts);
 }
 
 static void open_engine_mounts(DeviceWatch *w) {

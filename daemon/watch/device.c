@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/strv.h"
 #include "watch/device.h"
 
 static const char *const device_state_names[_DEVICE_STATE_MAX] = {
@@ -22,6 +23,35 @@ DeviceState device_state_from_string(const char *s) {
                 if (streq(device_state_names[i], s))
                         return i;
         return _DEVICE_STATE_INVALID;
+}
+
+static const char *const device_let_go_names[_DEVICE_LET_GO_MAX] = {
+        [DEVICE_LET_GO_NONE] = "none",
+        [DEVICE_LET_GO_DEFERRED] = "deferred-remove",
+        [DEVICE_LET_GO_FORCED] = "forced-remove",
+        [DEVICE_LET_GO_SETTLED] = "settled",
+};
+
+DEFINE_ENUM_TO_STRING(device_let_go, DeviceLetGo, device_let_go_names, _DEVICE_LET_GO_MAX);
+
+bool device_info_removal_asked(const DeviceInfo *info) {
+        return info->deferred_remove || streq_ptr(info->target, DEVICE_TARGET_ERROR);
+}
+
+DeviceLetGo device_let_go(const DeviceInfo *info, usec_t held_outside_since, usec_t now, usec_t settle) {
+        if (info->deferred_remove)
+                return DEVICE_LET_GO_DEFERRED;
+        if (streq_ptr(info->target, DEVICE_TARGET_ERROR))
+                return DEVICE_LET_GO_FORCED;
+        if (held_outside_since > 0 && now >= held_outside_since && now - held_outside_since >= settle)
+                return DEVICE_LET_GO_SETTLED;
+        return DEVICE_LET_GO_NONE;
+}
+
+bool holder_record_uses_filesystem(const HolderRecord *h) {
+        static const char *const block_uses[] = { "device-node", "stacked", "loop", "unexplained", NULL };
+
+        return h->kind && !strv_contains((char *const *) block_uses, h->kind);
 }
 
 void device_info_done(DeviceInfo *i) {

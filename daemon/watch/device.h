@@ -46,15 +46,33 @@ typedef struct DeviceInfo {
 void device_info_done(DeviceInfo *i);
 int device_info_copy(const DeviceInfo *from, DeviceInfo *to);
 
+/* How the engine let a device go: what makes others' references a leak.
+ * Engines do not say so; each of these is the kernel's trace of it. */
+typedef enum DeviceLetGo {
+        DEVICE_LET_GO_NONE,
+        DEVICE_LET_GO_DEFERRED, /* it asked for removal, which device-mapper
+                                 * deferred because the device is busy */
+        DEVICE_LET_GO_FORCED,   /* a forced removal (dmsetup remove --force,
+                                 * as containerd does) swapped its table for
+                                 * "error" */
+        DEVICE_LET_GO_SETTLED,  /* it unmounted the device, and others kept
+                                 * its filesystem for SettleSec= (an engine
+                                 * that retries its removal, as Docker does
+                                 * without deferred removal) */
+        _DEVICE_LET_GO_MAX,
+} DeviceLetGo;
+
+/* A forced removal leaves the device with this target type. */
+#define DEVICE_TARGET_ERROR "error"
+
 /* What a scan found, reduced to what the life cycle needs. */
 typedef struct DeviceUse {
         bool engine_holds;      /* mounted in the engine namespace, or referenced
                                  * by a process in it */
         bool others_hold;       /* any reference outside the engine namespace,
                                  * or a stacked device */
-        bool engine_let_go;     /* the engine asked for its removal (flagged
-                                 * for deferred removal): only then are
-                                 * others' references a leak */
+        bool engine_let_go;     /* the engine let it go (DeviceLetGo): only
+                                 * then are others' references a leak */
 } DeviceUse;
 
 typedef struct Device {
@@ -74,6 +92,13 @@ typedef struct Device {
         usec_t ask_again_usec;
         usec_t ask_interval_usec;
         bool engine_mounted;            /* in the engine namespace's mount table */
+        /* The engine namespace mounted it and the host's did not: only such
+         * a device can be let go by the settle rule */
+        bool engine_owned;
+        DeviceLetGo let_go;             /* how the engine let it go, if it did */
+        /* Since when (CLOCK_MONOTONIC) its filesystem has been held outside
+         * the engine while the engine does not hold it; 0: it is not */
+        usec_t held_outside_since_usec;
         /* pidfds of its holders: any exit triggers a rescan, since nothing
          * else says when a leak's last holder went */
         sd_event_source **exit_watches;
@@ -96,6 +121,24 @@ DeviceState device_next_state(DeviceState old, bool exists, const DeviceUse *use
 bool device_set_state(Device *d, DeviceState s, usec_t now_realtime);
 
 const char *device_state_to_string(DeviceState s);
+/* How the engine let the device go, if it did: from what device-mapper says
+ * and, for the settle rule, since when its filesystem has been held
+ * outside the engine (0: it is not). Pure. */
+DeviceLetGo device_let_go(const DeviceInfo *info, usec_t held_outside_since, usec_t now, usec_t settle);
+/* Whether the engine itself asked for the device's removal (deferred or
+ * forced), so removing it once free does what the engine wanted. A device
+ * whose let-go was inferred from time alone is left to the engine: it may
+ * still want it (containerd keeps a stopped container's device until the
+ * container is deleted). */
+bool device_info_removal_asked(const DeviceInfo *info);
+/* Whether a holder row is a reference to the device's filesystem (a mount,
+ * a file, cwd, root or mapping on it, a namespace pin), as opposed to the
+ * device used as a block device (an open node, a stacked or loop device,
+ * an open count nothing explains): a VM monitor or stacked device the
+ * engine set up uses it that way while the engine still wants it. */
+bool holder_record_uses_filesystem(const HolderRecord *h);
+const char *device_let_go_to_string(DeviceLetGo l);
+
 /* Leaked, being reaped or stuck: what LeakedDevices counts. */
 bool device_state_is_leak(DeviceState s);
 DeviceState device_state_from_string(const char *s);

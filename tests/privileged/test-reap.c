@@ -303,7 +303,8 @@ Test(reap, detach_frees_a_mount_visible_leak_and_the_device_is_removed) {
         start_holder(HOLDER_MOUNTED);
         start_daemon("Action=detach\n");
 
-        expect_log("was let go by the engine but is still busy");
+        expect_log("was let go by the engine (it asked for its removal, deferred while the device is busy) but is "
+                   "still busy");
         expect_log("Freed thin device thin-leak");
         expect_log("HOLDER_COMM=" HOLDER_COMM);
         cr_assert(wait_description_gone(WAIT_MS), "the device was not removed");

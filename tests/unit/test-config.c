@@ -290,7 +290,7 @@ Test(config, dump_of_defaults_lists_every_key) {
                 "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
                 "RestartSec=2s\n", "StopTimeoutSec=1min 30s\n", "StartLimitIntervalSec=10min\n",
                 "StartLimitBurst=5\n", "Target=thin\n", "Name=\n", "UUIDPrefix=\n", "Pool=\n",
-                "ReconcileSec=5min\n", "UdevReceiveBuffer=8M\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
+                "ReconcileSec=5min\n", "SettleSec=5s\n", "UdevReceiveBuffer=8M\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
                 "ProtectComms=\n", "Remove=deferred\n",
         };
         _cleanup_(config_freep) Config *c = NULL;

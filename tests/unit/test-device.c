@@ -49,6 +49,38 @@ Test(device_life_cycle, held_but_not_let_go_is_no_leak) {
         cr_assert_eq(device_next_state(DEVICE_ACTIVE, true, &probe), DEVICE_LEAKED);
 }
 
+Test(device_let_go, the_kernel_traces_of_an_engine_letting_go) {
+        DeviceInfo info = { .target = (char *) "thin" };
+        const usec_t settle = 5 * USEC_PER_SEC, t0 = 100 * USEC_PER_SEC;
+
+        cr_assert_eq(device_let_go(&info, 0, t0, settle), DEVICE_LET_GO_NONE, "in use, or held by nobody");
+        cr_assert_eq(device_let_go(&info, t0, t0 + settle - 1, settle), DEVICE_LET_GO_NONE, "not settled yet");
+        cr_assert_eq(device_let_go(&info, t0, t0 + settle, settle), DEVICE_LET_GO_SETTLED);
+        cr_assert_not(device_info_removal_asked(&info), "time alone is no request to remove it");
+
+        info.target = (char *) "error";
+        cr_assert_eq(device_let_go(&info, 0, t0, settle), DEVICE_LET_GO_FORCED, "dmsetup remove --force");
+        cr_assert(device_info_removal_asked(&info));
+
+        info.deferred_remove = true;
+        cr_assert_eq(device_let_go(&info, 0, t0, settle), DEVICE_LET_GO_DEFERRED);
+        cr_assert(device_info_removal_asked(&info));
+        cr_assert_str_eq(device_let_go_to_string(DEVICE_LET_GO_FORCED), "forced-remove");
+}
+
+Test(device_let_go, only_filesystem_references_settle) {
+        static const char *const fs[] = { "mount", "fd", "cwd", "root", "exe", "map", "pin-mount", "pin-fd" };
+        static const char *const block[] = { "device-node", "stacked", "loop", "unexplained" };
+
+        for (size_t i = 0; i < ELEMENTSOF(fs); i++)
+                cr_assert(holder_record_uses_filesystem(&(HolderRecord) { .kind = (char *) fs[i] }), "%s", fs[i]);
+        /* A VM monitor with the device open, a stacked device: the engine's
+         * own consumers may use a device that way while it still wants it. */
+        for (size_t i = 0; i < ELEMENTSOF(block); i++)
+                cr_assert_not(holder_record_uses_filesystem(&(HolderRecord) { .kind = (char *) block[i] }), "%s",
+                              block[i]);
+}
+
 Test(device_life_cycle, no_references) {
         cr_assert_eq(next(DEVICE_ACTIVE, false, false), DEVICE_IDLE, "the engine let go cleanly");
         cr_assert_eq(next(DEVICE_IDLE, false, false), DEVICE_IDLE);

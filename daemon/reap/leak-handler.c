@@ -21,6 +21,13 @@
  * node open for a moment after the last holder went. */
 #define REMOVE_RETRY_USEC (200 * USEC_PER_MSEC)
 #define REMOVE_ATTEMPTS 5U
+/* An engine whose forced removal failed retries it (containerd: 100 times,
+ * each `dmsetup remove --retry`, 25 tries 200 ms apart): once the device is
+ * free its next try succeeds within a fraction of a second, and then it
+ * deletes the thin volume itself. dmwarden removing the device first would
+ * fail that try. So the engine goes first; a device still there after this
+ * long has been given up on, and dmwarden removes it. */
+#define ENGINE_REMOVAL_TURN_USEC (10 * USEC_PER_SEC)
 
 typedef struct LeakEntry {
         LeakHandler *handler;
@@ -32,6 +39,7 @@ typedef struct LeakEntry {
         bool removal_pending;
         bool removal_requested;         /* the source was asked to remove it */
         unsigned removal_attempts;
+        bool engine_turn_over;          /* the engine had its turn to remove it */
 
         ReapJob *job;
         ReapAction action;              /* of the round that runs */
@@ -327,6 +335,15 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Looks at the removal of e's device again in usec. */
+static int retry_removal_in(LeakEntry *e, usec_t usec) {
+        if (!e->retry_timer)
+                return sd_event_add_time_relative(e->handler->event, &e->retry_timer, CLOCK_MONOTONIC, usec, 0,
+                                                  on_retry, e);
+        (void) sd_event_source_set_time_relative(e->retry_timer, usec);
+        return sd_event_source_set_enabled(e->retry_timer, SD_EVENT_ONESHOT);
+}
+
 static void remove_released(LeakEntry *e) {
         LeakHandler *h = e->handler;
         RemoveMode mode = config(h)->remove;
@@ -336,6 +353,13 @@ static void remove_released(LeakEntry *e) {
 
         if (mode == REMOVE_NO || d->state != DEVICE_RELEASED || !device_info_removal_asked(&d->info))
                 return;
+        if (streq(d->info.target, DEVICE_TARGET_ERROR) && !e->engine_turn_over) {
+                e->engine_turn_over = true;
+                if (retry_removal_in(e, ENGINE_REMOVAL_TURN_USEC) >= 0) {
+                        log_debug("Device %s: free; the engine's retry of its forced removal goes first.", e->name);
+                        return;
+                }
+        }
         r = device_watch_remove_device(h->watch, d, mode == REMOVE_DEFERRED);
         if (r == -ENODEV) {
                 /* Gone already: the engine had asked for deferred removal, so
@@ -346,15 +370,9 @@ static void remove_released(LeakEntry *e) {
                 (void) device_watch_rescan(h->watch, d);
                 return;
         }
-        if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS) {
-                if (!e->retry_timer &&
-                    sd_event_add_time_relative(h->event, &e->retry_timer, CLOCK_MONOTONIC, REMOVE_RETRY_USEC, 0,
-                                               on_retry, e) >= 0)
-                        return;
-                (void) sd_event_source_set_time_relative(e->retry_timer, REMOVE_RETRY_USEC);
-                if (sd_event_source_set_enabled(e->retry_timer, SD_EVENT_ONESHOT) >= 0)
-                        return;
-        }
+        if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS &&
+            retry_removal_in(e, REMOVE_RETRY_USEC) >= 0)
+                return;
         if (r < 0) {
                 (void) snprintf(result, sizeof(result), "failed (%s)", strerror(-r));
                 set_last_action(e, "remove", result);
@@ -390,10 +408,10 @@ static const char *released_next_step(const Device *d, RemoveMode mode) {
         if (mode == REMOVE_NO)
                 return "Remove=no: remove it with dmsetup remove when it suits";
         if (d->let_go == DEVICE_LET_GO_FORCED)
-                return "dmwarden removes it now unless the engine's own retry does first. Its table was "
-                       "replaced by error when the engine forced its removal, and its thin volume stays in the "
-                       "pool until the engine deletes it (containerd once a removal succeeds or at its next "
-                       "garbage collection, Docker at the next docker rm)";
+                return "Its table was replaced by error when the engine forced its removal: the engine's own "
+                       "retry may now remove it and delete its thin volume; if the device is still there in 10 s, "
+                       "dmwarden removes it, and the thin volume stays in the pool until the engine deletes it "
+                       "(containerd at its next garbage collection, Docker at the next docker rm)";
         return "dmwarden removes it now";
 }
 
@@ -442,7 +460,9 @@ static void device_gone(LeakEntry *e, DeviceState old_state) {
                 h->devices_removed++;
                 alert(e, &(Alert) {
                         .kind = ALERT_DEVICE_REMOVED,
-                        .result = e->removal_requested ? "removed by dmwarden" : "removed at its last close",
+                        .result = e->removal_requested          ? "removed by dmwarden"
+                                  : e->device->info.deferred_remove ? "removed at its last close"
+                                                                    : "removed by the engine",
                 });
         }
         e->job = reap_job_free(e->job);
@@ -502,6 +522,7 @@ void leak_handler_device_changed(LeakHandler *h, Device *d, DeviceEvent ev, Devi
                 reap_job_flush(e->job);
                 alert(e, &(Alert) { .kind = ALERT_DEVICE_RELEASED, .result = released_next_step(d, mode) });
                 e->removal_attempts = 0;
+                e->engine_turn_over = false;
                 e->removal_pending = true;
                 break;
         }

@@ -274,7 +274,7 @@ Test(let_go, a_forced_removal_is_a_leak_at_once) {
         expect_log("was let go by the engine (its forced removal replaced the device's table with error)");
         expect_log("LET_GO=forced-remove");
         expect_log("Freed thin device thin-leak");
-        expect_log("its thin volume stays in the pool until the engine deletes it");
+        expect_log("the thin volume stays in the pool until the engine deletes it");
         expect_log("give the space back to pool pool0");
         cr_assert_neq(access(description, F_OK), 0, "the forced-removed device was not removed");
         stop_daemon();

@@ -564,6 +564,32 @@ engine_let_go() {
         dmsetup_raw remove --deferred -- "$1"
 }
 
+# engine_remove_forced NAME: what containerd's devmapper snapshotter does
+# to remove a snapshot's device: up to 100 tries, 100 ms apart, of
+# `dmsetup remove --force --retry` (the first swaps a busy device's table
+# for error; --retry makes each try itself retry 25 times 200 ms apart).
+# engine_remove_plain NAME: what Docker's devicemapper driver does with
+# deferred removal off: up to 200 plain removals 100 ms apart.
+# Both print how many tries the engine's own removal took and succeed, or
+# fail once the engine gives up (or the device went by another hand, so
+# its next try found nothing: that is no removal of the engine's).
+engine_remove_forced() { _engine_remove 100 "$1" --force --retry; }
+engine_remove_plain() { _engine_remove 200 "$1"; }
+
+_engine_remove() {
+        local tries=$1 name=$2 try
+        shift 2
+        for ((try = 1; try <= tries; try++)); do
+                if dmsetup_raw remove "$@" -- "$name" 2>/dev/null; then
+                        echo "$try"
+                        return 0
+                fi
+                dm_exists "$name" || return 1
+                sleep 0.1
+        done
+        return 1
+}
+
 # dmwarden_start_stand_in [CONFIG_LINE...]: dmwardend as dmwarden-vm.service
 # with `sleep` as its engine (Type=simple) and the thin devices of
 # THIN_POOL watched; extra configuration lines are appended. Extra unit

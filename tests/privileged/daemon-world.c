@@ -164,23 +164,26 @@ bool world_wait_file(DaemonWorld *w, const char *name, char *buf, size_t size, u
         }
 }
 
-bool world_wait_log(DaemonWorld *w, const char *text, unsigned timeout_ms) {
-        char path[128], buf[65536];
+const char *world_log(const DaemonWorld *w) {
+        static char buf[65536];
+        char path[128];
+        ssize_t n = 0;
+        int fd;
 
         world_path(w, "log", path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+        }
+        buf[n > 0 ? n : 0] = '\0';
+        return buf;
+}
+
+bool world_wait_log(DaemonWorld *w, const char *text, unsigned timeout_ms) {
         for (unsigned t = 0;; t += STEP_MS) {
-                int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-                if (fd >= 0) {
-                        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-                        close(fd);
-                        if (n > 0) {
-                                buf[n] = '\0';
-                                if (strstr(buf, text))
-                                        return true;
-                        }
-                }
+                if (strstr(world_log(w), text))
+                        return true;
                 if (t >= timeout_ms)
                         return false;
                 sleep_ms(STEP_MS);

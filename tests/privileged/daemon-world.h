@@ -30,6 +30,9 @@ bool world_wait_notify(DaemonWorld *w, const char *text, unsigned timeout_ms);
 bool world_wait_file(DaemonWorld *w, const char *name, char *buf, size_t size, unsigned timeout_ms);
 /* Waits for dmwardend's log (dir/log) to contain text. */
 bool world_wait_log(DaemonWorld *w, const char *text, unsigned timeout_ms);
+/* dmwardend's log so far (its first 64 KiB), for asserts and their
+ * messages; valid until the next call. */
+const char *world_log(const DaemonWorld *w);
 /* Waits for dmwardend to exit; returns its exit status, or -1 on timeout. */
 int world_wait_exit(DaemonWorld *w, unsigned timeout_ms);
 /* SIGTERM to dmwardend, then world_wait_exit(). */

@@ -171,24 +171,9 @@ static void describe_device(const char *target) {
         cr_assert_eq(rename(tmp, description), 0);
 }
 
-static const char *daemon_log(void) {
-        static char buf[32768];
-        char path[128];
-        ssize_t n = 0;
-        int fd;
-
-        world_path(&world, "log", path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                n = read(fd, buf, sizeof(buf) - 1);
-                close(fd);
-        }
-        buf[n > 0 ? n : 0] = '\0';
-        return buf;
-}
-
 #define expect_log(text) \
-        cr_assert(world_wait_log(&world, (text), WAIT_MS), "no \"%s\" in the daemon's log:\n%s", (text), daemon_log())
+        cr_assert(world_wait_log(&world, (text), WAIT_MS), "no \"%s\" in the daemon's log:\n%s", (text), \
+                  world_log(&world))
 
 /* Engine, holder and daemon, with the device the engine's (active). */
 static void start_world(HolderUse use, const char *watch) {
@@ -215,7 +200,7 @@ static bool holder_mounts_device(void) {
 }
 
 static void stop_daemon(void) {
-        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly:\n%s", daemon_log());
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly:\n%s", world_log(&world));
 }
 
 static uint64_t now_ms(void) {
@@ -255,8 +240,8 @@ Test(let_go, a_block_device_user_never_settles) {
         /* Three settle times and a scan of our own making later... */
         while (now_ms() < unmounted + 3000)
                 usleep(100 * 1000);
-        cr_assert_null(strstr(daemon_log(), "was let go by the engine"), "a block-device user made a leak:\n%s",
-                       daemon_log());
+        cr_assert_null(strstr(world_log(&world), "was let go by the engine"), "a block-device user made a leak:\n%s",
+                       world_log(&world));
         stop_daemon();
         cr_assert_eq(access(description, F_OK), 0);
 }

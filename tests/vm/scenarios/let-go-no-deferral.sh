@@ -76,23 +76,23 @@ quiet_cycle() {
         "engine_remove_$style" "$name" >/dev/null || fail "the engine could not remove $name with no holder"
 }
 
-printf 'style\tdevice\tengine_removal_ok\ttries\tholder_ended_ms\tremoval_done_ms\tlet_go\n' >"$tsv"
-for style in forced plain; do
-        t0=$SECONDS
-        for ((i = 1; i <= cycles; i++)); do
-                leak_cycle "$style" "lg-$style-$i"
+# run_cycles KIND COUNT PREFIX: COUNT cycles of KIND (leak, quiet) of each
+# style, the devices named PREFIX-STYLE-N.
+run_cycles() {
+        local kind=$1 count=$2 prefix=$3 style i t0
+        for style in forced plain; do
+                t0=$SECONDS
+                for ((i = 1; i <= count; i++)); do
+                        "${kind}_cycle" "$style" "$prefix-$style-$i"
+                done
+                timing "$kind-cycles-$style" "$((SECONDS - t0))"
         done
-        timing "leak-cycles-$style" "$((SECONDS - t0))"
-done
+}
 
+printf 'style\tdevice\tengine_removal_ok\ttries\tholder_ended_ms\tremoval_done_ms\tlet_go\n' >"$tsv"
+run_cycles leak "$cycles" lg
 removed_before=$(manager_property DevicesRemoved)
-for style in forced plain; do
-        t0=$SECONDS
-        for ((i = 1; i <= quiet; i++)); do
-                quiet_cycle "$style" "quiet-$style-$i"
-        done
-        timing "quiet-cycles-$style" "$((SECONDS - t0))"
-done
+run_cycles quiet "$quiet" quiet
 # The last removals are seen before anything is counted.
 wait_for 60 "every quiet device off the bus" eval '! busctl tree org.dmwarden1 | grep -q quiet_2d'
 

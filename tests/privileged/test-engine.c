@@ -194,6 +194,21 @@ Test(engine, ready_from_a_helper_that_exited_is_ignored_from_others) {
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
 }
 
+static bool has_comm(pid_t pid, const char *want) {
+        char path[64], comm[32] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        if (!fgets(comm, sizeof(comm), f))
+                comm[0] = '\0';
+        fclose(f);
+        comm[strcspn(comm, "\n")] = '\0';
+        return strcmp(comm, want) == 0;
+}
+
 /* Starts dir/containerd (a copy of sleep, so comm says containerd) in the
  * host namespace, as containerd.service would run. */
 static pid_t start_host_containerd(void) {
@@ -210,6 +225,12 @@ static pid_t start_host_containerd(void) {
                 _exit(127);
         }
         helper = pid;
+        /* The daemon looks once, when the engine starts: the child must
+         * have exec'd by then, or it still goes by the test's name. */
+        for (unsigned waited_ms = 0; !has_comm(pid, "containerd"); waited_ms += 10) {
+                cr_assert_lt(waited_ms, WAIT_MS, "the stand-in containerd (PID %d) never exec'd", (int) pid);
+                usleep(10 * 1000);
+        }
         return pid;
 }
 
@@ -224,7 +245,8 @@ Test(engine, a_containerd_outside_the_engine_namespace_is_reported) {
         world_start(&world);
         cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1; sent: %s", world.notes);
         snprintf(log_text, sizeof(log_text), "containerd (PID %d) runs in mount namespace", (int) host);
-        cr_assert(world_wait_log(&world, log_text, WAIT_MS), "no warning about the host's containerd");
+        cr_assert(world_wait_log(&world, log_text, WAIT_MS), "no warning about the host's containerd in the log:\n%s",
+                  world_log(&world));
         cr_assert(world_wait_file(&world, "own.pid", engine_containerd, sizeof(engine_containerd), WAIT_MS));
         snprintf(log_text, sizeof(log_text), "containerd (PID %d)", atoi(engine_containerd));
         cr_assert(!world_wait_log(&world, log_text, 0), "the engine's own containerd was reported");

@@ -31,6 +31,7 @@ struct DeviceWatch {
         size_t n_devices;
 
         bool resync_pending;            /* re-enumerate every device */
+        bool engine_mounts_changed;     /* ask the kernel about every device */
         bool dm_missing_logged;
         char **pending_names;           /* re-query these */
         sd_event_source *pass_source;
@@ -493,13 +494,20 @@ static void arm_ask_again(DeviceWatch *w) {
         (void) sd_event_source_set_enabled(w->ask_again_source, SD_EVENT_ONESHOT);
 }
 
+/* Whether what the kernel says of d now differs from what we know (or it
+ * is gone): a requery in the pass takes it from there. */
+static bool kernel_info_changed(DeviceWatch *w, const Device *d) {
+        _cleanup_(device_info_done) DeviceInfo info = {};
+
+        return w->source->ops->query(w->source, d->info.name, &info) < 0 || !info_equal(&d->info, &info);
+}
+
 static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
         DeviceWatch *w = ASSERT_PTR(userdata);
 
         (void) s;
         for (size_t i = 0; i < w->n_devices; i++) {
                 Device *d = w->devices[i];
-                _cleanup_(device_info_done) DeviceInfo info = {};
 
                 if (settle_due(w, d) > 0 && settle_due(w, d) <= usec) {
                         /* Held past the settle time: a scan decides. */
@@ -510,9 +518,7 @@ static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
                         continue;
                 d->ask_interval_usec = d->ask_interval_usec * 2 < ASK_MAX_USEC ? d->ask_interval_usec * 2 : ASK_MAX_USEC;
                 d->ask_again_usec = usec + d->ask_interval_usec;
-                /* Gone, or anything about it changed: a requery in the pass
-                 * takes it from there. */
-                if (w->source->ops->query(w->source, d->info.name, &info) < 0 || !info_equal(&d->info, &info))
+                if (kernel_info_changed(w, d))
                         queue_requery(w, d->info.name);
         }
         arm_ask_again(w);
@@ -526,7 +532,10 @@ static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
 static int run_pass(DeviceWatch *w) {
         _cleanup_strv_free_ char **names = TAKE_PTR(w->pending_names);
         usec_t start = now_usec(CLOCK_MONOTONIC);
+        bool mounts_changed = w->engine_mounts_changed;
         unsigned scanned = 0;
+
+        w->engine_mounts_changed = false;
 
         if (read_engine_mounts(w) < 0)
                 log_debug("Engine mount table unreadable; treating it as empty.");
@@ -538,11 +547,16 @@ static int run_pass(DeviceWatch *w) {
         } else
                 /* Open counts and the deferred-removal flag change without
                  * an event (a mount, a holder's exit): what a scan decides
-                 * on is asked of the kernel right before it. */
+                 * on is asked of the kernel right before it. After a change
+                 * in the engine's mount table every device is asked: a
+                 * mount, a copy of it into another namespace and the
+                 * unmount can all fall between two passes, which then see
+                 * the same engine table and would miss the leak. */
                 for (size_t i = 0; i < w->n_devices; i++) {
                         Device *d = w->devices[i];
 
-                        if ((d->scan_pending || engine_mount_changed(w, d)) &&
+                        if ((d->scan_pending || engine_mount_changed(w, d) ||
+                             (mounts_changed && kernel_info_changed(w, d))) &&
                             !strv_contains(names, d->info.name) && strv_extend(&names, d->info.name) < 0)
                                 d->scan_pending = true;  /* scanned on what is known */
                 }
@@ -589,6 +603,7 @@ static int on_engine_mounts(sd_event_source *s, int fd, uint32_t revents, void *
         (void) s;
         (void) fd;
         (void) revents;
+        w->engine_mounts_changed = true;
         queue_pass(w);
         return 0;
 }

@@ -172,7 +172,7 @@ for ((i = 0; i < N; i++)); do
         holders[i]=$HOLDER_PID
         engine_let_go "${NAMES[i]}"
 done
-wait_for 180 "all $N reported stuck" all_stuck
+wait_for 300 "all $N reported stuck" all_stuck
 timing leaked-to-stuck "$((SECONDS - t0))"
 dmwardenctl list >"$A/dmwardenctl-list-stuck.txt"
 dmwardenctl status >"$A/dmwardenctl-status-stuck.txt"

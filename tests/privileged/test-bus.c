@@ -683,6 +683,8 @@ Test(bus, a_leak_is_reported_with_its_holders_until_released) {
                         found = true;
                         cr_assert(root_member);
                         cr_assert_neq(mntns, 0);
+                        cr_assert_neq(mount_id, 0, "the mount's id is not shown");
+                        cr_assert_eq(tid, 0, "a whole process holds it");
                 }
         sd_bus_message_unref(reply);
         cr_assert(found, "ListHolders does not name holder %d with its mount on %s", (int) holder, mount_point);

@@ -187,8 +187,13 @@ static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* The managing methods: root, or whom polkit allows org.dmwarden1.manage. */
+static int authorize_manage(sd_bus_message *message, BusAuthorizedFunc act, Bus *b, sd_bus_error *error) {
+        return bus_authorize(message, POLKIT_ACTION_MANAGE, act, b, &b->polkit_queries, error);
+}
+
 static int method_scan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return bus_authorize(message, POLKIT_ACTION_MANAGE, scan_authorized, userdata, error);
+        return authorize_manage(message, scan_authorized, userdata, error);
 }
 
 /* Reap(s name, s action) */
@@ -246,7 +251,7 @@ static int method_reap(sd_bus_message *message, void *userdata, sd_bus_error *er
         r = read_reap(message, userdata, &d, &action, error);
         if (r < 0)
                 return r;
-        return bus_authorize(message, POLKIT_ACTION_MANAGE, reap_authorized, userdata, error);
+        return authorize_manage(message, reap_authorized, userdata, error);
 }
 
 static int remove_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -272,7 +277,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         r = read_device(message, userdata, &d, error);
         if (r < 0)
                 return r;
-        return bus_authorize(message, POLKIT_ACTION_MANAGE, remove_authorized, userdata, error);
+        return authorize_manage(message, remove_authorized, userdata, error);
 }
 
 static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -292,7 +297,7 @@ static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_err
 }
 
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return bus_authorize(message, POLKIT_ACTION_MANAGE, reload_authorized, userdata, error);
+        return authorize_manage(message, reload_authorized, userdata, error);
 }
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE

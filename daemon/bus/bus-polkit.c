@@ -11,22 +11,43 @@
 /* polkit's CheckAuthorizationFlags: may ask the user for a password. */
 #define POLKIT_ALLOW_USER_INTERACTION 1u
 
-/* One question to polkit, alive until its answer (or the bus) goes. */
-typedef struct PolkitQuery {
+/* One question to polkit, alive until its answer comes or its owner
+ * drops it. The request holds a reference to the bus connection: a query
+ * left to the connection (a floating slot) would keep it alive forever. */
+struct PolkitQuery {
         sd_bus_message *request;        /* the call waiting to be authorized */
         char *action_id;
         BusAuthorizedFunc act;
         void *userdata;
-} PolkitQuery;
+        sd_bus_slot *slot;              /* the CheckAuthorization call */
+        PolkitQuery **pending;          /* the list it is on */
+        PolkitQuery *prev, *next;
+};
 
-static void polkit_query_free(void *p) {
-        PolkitQuery *q = p;
-
+static PolkitQuery *polkit_query_free(PolkitQuery *q) {
         if (!q)
-                return;
+                return NULL;
+        if (q->prev)
+                q->prev->next = q->next;
+        else if (q->pending && *q->pending == q)
+                *q->pending = q->next;
+        if (q->next)
+                q->next->prev = q->prev;
+        sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->request);
         free(q->action_id);
         free(q);
+        return NULL;
+}
+
+static int reply_denied(PolkitQuery *q, const char *why);
+
+void polkit_queries_free(PolkitQuery **pending) {
+        while (*pending) {
+                /* The caller would otherwise hear only that we left. */
+                (void) reply_denied(*pending, "dmwardend stopped before polkit answered");
+                polkit_query_free(*pending);
+        }
 }
 
 /* act reads the arguments again, from the start. */
@@ -46,9 +67,8 @@ static int reply_denied(PolkitQuery *q, const char *why) {
 }
 
 /* CheckAuthorization returns (bba{ss}): authorized, challenge, details. */
-static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+static int answer(PolkitQuery *q, sd_bus_message *reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        PolkitQuery *q = ASSERT_PTR(userdata);
         const sd_bus_error *e;
         int authorized = 0, challenge = 0, r;
 
@@ -77,9 +97,20 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         return 0;
 }
 
-static int polkit_check_async(sd_bus_message *m, const char *action_id, BusAuthorizedFunc act, void *userdata) {
+static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        PolkitQuery *q = ASSERT_PTR(userdata);
+        int r;
+
+        (void) ret_error;
+        r = answer(q, reply);
+        /* sd-bus holds the slot while this runs: dropping ours is safe. */
+        polkit_query_free(q);
+        return r;
+}
+
+static int polkit_check_async(sd_bus_message *m, const char *action_id, BusAuthorizedFunc act, void *userdata,
+                              PolkitQuery **pending) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         PolkitQuery *q;
         uint32_t flags = 0;
         int r;
@@ -108,23 +139,22 @@ static int polkit_check_async(sd_bus_message *m, const char *action_id, BusAutho
         }
 
         /* A user typing a password takes longer than sd-bus's default. */
-        r = sd_bus_call_async(sd_bus_message_get_bus(m), &slot, call, on_polkit_reply, q,
+        r = sd_bus_call_async(sd_bus_message_get_bus(m), &q->slot, call, on_polkit_reply, q,
                               flags ? 5 * 60 * 1000000ULL : 0);
         if (r < 0) {
                 polkit_query_free(q);
                 return r;
         }
-        /* The slot owns the query from here; it lives until the answer. */
-        r = sd_bus_slot_set_destroy_callback(slot, polkit_query_free);
-        if (r < 0) {
-                polkit_query_free(q);
-                return r;
-        }
-        return sd_bus_slot_set_floating(slot, 1);
+        q->pending = pending;
+        q->next = *pending;
+        if (q->next)
+                q->next->prev = q;
+        *pending = q;
+        return 0;
 }
 
 int bus_authorize(sd_bus_message *m, const char *action_id, BusAuthorizedFunc act, void *userdata,
-                  sd_bus_error *error) {
+                  PolkitQuery **pending, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t euid = (uid_t) -1;
         int r;
@@ -138,7 +168,7 @@ int bus_authorize(sd_bus_message *m, const char *action_id, BusAuthorizedFunc ac
                 log_debug_errno(r, "Cannot tell the UID of %s, asking polkit: %m",
                                 strna(sd_bus_message_get_sender(m)));
 
-        r = polkit_check_async(m, action_id, act, userdata);
+        r = polkit_check_async(m, action_id, act, userdata, pending);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit about %s: %m", action_id);
         return 1;

@@ -13,8 +13,17 @@
  * arguments again from the start of m. */
 typedef int (*BusAuthorizedFunc)(sd_bus_message *m, void *userdata, sd_bus_error *error);
 
+/* The questions still waiting for polkit's answer, owned by whoever owns
+ * the bus connection; each leaves the list when its answer comes. */
+typedef struct PolkitQuery PolkitQuery;
+
 /* Runs act now if the sender's effective UID is 0 and returns what it
- * returns; otherwise asks polkit for action_id and returns 1: act runs when
- * polkit allows, or m gets org.freedesktop.DBus.Error.AccessDenied. */
+ * returns; otherwise asks polkit for action_id, adds the question to
+ * *pending and returns 1: act runs when polkit allows, or m gets
+ * org.freedesktop.DBus.Error.AccessDenied. */
 int bus_authorize(sd_bus_message *m, const char *action_id, BusAuthorizedFunc act, void *userdata,
-                  sd_bus_error *error);
+                  PolkitQuery **pending, sd_bus_error *error);
+
+/* Drops every question still waiting (at exit: the answers would find no
+ * one), with the calls they hold, each denied with the reason. */
+void polkit_queries_free(PolkitQuery **pending);

@@ -17,6 +17,7 @@ int bus_new(const Bus *template, Bus **ret) {
                 return -ENOMEM;
         *b = *template;
         b->bus = NULL;
+        b->polkit_queries = NULL;
         *ret = b;
         return 0;
 }
@@ -24,6 +25,8 @@ int bus_new(const Bus *template, Bus **ret) {
 Bus *bus_free(Bus *b) {
         if (!b)
                 return NULL;
+        /* Each holds its call, and the call the connection: first. */
+        polkit_queries_free(&b->polkit_queries);
         sd_bus_flush_close_unref(b->bus);
         free(b);
         return NULL;
@@ -68,6 +71,11 @@ int bus_start(Bus *b) {
                 return 0;
         }
         (void) sd_bus_set_description(bus, "dmwarden-api");
+        /* bus_free() closes it, after denying the calls still waiting for
+         * polkit: closed at the loop's exit, they could not be answered. */
+        r = sd_bus_set_close_on_exit(bus, false);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure the bus connection: %m");
 
         r = bus_register_objects(bus, b);
         if (r < 0)

@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "bus/bus-polkit.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "reap/leak-handler.h"
@@ -44,12 +45,14 @@ typedef struct Bus {
         LeakHandler *leak_handler;
         const BusOps *ops;
         void *userdata;
+        PolkitQuery *polkit_queries;    /* owned: the calls waiting for polkit */
 } Bus;
 
 /* A Bus with what it serves, not yet on the bus: every pointer of
  * template is borrowed and must outlive it. */
 int bus_new(const Bus *template, Bus **ret);
-/* Flushes what is queued and leaves the bus. */
+/* Drops the calls still waiting for polkit, flushes what is queued and
+ * leaves the bus. */
 Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 

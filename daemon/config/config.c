@@ -84,7 +84,8 @@ static const ConfigItem config_items[] = {
 };
 
 /* Units whose restart would hurt the whole host more than a leaked device;
- * PID 1, dmwardend and the engine are protected whatever this says. */
+ * PID 1, dmwardend, the engine and the processes of dmwardend's own mount
+ * namespace are protected whatever this says. */
 static const char *const default_protect_units[] = {
         "dbus.service",
         "systemd-journald.service",

@@ -48,31 +48,33 @@ static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Moves the listen fds to 3, 4, ... and marks everything else close-on-exec;
- * error_fd is moved out of the way first and returned. */
-static int child_arrange_fds(const SpawnParams *p, int error_fd) {
+/* Moves the listen fds to 3, 4, ... and marks everything else close-on-exec.
+ * *error_fd is moved out of the way first; whatever fails, it stays open,
+ * so the parent hears of the failure. Returns 0 or a negative errno. */
+static int child_arrange_fds(const SpawnParams *p, int *error_fd) {
         int floor = 3 + (int) p->n_listen_fds;
-        int *moved;
+        int *moved, fd;
 
         /* The child is a copy of a single-threaded parent: malloc is safe. */
         moved = calloc(p->n_listen_fds + 1, sizeof(int));
         if (!moved)
-                return -1;
+                return -ENOMEM;
 
-        error_fd = fcntl(error_fd, F_DUPFD_CLOEXEC, floor);
-        if (error_fd < 0)
-                return -1;
+        fd = fcntl(*error_fd, F_DUPFD_CLOEXEC, floor);
+        if (fd < 0)
+                return -errno;
+        *error_fd = fd;
         for (size_t i = 0; i < p->n_listen_fds; i++) {
                 moved[i] = fcntl(p->listen_fds[i], F_DUPFD_CLOEXEC, floor);
                 if (moved[i] < 0)
-                        return -1;
+                        return -errno;
         }
         for (size_t i = 0; i < p->n_listen_fds; i++)
                 if (dup2(moved[i], 3 + (int) i) < 0) /* dup2 clears close-on-exec */
-                        return -1;
+                        return -errno;
         /* Older kernels lack CLOSE_RANGE_CLOEXEC; our own fds are O_CLOEXEC anyway. */
         (void) syscall(SYS_close_range, (unsigned) floor, ~0U, CLOSE_RANGE_CLOEXEC);
-        return error_fd;
+        return 0;
 }
 
 static int child_set_environment(const SpawnParams *p) {
@@ -120,9 +122,9 @@ _noreturn_ static void child_run(const SpawnParams *p, pid_t parent, int sync_fd
         if (write(sync_fd, "u", 1) != 1 || read(go_fd, &c, 1) != 1)
                 _exit(127); /* the parent gave up on us */
 
-        error_fd = child_arrange_fds(p, error_fd);
-        if (error_fd < 0)
-                child_fail(STDERR_FILENO, STEP_FDS, errno);
+        r = child_arrange_fds(p, &error_fd);
+        if (r < 0)
+                child_fail(error_fd, STEP_FDS, r);
         if (child_set_environment(p) < 0)
                 child_fail(error_fd, STEP_ENVIRONMENT, errno);
 

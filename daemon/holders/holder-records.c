@@ -54,13 +54,16 @@ static int add_namespace(HolderRecords *out, const HolderNamespace *ns) {
         const Holder *owner = namespace_owner(ns);
         int r;
 
-        for (char **mp = ns->mount_points; mp && *mp; mp++) {
+        for (size_t i = 0; ns->mount_points && ns->mount_points[i]; i++) {
                 HolderRecord t = {
                         .pid = owner ? owner->pid : 0,
+                        .tid = owner ? (uint64_t) owner->tid : 0,
                         .mntns = ns->ino,
+                        .mount_id = ns->mount_ids ? ns->mount_ids[i] : 0,
                         .root_member = owner && owner->root_member,
                 };
-                r = records_add(out, &t, owner ? owner->comm : NULL, owner ? owner->unit : NULL, "mount", *mp);
+                r = records_add(out, &t, owner ? owner->comm : NULL, owner ? owner->unit : NULL, "mount",
+                                ns->mount_points[i]);
                 if (r < 0)
                         return r;
         }
@@ -69,7 +72,14 @@ static int add_namespace(HolderRecords *out, const HolderNamespace *ns) {
                 const Holder *h = &ns->processes[i];
 
                 for (size_t j = 0; j < h->n_refs; j++) {
-                        HolderRecord t = { .pid = h->pid, .mntns = ns->ino, .root_member = h->root_member };
+                        /* The thread whose own cwd or root it is, or
+                         * the thread alone in this namespace. */
+                        HolderRecord t = {
+                                .pid = h->pid,
+                                .tid = (uint64_t) (h->refs[j].tid ?: h->tid),
+                                .mntns = ns->ino,
+                                .root_member = h->root_member,
+                        };
 
                         r = records_add(out, &t, h->comm, h->unit, holder_ref_kind_to_string(h->refs[j].kind),
                                         h->refs[j].path);

@@ -100,6 +100,7 @@ static void holder_done(Holder *h) {
 
 static void holder_namespace_done(HolderNamespace *ns) {
         strv_free(ns->mount_points);
+        free(ns->mount_ids);
         free(ns->members);
         free(ns->threads);
         for (size_t i = 0; i < ns->n_processes; i++)
@@ -435,11 +436,12 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
                 return 0;
 
         out.mount_points = calloc(1, sizeof(char *));
+        out.mount_ids = calloc(ns->table.n_entries ?: 1, sizeof(uint64_t));
         out.members = calloc(ns->n_members ?: 1, sizeof(pid_t));
         out.threads = calloc(ns->n_members ?: 1, sizeof(pid_t));
-        if (!out.mount_points || !out.members || !out.threads)
+        if (!out.mount_points || !out.mount_ids || !out.members || !out.threads)
                 return -ENOMEM;
-        for (size_t e = 0; e < ns->table.n_entries; e++) {
+        for (size_t e = 0, n = 0; e < ns->table.n_entries; e++) {
                 const MountEntry *m = &ns->table.entries[e];
 
                 if (m->pinned_mntns != 0 || m->dev != st->o->dev)
@@ -447,6 +449,7 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
                 r = strv_extend(&out.mount_points, m->mount_point);
                 if (r < 0)
                         return r;
+                out.mount_ids[n++] = m->id;
         }
         for (size_t m = 0; m < ns->n_members; m++) {
                 const ProcEntry *e = find_proc(st, ns->members[m]);

@@ -65,6 +65,8 @@ typedef struct HolderNamespace {
         uint64_t ino;            /* as in /proc/PID/ns/mnt */
         uint64_t id;             /* the kernel's 64-bit id; 0 if not known */
         char **mount_points;     /* the device's mounts, as seen inside */
+        uint64_t *mount_ids;     /* the id of each (listmount's or
+                                  * mountinfo's); NULL: not known */
         size_t n_members;        /* processes in it */
         pid_t *members;          /* all of them, by PID */
         size_t n_threads;        /* threads in it whose process is not */

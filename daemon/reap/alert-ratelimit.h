@@ -3,8 +3,9 @@
 
 /* How often one device may alert: at most a burst per interval, so a
  * flapping device cannot flood the journal; a stuck leak is told once and
- * then repeated at a slow rate while it lasts. Pure: the caller passes the
- * time (CLOCK_MONOTONIC). */
+ * then repeated at a slow rate while it lasts. Released, removed and
+ * removal failed end a device's story and always pass, outside the burst.
+ * Pure: the caller passes the time (CLOCK_MONOTONIC). */
 
 #include <stdbool.h>
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/escape.h"
@@ -214,7 +215,10 @@ int reap_detach_spawn(const DetachRequest *req, pid_t *ret_pid, int *ret_pidfd, 
         if (pidfd < 0) {
                 int r = negative_errno();
 
-                (void) kill(pid, SIGKILL);  /* our own child: its PID cannot be reused before we reap it */
+                /* Our own child: its PID cannot be reused before we reap
+                 * it, and nobody else will, so it is reaped here. */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
                 safe_close(p[0]);
                 return r;
         }

@@ -30,6 +30,10 @@ static ProtectReason check_process(const ProtectPolicy *p, const ProtectSubject 
                         return PROTECT_ENGINE_CHILD;
         if (p->engine_mntns != 0 && s->mntns == p->engine_mntns)
                 return PROTECT_ENGINE_NAMESPACE;
+        /* As for detach: a process of the host namespace holds the device
+         * the way an operator's would, not by unshare. */
+        if (p->self_mntns != 0 && s->mntns == p->self_mntns)
+                return PROTECT_SELF_NAMESPACE;
         if (!isempty(s->unit) && !isempty(p->self_unit) && streq(s->unit, p->self_unit))
                 return PROTECT_OWN_UNIT;
         if (!isempty(s->unit) && strv_contains(p->protect_units, s->unit))
@@ -59,7 +63,7 @@ static const char *const reason_text[_PROTECT_REASON_MAX] = {
         [PROTECT_ENGINE] = "the engine",
         [PROTECT_ENGINE_CHILD] = "a child of the engine",
         [PROTECT_ENGINE_NAMESPACE] = "in the engine namespace",
-        [PROTECT_SELF_NAMESPACE] = "the host mount namespace dmwardend runs in",
+        [PROTECT_SELF_NAMESPACE] = "in the host mount namespace dmwardend runs in",
         [PROTECT_OWN_UNIT] = "dmwardend's own unit",
         [PROTECT_UNIT] = "protected unit",
         [PROTECT_COMM] = "protected comm",

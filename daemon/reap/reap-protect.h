@@ -3,8 +3,9 @@
 
 /* What reaping must never touch, whatever the policy: PID 1, dmwardend,
  * the engine and its children, kernel threads, ProtectUnits= and
- * ProtectComms=; and for detach, the engine's and the daemon's own mount
- * namespaces. Pure: every fact comes in as an argument. */
+ * ProtectComms=; and the engine's and the daemon's own mount namespaces
+ * (detach in them, or kill and restart-unit of their processes). Pure:
+ * every fact comes in as an argument. */
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,6 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -351,40 +350,6 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* Rows are sorted by namespace first: one process may come several times. */
-static bool pid_seen_before(const HolderRecords *h, size_t i) {
-        for (size_t j = 0; j < i; j++)
-                if (h->rows[j].pid == h->rows[i].pid)
-                        return true;
-        return false;
-}
-
-/* Watches each holder process once, so its exit triggers a rescan. */
-static void watch_holder_exits(DeviceWatch *w, Device *d) {
-        device_clear_exit_watches(d);
-        for (size_t i = 0; i < d->holders.n_rows; i++) {
-                pid_t pid = d->holders.rows[i].pid;
-                sd_event_source **grown, *s = NULL;
-                int fd;
-
-                if (pid <= 0 || pid_seen_before(&d->holders, i))
-                        continue;
-                fd = (int) syscall(SYS_pidfd_open, pid, 0);
-                if (fd < 0)
-                        continue;  /* gone already: the next pass sees it */
-                grown = reallocarray(d->exit_watches, d->n_exit_watches + 1, sizeof(*grown));
-                if (!grown || sd_event_add_io(w->event, &s, fd, EPOLLIN, on_holder_exit, w) < 0) {
-                        if (grown)
-                                d->exit_watches = grown;
-                        safe_close(fd);
-                        continue;
-                }
-                (void) sd_event_source_set_io_fd_own(s, true);
-                d->exit_watches = grown;
-                d->exit_watches[d->n_exit_watches++] = s;
-        }
-}
-
 /* Who holds d, and what that makes of its life cycle. */
 static int scan_device(DeviceWatch *w, Device *d) {
         _cleanup_(holder_scan_freep) HolderScan *scan = NULL;
@@ -438,7 +403,9 @@ static int scan_device(DeviceWatch *w, Device *d) {
         if (holders_changed) {
                 holder_records_done(&d->holders);
                 d->holders = TAKE_GENERIC(others, (HolderRecords) {});
-                watch_holder_exits(w, d);
+                device_add_exit_watches(d, w->event, on_holder_exit, w);
+                if (d->scan_pending)
+                        queue_pass(w);  /* a holder exited before it was watched */
         }
         next = device_next_state(old, true, &use);
         if (device_set_state(d, next, d->last_scan_usec) || holders_changed)

@@ -2,7 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "basic/log.h"
 #include "basic/strv.h"
 #include "watch/device.h"
 
@@ -120,6 +124,52 @@ void device_clear_exit_watches(Device *d) {
         free(d->exit_watches);
         d->exit_watches = NULL;
         d->n_exit_watches = 0;
+}
+
+/* Rows are sorted by namespace first: one process may come several times. */
+static bool pid_seen_before(const HolderRecords *h, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (h->rows[j].pid == h->rows[i].pid)
+                        return true;
+        return false;
+}
+
+static int add_exit_watch(Device *d, sd_event *event, pid_t pid, sd_event_io_handler_t handler, void *userdata) {
+        _cleanup_close_ int fd = -EBADF;
+        sd_event_source **grown, *s = NULL;
+        int r;
+
+        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return -errno;
+        grown = reallocarray(d->exit_watches, d->n_exit_watches + 1, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        d->exit_watches = grown;
+        r = sd_event_add_io(event, &s, fd, EPOLLIN, handler, userdata);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_io_fd_own(s, true);
+        TAKE_FD(fd);
+        d->exit_watches[d->n_exit_watches++] = s;
+        return 0;
+}
+
+void device_add_exit_watches(Device *d, sd_event *event, sd_event_io_handler_t handler, void *userdata) {
+        device_clear_exit_watches(d);
+        for (size_t i = 0; i < d->holders.n_rows; i++) {
+                pid_t pid = d->holders.rows[i].pid;
+                int r;
+
+                if (pid <= 0 || pid_seen_before(&d->holders, i))
+                        continue;
+                r = add_exit_watch(d, event, pid, handler, userdata);
+                if (r < 0) {
+                        log_debug_errno(r, "Cannot watch holder %i of %s for its exit, rescanning: %m",
+                                        (int) pid, d->info.name);
+                        d->scan_pending = true;
+                }
+        }
 }
 
 bool device_state_is_leak(DeviceState s) {

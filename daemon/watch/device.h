@@ -112,6 +112,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
 
 /* Drops the exit watches (the holders changed, or the device goes). */
 void device_clear_exit_watches(Device *d);
+/* Replaces the exit watches with one per holder process, each calling
+ * handler(userdata) on the loop when it exits. A holder already gone (or
+ * one that cannot be watched) sets scan_pending: nothing else would say
+ * the holders changed until the periodic reconcile. */
+void device_add_exit_watches(Device *d, sd_event *event, sd_event_io_handler_t handler, void *userdata);
 
 /* The next state after a scan. Pure: the unit suite covers every row.
  * exists=false means device-mapper no longer has it. */

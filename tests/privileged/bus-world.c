@@ -16,7 +16,8 @@
 #include "bus-world.h"
 
 /* What Debian's system.conf says, minus what a test does not need (no
- * service activation, no user switch), with our policy file on top. */
+ * service activation, no user switch), with polkit's policy (root stands
+ * in for polkitd) and our policy file on top. */
 static const char bus_config[] =
         "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
         " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
@@ -38,6 +39,12 @@ static const char bus_config[] =
         "    <allow send_destination=\"org.freedesktop.DBus\" send_interface=\"org.freedesktop.DBus\"/>\n"
         "    <allow send_destination=\"org.freedesktop.DBus\"\n"
         "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+        "  </policy>\n"
+        "  <policy user=\"root\">\n"
+        "    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
+        "  </policy>\n"
+        "  <policy context=\"default\">\n"
+        "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
         "  </policy>\n"
         "  <include>%s/conf/org.dmwarden1.conf</include>\n"
         "</busconfig>\n";

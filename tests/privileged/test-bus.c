@@ -449,6 +449,66 @@ Test(bus, others_may_read_but_not_manage) {
         cr_assert(process_exists(world.pid));
 }
 
+static int note_polkit_question(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        bool *asked = userdata;
+
+        (void) error;
+        if (!sd_bus_message_is_method_call(m, "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization"))
+                return 0;
+        *asked = true;
+        return 1;  /* and never answered */
+}
+
+/* A polkit that never answers: the question is still open when dmwardend
+ * stops; it goes with the daemon, and the caller is told why. */
+Test(bus, a_question_polkit_never_answers_is_denied_at_exit) {
+        sd_bus *polkit = test_bus_connect();
+        bool asked = false;
+        char answer[256] = "";
+        int status, p[2];
+        pid_t pid;
+
+        cr_assert_not_null(polkit);
+        cr_assert_geq(sd_bus_request_name(polkit, "org.freedesktop.PolicyKit1", 0), 0);
+        cr_assert_geq(sd_bus_add_filter(polkit, NULL, note_polkit_question, &asked), 0);
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+                sd_bus *b;
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+                        _exit(1);
+                b = test_bus_connect();
+                if (!b)
+                        _exit(2);
+                (void) sd_bus_call_method(b, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Scan", &error,
+                                          NULL, NULL);
+                dprintf(p[1], "%s: %s", strna(error.name), strna(error.message));
+                _exit(0);
+        }
+        close(p[1]);
+        for (unsigned t = 0; !asked && t < WAIT_MS; t += 100)
+                if (sd_bus_process(polkit, NULL) == 0)
+                        (void) sd_bus_wait(polkit, 100 * 1000);
+        if (!asked)
+                (void) kill(pid, SIGKILL);
+        cr_assert(asked, "dmwardend never asked polkit");
+
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop cleanly:\n%s", world_log(&world));
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the caller failed before calling");
+        cr_assert_geq(read(p[0], answer, sizeof(answer) - 1), 0);
+        close(p[0]);
+        cr_assert(strstr(answer, SD_BUS_ERROR_ACCESS_DENIED ": ") &&
+                  strstr(answer, "dmwardend stopped before polkit answered"), "the caller was told: %s", answer);
+        sd_bus_flush_close_unref(polkit);
+}
+
 Test(bus, dmwardenctl_scan_as_root_names_what_it_found) {
         char *out = NULL, *json = NULL, *gone = NULL, *err = NULL;
 
@@ -623,6 +683,8 @@ Test(bus, a_leak_is_reported_with_its_holders_until_released) {
                         found = true;
                         cr_assert(root_member);
                         cr_assert_neq(mntns, 0);
+                        cr_assert_neq(mount_id, 0, "the mount's id is not shown");
+                        cr_assert_eq(tid, 0, "a whole process holds it");
                 }
         sd_bus_message_unref(reply);
         cr_assert(found, "ListHolders does not name holder %d with its mount on %s", (int) holder, mount_point);

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "basic/escape.h"
 #include "basic/strv.h"
@@ -112,6 +114,52 @@ Test(device_life_cycle, leaked_since_is_kept_while_the_leak_lasts) {
         cr_assert_eq(d->leaked_since_usec, 0);
         cr_assert_eq(d->state_since_usec, 500);
         device_free(d);
+}
+
+static int on_exit_unused(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) s;
+        (void) fd;
+        (void) revents;
+        (void) userdata;
+        return 0;
+}
+
+/* A pid that was ours and has been reaped: pidfd_open() says ESRCH. */
+static pid_t reaped_pid(void) {
+        pid_t pid = fork();
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0)
+                _exit(0);
+        cr_assert_eq(waitpid(pid, NULL, 0), pid);
+        return pid;
+}
+
+Test(device_exit_watches, a_holder_gone_before_it_is_watched_asks_for_a_rescan) {
+        DeviceInfo info = { .name = (char *) "d", .dev = makedev(253, 3) };
+        HolderRecord rows[] = {
+                { .pid = getpid() },
+                { .pid = getpid() },    /* the same process again: one watch */
+                { .pid = 0 },           /* no process: nothing to watch */
+        };
+        sd_event *event = NULL;
+        Device *d;
+
+        cr_assert_eq(sd_event_new(&event), 0);
+        cr_assert_eq(device_new(&info, &d), 0);
+        d->holders = (HolderRecords) { .rows = rows, .n_rows = ELEMENTSOF(rows) };
+        device_add_exit_watches(d, event, on_exit_unused, NULL);
+        cr_assert_eq(d->n_exit_watches, 1);
+        cr_assert(!d->scan_pending, "every holder is watched");
+
+        rows[1].pid = reaped_pid();
+        device_add_exit_watches(d, event, on_exit_unused, NULL);
+        cr_assert_eq(d->n_exit_watches, 1);
+        cr_assert(d->scan_pending, "a holder already gone must queue a rescan");
+
+        d->holders = (HolderRecords) {};
+        device_free(d);
+        sd_event_unref(event);
 }
 
 Test(device_life_cycle, state_names_round_trip) {

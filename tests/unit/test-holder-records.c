@@ -10,8 +10,9 @@
  * namespace (30) pinned by an nsfs mount, and a stacked device. */
 static char *engine_mounts[] = { (char *) "/var/lib/docker/mnt/a", NULL };
 static char *leak_mounts[] = { (char *) "/mnt/copy", NULL };
+static uint64_t leak_mount_ids[] = { 4242 };
 static char *ghost_mounts[] = { (char *) "/x", NULL };
-static HolderRef cwd_ref = { .kind = HOLDER_REF_CWD, .fd = -1, .path = (char *) "/ (deleted)" };
+static HolderRef cwd_ref = { .kind = HOLDER_REF_CWD, .fd = -1, .path = (char *) "/ (deleted)", .tid = 202 };
 static Holder leak_procs[] = {
         { .pid = 200, .comm = (char *) "unshare", .unit = (char *) "a.service", .root_member = true },
         { .pid = 201, .comm = (char *) "sh", .refs = &cwd_ref, .n_refs = 1 },
@@ -19,7 +20,8 @@ static Holder leak_procs[] = {
 static HolderPin ghost_pin = { .kind = HOLDER_PIN_MOUNT, .mntns = 1, .path = (char *) "/run/ns/x" };
 static HolderNamespace namespaces[] = {
         { .ino = 10, .mount_points = engine_mounts },
-        { .ino = 20, .mount_points = leak_mounts, .processes = leak_procs, .n_processes = 2 },
+        { .ino = 20, .mount_points = leak_mounts, .mount_ids = leak_mount_ids, .processes = leak_procs,
+          .n_processes = 2 },
         { .ino = 30, .mount_points = ghost_mounts, .pins = &ghost_pin, .n_pins = 1 },
 };
 static StackedHolder stacked = { .kind = STACKED_HOLDER, .name = (char *) "dm-9" };
@@ -54,6 +56,29 @@ Test(holder_records, split_by_engine_namespace) {
         holder_records_done(&engine);
         holder_records_done(&others);
         cr_assert_null(others.rows);
+}
+
+/* What the scanner knows goes on the bus: the mount's id, and the thread
+ * that holds when it is not the process. */
+Test(holder_records, rows_carry_the_mount_id_and_the_thread) {
+        static Holder thread_only = { .pid = 300, .tid = 301, .comm = (char *) "worker" };
+        static char *thread_mounts[] = { (char *) "/mnt/t", NULL };
+        HolderNamespace ns = { .ino = 40, .mount_points = thread_mounts, .processes = &thread_only, .n_processes = 1 };
+        HolderScan one = { .namespaces = &ns, .n_namespaces = 1 };
+        HolderRecords others = {};
+
+        cr_assert_eq(holder_records_from_scan(&scan, 10, NULL, &others), 0);
+        cr_assert_eq(others.rows[0].mount_id, 4242, "the mount row has its id");
+        cr_assert_eq(others.rows[0].tid, 0, "a whole process holds the mount");
+        cr_assert_eq(others.rows[1].tid, 202, "the cwd is its thread's own");
+        cr_assert_eq(others.rows[2].mount_id, 0, "no id known");
+        holder_records_done(&others);
+
+        cr_assert_eq(holder_records_from_scan(&one, 0, NULL, &others), 0);
+        cr_assert_eq(others.n_rows, 1);
+        cr_assert_eq(others.rows[0].pid, 300);
+        cr_assert_eq(others.rows[0].tid, 301, "a thread alone in the namespace holds its mount");
+        holder_records_done(&others);
 }
 
 Test(holder_records, no_engine_means_all_are_others) {

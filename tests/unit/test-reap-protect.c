@@ -29,12 +29,12 @@ static ProtectSubject holder(void) {
 }
 
 static void expect(ProtectSubject s, ReapAction a, ProtectReason want) {
-        char buf[128];
+        char got_buf[128], want_buf[128];
         ProtectReason got = reap_protect_check(&policy, &s, a);
 
         cr_assert_eq(got, want, "%s: got \"%s\", want \"%s\"", reap_action_to_string(a),
-                     reap_protect_describe(got, &s, buf, sizeof(buf)),
-                     reap_protect_describe(want, &s, buf, sizeof(buf)));
+                     reap_protect_describe(got, &s, got_buf, sizeof(got_buf)),
+                     reap_protect_describe(want, &s, want_buf, sizeof(want_buf)));
 }
 
 static void expect_both(ProtectSubject s, ProtectReason want) {
@@ -106,6 +106,16 @@ Test(reap_protect, detach_never_in_our_own_namespace) {
         s.pid = 0;  /* a namespace no process is in */
         s.mntns = 3001;
         expect(s, REAP_DETACH, PROTECT_NONE);
+}
+
+Test(reap_protect, kill_and_restart_never_in_our_own_namespace) {
+        ProtectSubject s = holder();
+        char buf[128];
+
+        s.mntns = 1000;
+        expect_both(s, PROTECT_SELF_NAMESPACE);
+        cr_assert_str_eq(reap_protect_describe(PROTECT_SELF_NAMESPACE, &s, buf, sizeof(buf)),
+                         "in the host mount namespace dmwardend runs in");
 }
 
 Test(reap_protect, no_engine_protects_nobody_by_engine_rules) {

@@ -97,6 +97,9 @@ static int add_namespace(HolderRecords *out, const HolderNamespace *ns) {
                 HolderRecord t = { .mntns = ns->ino };
 
                 if (p->kind == HOLDER_PIN_MOUNT) {
+                        /* Like a mount row: the process the mount is seen
+                         * by, whose root leads to it. */
+                        t.pid = p->root_pid;
                         r = records_add(out, &t, NULL, NULL, "pin-mount", p->path);
                 } else {
                         t.pid = p->pid;

@@ -15,7 +15,9 @@
 
 typedef struct HolderRecord {
         pid_t pid;              /* 0: no process (a mount in a process-less
-                                 * namespace, a pin mount, a stacked device) */
+                                 * namespace, a stacked device); for a pin
+                                 * mount, a process of the namespace the
+                                 * pin is in, 0 if dmwardend's own */
         char *comm;             /* "" if unknown */
         char *unit;             /* "" if none */
         uint64_t mntns;         /* inode of the namespace it is seen in; 0: none */
@@ -41,7 +43,8 @@ void holder_records_done(HolderRecords *r);
  * rest (ret_others). Each namespace with mounts of the device gives one
  * "mount" row per mount point, attributed to its first root member (pid 0
  * if it has none); each process reference one row; each pin and stacked
- * holder one row. Pure. */
+ * holder one row, a pin mount's attributed to a process that sees it (pid
+ * 0: dmwardend's namespace, or one without processes). Pure. */
 int holder_records_from_scan(const HolderScan *s, uint64_t engine_mntns,
                              HolderRecords *ret_engine, HolderRecords *ret_others);
 

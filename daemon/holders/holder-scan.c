@@ -398,6 +398,12 @@ static int add_pins(const ScanState *st, const MntnsInfo *ns, HolderNamespace *o
         for (size_t p = 0; p < ns->n_pins; p++) {
                 HolderPin pin = ns->pins[p];
 
+                int c = mntns_set_find(&st->set, pin.mntns);
+
+                /* Where the pin is is known; how to get there is decided
+                 * when it is used, by whoever uses it. */
+                if (c >= 0 && st->set.ns[c].ino != st->set.self && st->set.ns[c].n_members > 0)
+                        pin.root_pid = st->set.ns[c].members[0];
                 pin.path = strdup(pin.path);
                 if (!pin.path)
                         return -ENOMEM;

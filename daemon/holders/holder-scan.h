@@ -55,6 +55,8 @@ typedef struct HolderPin {
         HolderPinKind kind;
         uint64_t mntns;          /* MOUNT: the namespace the bind mount is in */
         char *path;              /* MOUNT: its mount point there */
+        pid_t root_pid;          /* MOUNT: a process there, whose root the
+                                  * path is seen from; 0: ours, or none */
         pid_t pid;               /* FD: the process and its fd */
         int fd;
 } HolderPin;

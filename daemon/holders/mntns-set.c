@@ -12,6 +12,7 @@
 #include "basic/macro.h"
 #include "holders/mntns-set.h"
 #include "holders/mountinfo.h"
+#include "holders/nsfs-open.h"
 #include "holders/proc-util.h"
 
 void mntns_set_done(MntnsSet *s) {
@@ -47,56 +48,56 @@ int mntns_set_add(MntnsSet *s, uint64_t ino) {
         return (int) s->n_ns++;
 }
 
-static int open_verified(int dir_fd, const char *path, uint64_t ino) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
+/* The root a bind mount in namespace c is seen from: ours, or a member's. */
+static int open_pin_root(const MntnsSet *s, size_t c) {
+        char path[32];
+        int fd;
 
-        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        /* The fd may have been reused, the pin replaced. */
-        if (st.st_ino != ino)
-                return -ESTALE;
-        return TAKE_FD(fd);
+        if (s->ns[c].ino == s->self)
+                fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        else if (s->ns[c].n_members > 0) {
+                (void) snprintf(path, sizeof(path), "%d/root", (int) s->ns[c].members[0]);
+                fd = openat(s->proc_fd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        } else
+                return -ENXIO;
+        return fd < 0 ? negative_errno() : fd;
 }
 
-/* An nsfs fd for namespace i, through whatever reaches it. */
+/* An nsfs fd for namespace i, through whatever reaches it. Every path here
+ * may have been replaced since it was seen (the fd closed and reused, the
+ * pin covered by a FIFO or a link): none is opened for real before it
+ * proved to be the namespace. */
 static int open_ns(const MntnsSet *s, size_t i) {
         const MntnsInfo *ns = &s->ns[i];
-        char path[PATH_MAX + 64];
+        char path[64];
         int fd;
 
         for (size_t m = 0; m < ns->n_members; m++) {
                 (void) snprintf(path, sizeof(path), "%d/ns/mnt", (int) ns->members[m]);
-                fd = open_verified(s->proc_fd, path, ns->ino);
+                fd = nsfs_open_link(s->proc_fd, path, ns->ino);
                 if (fd >= 0)
                         return fd;
         }
         if (ns->fd_pid > 0) {
                 (void) snprintf(path, sizeof(path), "%d/fd/%d", (int) ns->fd_pid, ns->fd_num);
-                fd = open_verified(s->proc_fd, path, ns->ino);
+                fd = nsfs_open_link(s->proc_fd, path, ns->ino);
                 if (fd >= 0)
                         return fd;
         }
         for (size_t p = 0; p < ns->n_pins; p++) {
+                _cleanup_close_ int root_fd = -EBADF;
                 int c = mntns_set_find(s, ns->pins[p].mntns);
 
                 if (c < 0)
                         continue;
-                /* A bind mount is reached from its own namespace: ours
-                 * directly, another through a member's root. */
-                if (s->ns[c].ino == s->self)
-                        fd = open_verified(AT_FDCWD, ns->pins[p].path, ns->ino);
-                else if (s->ns[c].n_members > 0) {
-                        (void) snprintf(path, sizeof(path), "%d/root%s", (int) s->ns[c].members[0],
-                                        ns->pins[p].path);
-                        fd = open_verified(s->proc_fd, path, ns->ino);
-                } else
+                root_fd = open_pin_root(s, (size_t) c);
+                if (root_fd < 0)
                         continue;
+                fd = nsfs_open_in_root(root_fd, ns->pins[p].path, ns->ino);
                 if (fd >= 0)
                         return fd;
+                log_debug_errno(fd, "Cannot use %s as a pin of mnt:[%llu], ignoring: %m", ns->pins[p].path,
+                                (unsigned long long) ns->ino);
         }
         return -ENXIO;
 }

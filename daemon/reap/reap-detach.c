@@ -17,6 +17,7 @@
 
 #include "basic/escape.h"
 #include "basic/strv.h"
+#include "holders/nsfs-open.h"
 #include "reap/confine.h"
 #include "reap/reap-detach.h"
 
@@ -54,25 +55,30 @@ static int open_member_namespace(pid_t pid, pid_t tid, uint64_t mntns) {
         return TAKE_FD(fd);
 }
 
-/* A pin is only trusted if it is an nsfs file for exactly mntns. A bind
- * mount pin is a plain file (no link is followed); /proc/PID/fd/N is a
- * magic link that must be. */
-static int open_pinned_namespace(const char *path, uint64_t mntns, bool follow) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st, self;
+/* An nsfs bind mount of mntns, resolved below the root of root_pid (or
+ * ours), following no link; that process must still live once the root
+ * was opened, or the root may be someone else's. */
+static int open_pinned_namespace(const char *path, pid_t root_pid, uint64_t mntns) {
+        _cleanup_close_ int pidfd = -EBADF, root_fd = -EBADF;
+        char root[64];
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-        if (fd < 0)
+        if (root_pid > 0) {
+                pidfd = (int) syscall(SYS_pidfd_open, root_pid, 0);
+                if (pidfd < 0)
+                        return negative_errno();
+                (void) snprintf(root, sizeof(root), "/proc/%d/root", (int) root_pid);
+        } else
+                strcpy(root, "/");
+        root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
                 return negative_errno();
-        if (fstat(fd, &st) < 0 || stat("/proc/self/ns/mnt", &self) < 0)
+        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
                 return negative_errno();
-        if (st.st_dev != self.st_dev || (uint64_t) st.st_ino != mntns)
-                return -ESTALE;
-        return TAKE_FD(fd);
+        return nsfs_open_in_root(root_fd, path, mntns);
 }
 
-/* A namespace fd another process holds, reopened through /proc/PID/fd/N;
- * trusted as above, and only while that process still lives. */
+/* A namespace fd another process holds, reopened through /proc/PID/fd/N
+ * once proved to be it, and only while that process still lives. */
 static int open_held_namespace(pid_t pid, int fd_number, uint64_t mntns) {
         _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
         char path[64];
@@ -81,7 +87,7 @@ static int open_held_namespace(pid_t pid, int fd_number, uint64_t mntns) {
         if (pidfd < 0)
                 return negative_errno();
         (void) snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd_number);
-        fd = open_pinned_namespace(path, mntns, true);
+        fd = nsfs_open_link(AT_FDCWD, path, mntns);
         if (fd < 0)
                 return fd;
         if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
@@ -99,7 +105,7 @@ static int open_namespace(const DetachRequest *req) {
                         return r;
         }
         if (req->pin_path) {
-                r = open_pinned_namespace(req->pin_path, req->mntns, false);
+                r = open_pinned_namespace(req->pin_path, req->pin_root_pid, req->mntns);
                 if (r >= 0)
                         return r;
         }

@@ -5,8 +5,9 @@
  * unmounts the device's mounts there, deepest first; it does nothing else.
  * The holder's processes live on. The namespace is entered through a
  * member process (pinned by a pidfd while /proc/PID/ns/mnt is opened) or,
- * for a namespace with no process, through its nsfs pin if this namespace
- * can reach it; either way its inode is checked first. */
+ * for a namespace with no process, through its nsfs pin, resolved below
+ * the root of a process that sees it, or through a process's fd of it;
+ * a pin is never opened before it proved to be nsfs with that inode. */
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,8 @@ typedef struct DetachRequest {
         pid_t pid;                      /* a member; 0: none */
         pid_t tid;                      /* its thread that is in it; 0: the process */
         const char *pin_path;           /* an nsfs bind mount of it, or NULL */
+        pid_t pin_root_pid;             /* a process that sees pin_path (as in
+                                         * its root); 0: we do */
         pid_t pin_pid;                  /* or a process holding an fd of it */
         int pin_fd;
 } DetachRequest;

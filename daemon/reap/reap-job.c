@@ -30,6 +30,7 @@ typedef struct ReapOp {
         HolderRecord holder;
         char **paths;                   /* detach: the namespace's mount points */
         char *pin_path;                 /* detach: its nsfs pin, if it has one */
+        pid_t pin_root_pid;             /* detach: a process that sees it */
         pid_t pin_pid;                  /* detach: or a process with an fd of it */
         int pin_fd;
         bool done;
@@ -161,6 +162,7 @@ static void detach_start(ReapOp *op) {
                 .pid = op->holder.pid,
                 .tid = op->holder.tid,
                 .pin_path = op->pin_path,
+                .pin_root_pid = op->pin_root_pid,
                 .pin_pid = op->pin_pid,
                 .pin_fd = op->pin_fd,
         };
@@ -375,7 +377,9 @@ static int plan(ReapJob *j, const HolderRecords *holders) {
                 const HolderRecord *h = &holders->rows[i];
                 ReapOp *op;
 
-                if (j->p.action == REAP_DETACH ? !streq(h->kind, "mount") : h->pid <= 0)
+                /* A pin mount's process only sees the pin: not a holder. */
+                if (j->p.action == REAP_DETACH ? !streq(h->kind, "mount")
+                                               : h->pid <= 0 || streq(h->kind, "pin-mount"))
                         continue;
                 op = find_op(j, h);
                 if (!op) {
@@ -399,6 +403,7 @@ static int plan(ReapJob *j, const HolderRecords *holders) {
                         op->pin_path = strdup(h->path);
                         if (!op->pin_path)
                                 return -ENOMEM;
+                        op->pin_root_pid = h->pid;
                 } else if (op && streq(h->kind, "pin-fd") && op->pin_pid <= 0 && sscanf(h->path, "fd %d", &fd) == 1) {
                         op->pin_pid = h->pid;
                         op->pin_fd = fd;

@@ -392,6 +392,84 @@ Test(reap, detach_reaches_a_process_less_namespace_through_its_pin) {
         stop_daemon();
 }
 
+/* A namespace for the pin: private, with a tmpfs on dir that only it
+ * sees, and the pin file there. Returns its process. */
+static pid_t start_pin_owner(const char *dir, const char *pin) {
+        pid_t pid;
+        int p[2], fd;
+        char c;
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(loop.fd);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0 ||
+                    mount("dmwarden-pins", dir, "tmpfs", 0, "size=1m") < 0)
+                        _exit(10);
+                fd = open(pin, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 || write(p[1], "x", 1) != 1)
+                        _exit(11);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        cr_assert_eq(read(p[0], &c, 1), 1, "the pin's namespace could not be made");
+        close(p[0]);
+        return pid;
+}
+
+/* Pins the holder's namespace at pin as seen in owner's namespace. */
+static void pin_in_namespace_of(pid_t owner, const char *pin) {
+        char path[64];
+        pid_t pid;
+        int status, fd;
+
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) owner);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || setns(fd, CLONE_NEWNS) < 0)
+                        _exit(10);
+                snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int) holder);
+                _exit(mount(path, pin, NULL, MS_BIND, NULL) < 0 ? 11 : 0);
+        }
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pinning failed: %d", status);
+}
+
+/* The same, but pinned where a user's `unshare -m` would: in another
+ * namespace, at a path that leads nowhere in dmwardend's. Detach reaches
+ * the pin through the root of a process that sees it. */
+Test(reap, detach_reaches_a_namespace_pinned_in_another_namespace) {
+        char dir[128], pin[160];
+        pid_t owner;
+        cpu_set_t cpu;
+
+        /* A namespace can only be pinned in an older one, and 6.18 numbers
+         * them in per-CPU batches: both made on one CPU, in order. */
+        CPU_ZERO(&cpu);
+        CPU_SET(sched_getcpu(), &cpu);
+        cr_assert_eq(sched_setaffinity(0, sizeof(cpu), &cpu), 0);
+        world_path(&world, "elsewhere", dir, sizeof(dir));
+        snprintf(pin, sizeof(pin), "%s/holder.mnt", dir);
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        owner = start_pin_owner(dir, pin);
+        start_holder(HOLDER_MOUNTED);
+        pin_in_namespace_of(owner, pin);
+        kill_child(&holder);
+        start_daemon("Action=detach\n");
+
+        expect_log("a mount namespace with no process");
+        expect_log("RESULT=ok (unmounted ");
+        cr_assert(wait_description_gone(WAIT_MS), "the device was not removed:\n%s", world_log(&world));
+        cr_assert(wait_device_free(loop.node, WAIT_MS), "the mount in the pinned namespace is still there");
+        kill_child(&owner);
+        stop_daemon();
+}
+
 /* The same, kept alive by an open namespace fd (here our own). */
 Test(reap, detach_reaches_a_namespace_held_by_an_fd) {
         char path[64];

@@ -7,7 +7,8 @@
 /* A scan as holder_scan() would return it: the engine namespace (10) with
  * its mount, a leaking namespace (20) whose root member has a mount and
  * whose other member pins a detached mount by its cwd, a process-less
- * namespace (30) pinned by an nsfs mount, and a stacked device. */
+ * namespace (30) pinned by an nsfs mount in the leaking one, and a stacked
+ * device. */
 static char *engine_mounts[] = { (char *) "/var/lib/docker/mnt/a", NULL };
 static char *leak_mounts[] = { (char *) "/mnt/copy", NULL };
 static uint64_t leak_mount_ids[] = { 4242 };
@@ -17,7 +18,7 @@ static Holder leak_procs[] = {
         { .pid = 200, .comm = (char *) "unshare", .unit = (char *) "a.service", .root_member = true },
         { .pid = 201, .comm = (char *) "sh", .refs = &cwd_ref, .n_refs = 1 },
 };
-static HolderPin ghost_pin = { .kind = HOLDER_PIN_MOUNT, .mntns = 1, .path = (char *) "/run/ns/x" };
+static HolderPin ghost_pin = { .kind = HOLDER_PIN_MOUNT, .mntns = 20, .path = (char *) "/run/ns/x", .root_pid = 200 };
 static HolderNamespace namespaces[] = {
         { .ino = 10, .mount_points = engine_mounts },
         { .ino = 20, .mount_points = leak_mounts, .mount_ids = leak_mount_ids, .processes = leak_procs,
@@ -49,7 +50,8 @@ Test(holder_records, split_by_engine_namespace) {
         cr_assert_str_eq(others.rows[0].unit, "a.service");
         assert_row(&others.rows[1], 201, "sh", 20, "cwd", "/ (deleted)");
         assert_row(&others.rows[2], 0, "", 30, "mount", "/x");
-        assert_row(&others.rows[3], 0, "", 30, "pin-mount", "/run/ns/x");
+        /* The pin is seen by 200: its root is where the path leads. */
+        assert_row(&others.rows[3], 200, "", 30, "pin-mount", "/run/ns/x");
         assert_row(&others.rows[4], 0, "", 0, "stacked", "dm-9");
 
         cr_assert(!holder_records_equal(&engine, &others));

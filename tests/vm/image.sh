@@ -1,15 +1,20 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash disable=SC2034,SC2154
-# Sourced by tests/vm/run: finds or builds the cached Debian 12 base image.
+# Sourced by tests/vm/run: finds or builds a cached Debian base image, one
+# per suite: bookworm (Debian 12, Docker 20.10) or trixie (Debian 13,
+# containerd 1.7). image_select SUITE picks the suite; bookworm by default.
 #
 # Cache layout ($cache_dir):
-#   .lock                  flock(1) lock held while looking up or building
-#   .build-<key>.XXXXXX/   a build in progress (stale ones are removed)
-#   bookworm-<key>/        a finished image: base.img (raw ext4, read-only),
-#                          vmlinuz, initrd.img, manifest.txt, packages.txt,
-#                          build.log, last-used
-# The key hashes the package list, IMAGE_VERSION, mkroot.sh and the files it
-# copies into the image (guest/), so any change to them builds a new image. A build happens in a
+#   .lock-<suite>                 flock(1) lock held while looking up or
+#                                 building an image of that suite
+#   .build-<suite>-<key>.XXXXXX/  a build in progress (stale ones are removed)
+#   <suite>-<key>/                a finished image: base.img (raw ext4,
+#                                 read-only), vmlinuz, initrd.img,
+#                                 manifest.txt, packages.txt, build.log,
+#                                 last-used
+# The key hashes the suite, the package list, IMAGE_VERSION, mkroot.sh and
+# the files it copies into the image (guest/), so any change to them builds
+# a new image. A build happens in a
 # temporary directory and is renamed into place only when complete, so an
 # interrupted build never leaves a half image that a later run would use.
 # Expects stamp(), die() and run_child() from the caller.
@@ -17,16 +22,31 @@
 # The harness version: bump it when a change to this file changes what an
 # image contains (mkroot.sh and guest/ are hashed into the key anyway).
 IMAGE_VERSION=1
-IMAGE_SUITE=bookworm
 IMAGE_SIZE=8G
+IMAGE_SUITES=(bookworm trixie)
 
-IMAGE_PACKAGES=(
+IMAGE_PACKAGES_COMMON=(
         linux-image-amd64 systemd systemd-sysv udev dbus polkitd kmod
         dmsetup thin-provisioning-tools e2fsprogs util-linux psmisc lsof procps
-        docker.io busybox-static
+)
+IMAGE_PACKAGES_LINKED=(
         # what dmwardend links
         libinih1 libsystemd0 libmount1 libdevmapper1.02.1 libudev1
 )
+# The engine each suite tests against: Docker 20.10 (devicemapper driver)
+# on bookworm; containerd 1.7 with its devmapper snapshotter on trixie,
+# whose docker.io no longer has the devicemapper driver.
+IMAGE_PACKAGES_bookworm=(docker.io busybox-static)
+IMAGE_PACKAGES_trixie=(containerd runc busybox-static)
+
+# image_select SUITE: sets IMAGE_SUITE and IMAGE_PACKAGES.
+image_select() {
+        [[ " ${IMAGE_SUITES[*]} " == *" $1 "* ]] || die "unknown image suite $1 (known: ${IMAGE_SUITES[*]})"
+        local -n engine=IMAGE_PACKAGES_$1
+        IMAGE_SUITE=$1
+        IMAGE_PACKAGES=("${IMAGE_PACKAGES_COMMON[@]}" "${engine[@]}" "${IMAGE_PACKAGES_LINKED[@]}")
+}
+image_select bookworm
 
 # Files copied into the image, so part of the key.
 image_input_files() {
@@ -56,9 +76,10 @@ image_ensure() {
         IMAGE_DIR=$cache/$IMAGE_SUITE-$key
         IMAGE_BUILD_SECONDS=0
         mkdir -p "$cache"
-        # One builder at a time; a second run waits and then finds the image.
-        exec {image_lock_fd}>"$cache/.lock"
-        stamp "image: waiting for the cache lock $cache/.lock"
+        # One builder of a suite at a time; a second run waits and then
+        # finds the image.
+        exec {image_lock_fd}>"$cache/.lock-$IMAGE_SUITE"
+        stamp "image: waiting for the cache lock $cache/.lock-$IMAGE_SUITE"
         flock "$image_lock_fd"
         if [[ -f $IMAGE_DIR/base.img && -f $IMAGE_DIR/manifest.txt ]]; then
                 stamp "image: reusing $IMAGE_DIR"
@@ -73,12 +94,13 @@ image_ensure() {
         exec {image_lock_fd}>&-
 }
 
-# Leftovers of builds that were killed. We hold the lock, so none is running.
+# Leftovers of builds of this suite that were killed. We hold the suite's
+# lock, so none is running.
 # The chroot mounts lived in a private mount namespace and died with it;
 # --one-file-system guards against anything still mounted all the same.
 image_remove_stale() {
         local d
-        for d in "$1"/.build-*; do
+        for d in "$1"/.build-"$IMAGE_SUITE"-*; do
                 [[ -d $d ]] || continue
                 stamp "image: removing stale build $d"
                 rm -rf --one-file-system "$d" || die "cannot remove stale build $d"
@@ -99,7 +121,7 @@ image_prune_old() {
 
 image_build() {
         local cache=$1 key=$2 tmp
-        tmp=$(mktemp -d "$cache/.build-$key.XXXXXX")
+        tmp=$(mktemp -d "$cache/.build-$IMAGE_SUITE-$key.XXXXXX")
         IMAGE_BUILD_TMP=$tmp  # removed by the caller's cleanup if we are interrupted
         stamp "image: building $IMAGE_SUITE-$key in $tmp (log: $tmp/build.log)"
         image_build_root "$tmp" || image_build_failed "$tmp" "building the root file system"
@@ -143,6 +165,7 @@ image_build_disk() {
         rm -rf --one-file-system "$root" || return 1
         {
                 echo "key: $(basename "$IMAGE_DIR")"
+                echo "suite: $IMAGE_SUITE"
                 echo "image-version: $IMAGE_VERSION"
                 echo "kernel: $kver"
                 echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"

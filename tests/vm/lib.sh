@@ -479,13 +479,8 @@ dmwarden_device_leaked() {
 # Sets THIN_POOL; the pool, any device still on it and the files go when
 # the scenario exits.
 thin_pool_create() {
-        local name=${1:-tpool} work meta data
-        work=$(mktemp -d "/var/tmp/$name.XXXXXX")
-        truncate -s 64M "$work/meta" && truncate -s 4G "$work/data"
-        meta=$(losetup -f --show "$work/meta")
-        data=$(losetup -f --show "$work/data")
-        dmsetup create "$name" --table "0 $((4 * 1024 * 1024 * 2)) thin-pool $meta $data 128 0"
-        defer "_thin_pool_destroy $name $meta $data $work"
+        local name=${1:-tpool}
+        thin_pool_create_empty "$name"
         dmsetup message "$name" 0 "create_thin 0"
         dmsetup create "$name-base" --table "0 2097152 thin /dev/mapper/$name 0"
         mkfs.ext4 -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1 "/dev/mapper/$name-base"
@@ -494,6 +489,20 @@ thin_pool_create() {
         THIN_POOL=$name
         THIN_NEXT_ID=1
         log "thin pool $name on $meta and $data, base thin 0 is ext4"
+}
+
+# thin_pool_create_empty NAME: the same pool with no thin device on it, for
+# an engine that numbers its thin devices itself (containerd). Sets
+# THIN_POOL.
+thin_pool_create_empty() {
+        local name=$1 work meta data
+        work=$(mktemp -d "/var/tmp/$name.XXXXXX")
+        truncate -s 64M "$work/meta" && truncate -s 4G "$work/data"
+        meta=$(losetup -f --show "$work/meta")
+        data=$(losetup -f --show "$work/data")
+        dmsetup create "$name" --table "0 $((4 * 1024 * 1024 * 2)) thin-pool $meta $data 128 0"
+        defer "_thin_pool_destroy $name $meta $data $work"
+        THIN_POOL=$name
 }
 
 # Every thin device on the pool (by its table), then the pool and its files.
@@ -623,3 +632,157 @@ dmwarden_start_stand_in() {
         log "dmwarden-vm.service active with a stand-in engine after $((SECONDS - t0)) s"
 }
 DMWARDEN_UNIT_PROPS=()
+
+# --- containerd (the trixie image) ------------------------------------------
+# containerd 1.7 with its devmapper snapshotter on a pool of
+# thin_pool_create_empty, run by dmwardend as its engine. The snapshotter
+# names its thin devices POOL-snap-N and removes one as engine_remove_forced
+# does: `dmsetup remove --force` with retries (libdevmapper's, and up to 100
+# of its own, 100 ms apart), so a busy device gets the error table first.
+
+CTR_NAMESPACE=dmwarden-vm
+CTR_IMAGE=docker.io/dmwarden-vm/busybox:latest
+
+# ctr in the scenarios' containerd namespace. Its socket is a file in the
+# host's /run (containerd mounts nothing over it), so the host reaches the
+# containerd in the engine namespace through it.
+ctr_do() { timeout 120 ctr --namespace "$CTR_NAMESPACE" "$@"; }
+
+# containerd_configure POOL: /etc/containerd/config.toml for the devmapper
+# snapshotter on POOL. No CRI (nothing here speaks it); the garbage
+# collector runs after every deletion, so removing a container removes its
+# thin device within moments, as a busy node's collector would.
+containerd_configure() {
+        mkdir -p /etc/containerd
+        if [[ -e /etc/containerd/config.toml ]]; then
+                cp -p /etc/containerd/config.toml /etc/containerd/config.toml.dmwarden-vm-saved
+                defer "mv -f /etc/containerd/config.toml.dmwarden-vm-saved /etc/containerd/config.toml"
+        else
+                defer "rm -f /etc/containerd/config.toml"
+        fi
+        cat >/etc/containerd/config.toml <<EOF
+version = 2
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[plugins."io.containerd.snapshotter.v1.devmapper"]
+  pool_name = "$1"
+  root_path = "/var/lib/containerd/devmapper-$1"
+  base_image_size = "128MB"
+  async_remove = false
+
+[plugins."io.containerd.gc.v1.scheduler"]
+  deletion_threshold = 1
+  schedule_delay = "0s"
+EOF
+}
+
+# dmwarden_start_containerd [CONFIG_LINE...]: dmwardend as
+# dmwarden-vm.service with containerd as its engine (Type=notify: dmwardend
+# is ready once containerd has said READY=1) and the thin devices of
+# THIN_POOL watched, extra configuration lines appended. containerd.service
+# is stopped first. The configurations it replaces come back when the
+# scenario exits. Sets CONTAINERD_PID.
+dmwarden_start_containerd() {
+        local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
+        systemctl stop containerd.service
+        wait_for 120 "containerd to exit" _no_process containerd
+        containerd_configure "${THIN_POOL:?call thin_pool_create_empty first}"
+        mkdir -p /etc/dmwarden
+        if [[ -e $conf ]]; then
+                cp -p "$conf" "$conf.containerd-saved"
+                defer "mv -f $conf.containerd-saved $conf"
+        else
+                defer "rm -f $conf"
+        fi
+        {
+                printf '[Engine]\nExecStart=/usr/bin/containerd\nType=notify\n'
+                printf '[Watch]\nPool=%s\n' "$THIN_POOL"
+                for line in "$@"; do printf '%s\n' "$line"; done
+        } >"$conf"
+        systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
+        # Without --no-block: systemd-run returns once the unit is active,
+        # that is once containerd is.
+        systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
+                -p Delegate=yes -p TimeoutStartSec=600 \
+                -E "DMWARDEN_LOG_LEVEL=${DMWARDEN_LOG_LEVEL:-debug}" "$(command -v dmwardend)"
+        defer "dmwarden_stop"
+        CONTAINERD_PID=$(containerd_pid)
+        [[ -n $CONTAINERD_PID ]] || fail "no containerd under dmwarden-vm.service"
+        wait_for 60 "ctr version to answer" ctr_do version
+        timing dmwarden-containerd-start "$((SECONDS - t0))"
+        log "dmwarden-vm.service active with containerd $CONTAINERD_PID after $((SECONDS - t0)) s"
+}
+
+# The containerd that dmwardend (dmwarden-vm.service's main process) runs.
+containerd_pid() {
+        pgrep -P "$(systemctl show -p MainPID --value dmwarden-vm.service)" -x containerd
+}
+
+# containerd_import_busybox: the busybox root file system of the image as a
+# one-layer OCI archive (made here: no network in the guest), imported and
+# unpacked into the devmapper snapshotter as $CTR_IMAGE. Once.
+containerd_import_busybox() {
+        if ctr_do images ls -q | grep -qxF "$CTR_IMAGE"; then return 0; fi
+        local oci archive
+        oci=$(mktemp -d /var/tmp/busybox-oci.XXXXXX)
+        archive=$oci.tar
+        defer "rm -rf $oci $archive"
+        _oci_layout "$oci"
+        tar -C "$oci" -cf "$archive" oci-layout index.json blobs
+        assert "ctr images import --snapshotter devmapper" \
+                ctr_do images import --snapshotter devmapper "$archive"
+        assert "ctr images ls lists $CTR_IMAGE" _ctr_has_image
+}
+
+_ctr_has_image() { ctr_do images ls -q | grep -qxF "$CTR_IMAGE"; }
+
+# _oci_blob DIR FILE: moves FILE into DIR's blobs and prints its digest.
+_oci_blob() {
+        local sum
+        sum=$(sha256sum <"$2" | cut -d' ' -f1)
+        mv "$2" "$1/blobs/sha256/$sum"
+        echo "sha256:$sum"
+}
+
+_oci_size() { stat -c %s "$1/blobs/sha256/${2#sha256:}"; }
+
+# _oci_layout DIR: an OCI image layout of one uncompressed layer.
+_oci_layout() {
+        local dir=$1 layer config manifest
+        mkdir -p "$dir/blobs/sha256"
+        cp "$VM_BUSYBOX_TAR" "$dir/layer.tar"
+        layer=$(_oci_blob "$dir" "$dir/layer.tar")
+        printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["%s"]}}' \
+                "$layer" >"$dir/config.json"
+        config=$(_oci_blob "$dir" "$dir/config.json")
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%d}]}' \
+                "$config" "$(_oci_size "$dir" "$config")" "$layer" "$(_oci_size "$dir" "$layer")" >"$dir/manifest.json"
+        manifest=$(_oci_blob "$dir" "$dir/manifest.json")
+        printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%d,"platform":{"architecture":"amd64","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
+                "$manifest" "$(_oci_size "$dir" "$manifest")" "$CTR_IMAGE" >"$dir/index.json"
+        echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+}
+
+# ctr_run_container ID: a detached busybox task (sleep for a day) on the
+# devmapper snapshotter; waits until it runs.
+ctr_run_container() {
+        containerd_import_busybox
+        assert "ctr run -d --snapshotter devmapper $CTR_IMAGE $1" \
+                ctr_do run -d --null-io --snapshotter devmapper "$CTR_IMAGE" "$1" sleep 86400
+        wait_for 120 "task $1 to run" ctr_task_status_is "$1" RUNNING
+}
+
+# ctr_task_status_is ID STATUS: `ctr tasks ls` shows the task in STATUS.
+ctr_task_status_is() {
+        [[ $(ctr_do tasks ls | awk -v id="$1" '$1 == id { print $3 }') == "$2" ]]
+}
+
+# The device-mapper name of a container's snapshot (its key is the
+# container's ID), from the mount the snapshotter hands out for it.
+ctr_snapshot_device() {
+        ctr_do snapshots --snapshotter devmapper mounts /unused "$1" |
+                sed -n 's|.* /dev/mapper/\([^ ]*\) .*|\1|p' | head -n 1
+}
+
+# Where the runc shim mounted the container's root, in the engine namespace.
+ctr_rootfs() { echo "/run/containerd/io.containerd.runtime.v2.task/$CTR_NAMESPACE/$1/rootfs"; }

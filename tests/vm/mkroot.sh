@@ -34,7 +34,8 @@ EOF
         mount -t sysfs sysfs "$root/sys"
         mkdir -p "$root/dev/pts"
         mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
-        # No service may start inside the chroot (docker.io's postinst tries).
+        # No service may start inside the chroot (docker.io's and containerd's
+        # postinsts try).
         printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
         chmod 755 "$root/usr/sbin/policy-rc.d"
 }
@@ -64,8 +65,14 @@ configure_system() {
         echo >>"$root/etc/machine-id"
         # Lets a person who boots the image by hand log in on the console.
         in_root passwd -d root
-        # The tests (and later dmwarden) start the engine themselves.
-        in_root systemctl disable docker.service docker.socket containerd.service
+        # The tests (and later dmwarden) start the engine themselves. Which
+        # of these units exist depends on the suite's engine packages.
+        local unit units=()
+        for unit in docker.service docker.socket containerd.service; do
+                [[ -e $root/usr/lib/systemd/system/$unit || -e $root/lib/systemd/system/$unit ]] && units+=("$unit")
+        done
+        ((${#units[@]})) || { echo "mkroot: no engine unit to disable" >&2; return 1; }
+        in_root systemctl disable "${units[@]}"
         # Nothing periodic should wake up during a test.
         in_root systemctl mask apt-daily.timer apt-daily-upgrade.timer \
                 e2scrub_all.timer e2scrub_reap.service fstrim.timer
@@ -88,7 +95,8 @@ install_runner() {
         install -D -m 755 "$here/guest/mount-shares" "$root/usr/local/libexec/dmwarden-vm/mount-shares"
 }
 
-# A busybox root file system that lib.sh imports with `docker import`.
+# A busybox root file system that lib.sh imports with `docker import`, or
+# wraps into an OCI image for `ctr image import`.
 make_busybox_tar() {
         local bb applet
         step "making the busybox image tarball"

@@ -1,46 +1,50 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash disable=SC2034,SC2154
-# Sourced by tests/vm/run: TAP lines, where the time went, and what to look
-# at when something failed. Reads $run_dir/out (results.tsv, timings.txt,
-# scenarios/NAME/output.log) and the run's at[] timestamps.
+# Sourced by tests/vm/run: one TAP report over all boots, where the time
+# went, and what to look at when something failed. Reads each boot's
+# $run_dir/IMAGE/out (results.tsv, timings.txt, scenarios/NAME/output.log)
+# and the run's at[] timestamps (keys IMAGE.EVENT).
 
 declare -A res_rc=() res_secs=() res_why=()
 
 read_results() {
-        local idx name rc secs why
-        [[ -f $run_dir/out/results.tsv ]] || return 0
-        while IFS=$'\t' read -r idx name rc secs why; do
-                : "$idx"
-                res_rc[$name]=$rc res_secs[$name]=$secs res_why[$name]=$why
-        done <"$run_dir/out/results.tsv"
+        local img idx name rc secs why
+        for img in "${booted[@]}"; do
+                [[ -f $run_dir/$img/out/results.tsv ]] || continue
+                while IFS=$'\t' read -r idx name rc secs why; do
+                        : "$idx"
+                        res_rc[$name]=$rc res_secs[$name]=$secs res_why[$name]=$why
+                done <"$run_dir/$img/out/results.tsv"
+        done
 }
 
-# The end of a failed scenario's output, as TAP comments.
+# tap_diagnostics NAME IMAGE: the end of a failed scenario's output, as TAP
+# comments.
 tap_diagnostics() {
-        local log=$run_dir/out/scenarios/$1/output.log
+        local log=$run_dir/$2/out/scenarios/$1/output.log
         [[ -s $log ]] || { echo "# (no output)"; return 0; }
-        echo "# last lines of $results/scenarios/$1/output.log:"
+        echo "# last lines of $results/$2/scenarios/$1/output.log:"
         tail -n 25 "$log" | sed 's/^/#   /'
 }
 
 print_tap() {
-        local i n=${#scenario_names[@]} name
+        local i n=${#scenario_names[@]} name img
         tap_failed=0
         echo "1..$n"
         for ((i = 0; i < n; i++)); do
-                name=${scenario_names[i]}
+                name=${scenario_names[i]} img=${scenario_images[i]}
                 if [[ -z ${res_rc[$name]:-} && -n ${started[$name]:-} ]]; then
-                        echo "not ok $((i + 1)) - $name: did not finish: $vm_status"
-                        tap_diagnostics "$name"
+                        echo "not ok $((i + 1)) - $name [$img]: did not finish: ${vm_status[$img]:-}"
+                        tap_diagnostics "$name" "$img"
                         tap_failed=1
                 elif [[ -z ${res_rc[$name]:-} ]]; then
-                        echo "not ok $((i + 1)) - $name: not run: $vm_status"
+                        echo "not ok $((i + 1)) - $name [$img]: not run: ${vm_status[$img]:-}"
                         tap_failed=1
                 elif [[ ${res_rc[$name]} == 0 ]]; then
-                        echo "ok $((i + 1)) - $name (${res_secs[$name]} s)"
+                        echo "ok $((i + 1)) - $name [$img] (${res_secs[$name]} s)"
                 else
-                        echo "not ok $((i + 1)) - $name (${res_secs[$name]} s): ${res_why[$name]}"
-                        tap_diagnostics "$name"
+                        echo "not ok $((i + 1)) - $name [$img] (${res_secs[$name]} s): ${res_why[$name]}"
+                        tap_diagnostics "$name" "$img"
                         tap_failed=1
                 fi
         done
@@ -49,43 +53,57 @@ print_tap() {
 # Time per phase: the host's clock for image, boot and shutdown, the guest's
 # for what runs inside (timings.txt: "SCOPE WHAT SECONDS").
 print_breakdown() {
-        local image_how=cached scope what secs name
-        ((IMAGE_BUILD_SECONDS)) && image_how=built
-        stamp "time: image ${at[image]} s ($image_how)"
-        [[ -n ${at[stage]:-} ]] && stamp "time: meson install ${at[stage]} s"
-        [[ -n ${at[booted]:-} ]] && stamp "time: boot $((at[booted] - at[boot_start])) s (qemu start to runner start)"
-        if [[ -f $run_dir/out/timings.txt ]]; then
-                while read -r scope what secs; do
-                        stamp "time:   $scope: $what $secs s"
-                done <"$run_dir/out/timings.txt"
-        fi
-        for name in "${scenario_names[@]}"; do
-                [[ -n ${res_secs[$name]:-} ]] && stamp "time: scenario $name ${res_secs[$name]} s"
+        local img image_how scope what secs i
+        for img in "${images[@]}"; do
+                image_how=cached
+                ((${image_built[$img]:-0})) && image_how=built
+                stamp "time: image $img ${at[$img.image]:-?} s ($image_how)"
         done
-        [[ -n ${at[runner_done]:-} ]] &&
-                stamp "time: journal and power-off $((at[qemu_exit] - at[runner_done])) s"
+        [[ -n ${at[stage]:-} ]] && stamp "time: meson install ${at[stage]} s"
+        for img in "${booted[@]}"; do
+                [[ -n ${at[$img.booted]:-} ]] &&
+                        stamp "time: $img: boot $((at[$img.booted] - at[$img.boot_start])) s (qemu start to runner start)"
+                if [[ -f $run_dir/$img/out/timings.txt ]]; then
+                        while read -r scope what secs; do
+                                stamp "time: $img:   $scope: $what $secs s"
+                        done <"$run_dir/$img/out/timings.txt"
+                fi
+                for i in "${!scenario_names[@]}"; do
+                        [[ ${scenario_images[i]} == "$img" && -n ${res_secs[${scenario_names[i]}]:-} ]] &&
+                                stamp "time: $img: scenario ${scenario_names[i]} ${res_secs[${scenario_names[i]}]} s"
+                done
+                [[ -n ${at[$img.runner_done]:-} ]] &&
+                        stamp "time: $img: journal and power-off $((at[$img.qemu_exit] - at[$img.runner_done])) s"
+        done
         stamp "time: total $SECONDS s"
-        stamp "results: $results"
+        stamp "results: $results (a directory per image)"
 }
 
-# Why the VM itself failed, with the end of its serial console.
+# print_vm_failure IMAGE: why that boot failed, with the end of its serial
+# console.
 print_vm_failure() {
-        stamp "VM FAILURE: $vm_status"
-        if [[ -s $run_dir/qemu.log ]]; then
+        local dir=$run_dir/$1
+        stamp "VM FAILURE ($1): ${vm_status[$1]}"
+        if [[ -s $dir/qemu.log ]]; then
                 echo "--- qemu's output ---" >&2
-                tail -n 20 "$run_dir/qemu.log" >&2
+                tail -n 20 "$dir/qemu.log" >&2
         fi
-        echo "--- last 60 lines of the serial console ($results/serial.log) ---" >&2
-        tail -n 60 "$run_dir/serial.log" >&2 2>/dev/null || echo "(no serial output)" >&2
+        echo "--- last 60 lines of the serial console ($results/$1/serial.log) ---" >&2
+        tail -n 60 "$dir/serial.log" >&2 2>/dev/null || echo "(no serial output)" >&2
         echo "--- end of serial console ---" >&2
 }
 
 report() {
+        local img vm_failed=0
         read_results
         print_tap
         print_breakdown
-        [[ $vm_status == ok ]] || print_vm_failure
-        if ((tap_failed)) || [[ $vm_status != ok ]]; then
+        for img in "${images[@]}"; do
+                [[ ${vm_status[$img]:-} == ok ]] && continue
+                vm_failed=1
+                print_vm_failure "$img"
+        done
+        if ((tap_failed || vm_failed)); then
                 stamp "FAILED"
                 return 1
         fi

@@ -74,6 +74,7 @@ static const ConfigItem config_items[] = {
         ITEM("Watch", "Pool", strv, pools, NULL),
         ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
         ITEM("Watch", "SettleSec", sec, settle_usec, NULL),
+        ITEM("Watch", "ScanTimeoutSec", sec, scan_timeout_usec, NULL),
         ITEM("Watch", "UdevReceiveBuffer", size, udev_receive_buffer, udev_receive_buffer_range),
 
         ITEM("Policy", "Action", enum, action, reap_action_names),
@@ -114,6 +115,9 @@ int config_new(Config **ret) {
                 /* Past udev's probes; well inside Docker's 20 s of
                  * retries without deferred removal. */
                 .settle_usec = 5 * USEC_PER_SEC,
+                /* A scan of 10,000 processes takes about 1 s; four stalled
+                 * scans in a row stay well inside WatchdogSec=2min. */
+                .scan_timeout_usec = 10 * USEC_PER_SEC,
                 .udev_receive_buffer = 8 * 1024 * 1024,
                 .action = REAP_DETACH,
                 .grace_usec = 10 * USEC_PER_SEC,

@@ -61,6 +61,7 @@ typedef struct Config {
         char **pools;                   /* fnmatch globs on the pool name; empty: any */
         usec_t reconcile_usec;
         usec_t settle_usec;             /* unmounted and held this long: let go */
+        usec_t scan_timeout_usec;       /* a holder scan's deadline; 0: none */
         size_t udev_receive_buffer;     /* bytes; the kernel doubles it */
 
         /* [Policy] */

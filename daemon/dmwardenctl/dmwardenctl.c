@@ -16,7 +16,7 @@
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "holders/block-device.h"
-#include "holders/holder-scan.h"
+#include "holders/holder-scan-bounded.h"
 #include "holders/holders-format.h"
 #include "shared/bus-error.h"
 #include "shared/reap-action.h"
@@ -134,19 +134,27 @@ static void log_bad_device(const char *arg, int r) {
                 log_error("%s: no such file in /dev/mapper or /dev.", arg);
 }
 
+/* A scan here gives up after this; a stalled one is left behind and ends
+ * with the process. */
+#define LOCAL_SCAN_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
 /* The scan the daemon would make: files only when the open count demands
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
+        _cleanup_(scan_limit_unrefp) ScanLimit *limit = NULL;
         HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
         unsigned open_count = 0;
         int r;
 
+        r = scan_limit_new(1, &limit);
+        if (r < 0)
+                return r;
         r = dm_open_count(dev, &open_count);
         o.scan_files = args->full || r < 0;
         if (r < 0 && r != -ENOTTY)
                 log_debug_errno(r, "Cannot get the open count of %s, scanning files: %m", args->device);
 
-        return holder_scan_for_open_count(&o, open_count, ret);
+        return holder_scan_bounded(&o, open_count, LOCAL_SCAN_TIMEOUT_USEC, limit, ret);
 }
 
 static bool names_a_number(const char *s) {
@@ -207,6 +215,12 @@ static int scan_here(const Arguments *args, bool daemon_running) {
                 return EXIT_NOT_ROOT;
         }
         r = scan(args, dev, &s);
+        if (r == -ETIMEDOUT) {
+                log_error("The scan for holders of %s did not finish in %llu s: a filesystem or process it "
+                          "looked at did not answer (a hung FUSE or NFS server?).",
+                          args->device, (unsigned long long) (LOCAL_SCAN_TIMEOUT_USEC / USEC_PER_SEC));
+                return EXIT_SCAN_FAILED;
+        }
         if (r < 0) {
                 log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
                 return EXIT_SCAN_FAILED;

@@ -13,7 +13,7 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/strv.h"
-#include "holders/holder-scan.h"
+#include "holders/holder-scan-bounded.h"
 #include "holders/mount-devices.h"
 #include "holders/proc-util.h"
 #include "watch/device-watch.h"
@@ -48,6 +48,9 @@ struct DeviceWatch {
                                          * at most once a pass */
         bool host_mounts_read;
         bool engine_is_host;            /* the engine namespace is ours */
+
+        ScanLimit *scan_limit;          /* scans abandoned at their deadline */
+        bool scan_limit_logged;
 
         DeviceWatchStats stats;
 };
@@ -350,6 +353,36 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* A scan that may not take the event loop with it: abandoned at
+ * ScanTimeoutSec=, and none started while MAX_STALLED_SCANS are stuck. */
+#define MAX_STALLED_SCANS 4
+
+static int scan_holders(DeviceWatch *w, const Device *d, const HolderScanOptions *o, unsigned open_count,
+                        HolderScan **ret) {
+        usec_t timeout = w->config->scan_timeout_usec ?: USEC_INFINITY;
+        char buf[FORMAT_TIMESPAN_MAX];
+        int r;
+
+        r = holder_scan_bounded(o, open_count, timeout, w->scan_limit, ret);
+        if (r == -ETIMEDOUT)
+                return log_warning_errno(r, "The holder scan of %s did not finish in %s (a filesystem or process "
+                                         "it looked at did not answer); abandoned it, keeping the device's "
+                                         "state (%u scans stalled).",
+                                         d->info.name, format_timespan(buf, sizeof(buf), timeout),
+                                         scan_limit_stalled(w->scan_limit));
+        if (r == -EBUSY) {
+                if (!w->scan_limit_logged)
+                        log_warning("%u holder scans are stalled; starting no more until one ends (%s keeps "
+                                    "its state).", scan_limit_stalled(w->scan_limit), d->info.name);
+                w->scan_limit_logged = true;
+                return r;
+        }
+        w->scan_limit_logged = false;
+        if (r < 0)
+                return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m", d->info.name);
+        return 0;
+}
+
 /* Who holds d, and what that makes of its life cycle. */
 static int scan_device(DeviceWatch *w, Device *d) {
         _cleanup_(holder_scan_freep) HolderScan *scan = NULL;
@@ -372,10 +405,9 @@ static int scan_device(DeviceWatch *w, Device *d) {
                 /* Mounts alone are cheap to find; files only when the open
                  * count says something else holds it too, or nobody counts. */
                 o.scan_files = open_count == OPEN_COUNT_UNKNOWN;
-                r = holder_scan_for_open_count(&o, open_count, &scan);
+                r = scan_holders(w, d, &o, open_count, &scan);
                 if (r < 0)
-                        return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m",
-                                                 d->info.name);
+                        return r;
                 r = holder_records_from_scan(scan, w->engine_mntns, &engine, &others);
                 if (r < 0)
                         return r;
@@ -633,6 +665,7 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
                      DeviceWatch **ret) {
         _cleanup_(device_source_freep) DeviceSource *owned = source;
         _cleanup_(device_watch_freep) DeviceWatch *w = NULL;
+        int r;
 
         w = calloc(1, sizeof(*w));
         if (!w)
@@ -647,6 +680,9 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
         w->userdata = userdata;
         w->mountinfo_fd = -EBADF;
         w->engine_pid = -1;
+        r = scan_limit_new(MAX_STALLED_SCANS, &w->scan_limit);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(w);
         return 0;
 }
@@ -655,6 +691,7 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         if (!w)
                 return NULL;
         close_engine_mounts(w);
+        scan_limit_unref(w->scan_limit);
         sd_event_source_disable_unref(w->pass_source);
         sd_event_source_disable_unref(w->reconcile_source);
         sd_event_source_disable_unref(w->ask_again_source);

@@ -21,6 +21,7 @@
 #include "basic/macro.h"
 #include "holders/holder-scan.h"
 #include "loop-util.h"
+#include "pin-util.h"
 
 #define SCAN_SECONDS 10
 
@@ -34,33 +35,16 @@ typedef struct PinWorld {
 /* In the child that owns the pin's namespace: pins a newer namespace whose
  * only process then ends, and covers the pin with a FIFO. */
 static void pin_and_cover(const PinWorld *w) {
-        char nspath[64], fifo[96];
-        pid_t inner;
-        int fd, status;
+        char fifo[96];
+        int fd, r;
 
-        inner = fork();
-        if (inner < 0)
-                _exit(20);
-        if (inner == 0) {
-                if (unshare(CLONE_NEWNS) < 0)
-                        _exit(1);
-                for (;;)
-                        pause();
-        }
         fd = open(w->pin, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 _exit(21);
         close(fd);
-        snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int) inner);
-        /* Until the inner child has unshared, its ns/mnt is ours, which
-         * cannot be bound into itself. */
-        for (unsigned i = 0; mount(nspath, w->pin, NULL, MS_BIND, NULL) < 0; i++) {
-                if (i > 1000)
-                        _exit(22);
-                usleep(1000);
-        }
-        (void) kill(inner, SIGKILL);
-        (void) waitpid(inner, &status, 0);
+        r = pin_new_namespace(w->pin);
+        if (r != 0)
+                _exit(r);
         snprintf(fifo, sizeof(fifo), "%s/fifo", w->root);
         if (mkfifo(fifo, 0600) < 0 || mount(fifo, w->pin, NULL, MS_BIND, NULL) < 0)
                 _exit(23);

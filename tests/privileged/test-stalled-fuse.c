@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A FUSE server that stopped answering, as a hung FUSE or NFS server
+ * does. A namespace pin below its mount: a plain holder scan that follows
+ * the pin waits for good (the path walk asks the server again, as it must
+ * with nothing cached), and a bounded scan gives up at its deadline, counts
+ * its thread as stalled, and that thread ends once the server is gone. A
+ * loop device backed by a file on it (LOOP_GET_STATUS64 stats the file,
+ * and every scan looks at every loop device): dmwardend says its scan
+ * stalled, goes on handling events, and stops cleanly. The plain scan
+ * runs in a child under alarm(), so it cannot hang the suite. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/macro.h"
+#include "basic/time-util.h"
+#include "daemon-world.h"
+#include "holders/holder-scan-bounded.h"
+#include "loop-util.h"
+#include "pin-util.h"
+#include "stall-fuse.h"
+
+#define DEADLINE_USEC (2 * USEC_PER_SEC)
+
+typedef struct StallWorld {
+        TestLoop loop;
+        StallFuse fuse;
+        char root[64];      /* a tmpfs here; the device's ext4 in the holder's namespace */
+        pid_t holder;       /* its namespace has the FUSE mount and, under it, the pin */
+} StallWorld;
+
+static void holder_main(StallWorld *w, int ready_fd) {
+        char dir[96], pin[112];
+        int r;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(w->loop.fd);
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+                _exit(10);
+        /* The device mounted in here gives the scan its reason to look. */
+        if (mount(w->loop.node, w->root, "ext4", 0, NULL) < 0)
+                _exit(11);
+        snprintf(dir, sizeof(dir), "%s/f", w->root);
+        if (mkdir(dir, 0755) < 0 || stall_fuse_mount(&w->fuse, dir) < 0)
+                _exit(12);
+        close(w->fuse.dev_fd);
+        snprintf(pin, sizeof(pin), "%s/d/pin", dir);
+        r = pin_new_namespace(pin);
+        if (r != 0)
+                _exit(r);
+        if (write(ready_fd, "x", 1) != 1)
+                _exit(13);
+        for (;;)
+                pause();
+}
+
+static void world_new(StallWorld *w) {
+        cpu_set_t cpu;
+        int p[2];
+        char c;
+
+        *w = (StallWorld) { .loop.fd = -1 };
+        /* The pinned namespace must be made after the one the pin goes
+         * into, in the kernel's order of ids (see test-holder-scan.c). */
+        CPU_ZERO(&cpu);
+        CPU_SET(sched_getcpu(), &cpu);
+        cr_assert_eq(sched_setaffinity(0, sizeof(cpu), &cpu), 0);
+        cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+        cr_assert_eq(mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL), 0);
+        snprintf(w->root, sizeof(w->root), "/tmp/dmwarden-fuse-XXXXXX");
+        cr_assert_not_null(mkdtemp(w->root));
+        cr_assert_eq(mount("dmwarden-test", w->root, "tmpfs", 0, "size=1m"), 0);
+        test_loop_new(&w->loop, 16);
+        cr_assert_eq(stall_fuse_start(&w->fuse), 0, "cannot start a FUSE server: %s", strerror(errno));
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        w->holder = fork();
+        cr_assert_geq(w->holder, 0);
+        if (w->holder == 0) {
+                close(p[0]);
+                holder_main(w, p[1]);
+        }
+        close(p[1]);
+        /* Only the server keeps /dev/fuse: its end ends the connection. */
+        close(w->fuse.dev_fd);
+        w->fuse.dev_fd = -1;
+        if (read(p[0], &c, 1) != 1) {
+                int status = 0;
+
+                (void) waitpid(w->holder, &status, 0);
+                cr_assert_fail("setup failed with status %d", WEXITSTATUS(status));
+        }
+        close(p[0]);
+        stall_fuse_stall(&w->fuse);
+}
+
+static void world_free(StallWorld *w) {
+        stall_fuse_stop(&w->fuse);
+        (void) kill(w->holder, SIGKILL);
+        (void) waitpid(w->holder, NULL, 0);
+        test_loop_release(&w->loop);
+        cr_assert(wait_device_free(w->loop.node, 10000), "%s still busy after the test", w->loop.node);
+        (void) umount2(w->root, MNT_DETACH);
+        (void) rmdir(w->root);
+}
+
+Test(stalled_fuse, a_plain_scan_waits_on_the_server, .timeout = 120) {
+        StallWorld w;
+        pid_t pid;
+        int status;
+
+        world_new(&w);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                HolderScanOptions o = { .dev = w.loop.devnum, .source = MOUNT_SOURCE_MOUNTINFO };
+                HolderScan *s = NULL;
+
+                alarm(3);
+                _exit(holder_scan(&o, &s) < 0 ? 1 : 0);
+        }
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM,
+                  "the scan did not wait on the hung server (status %#x): this test no longer shows the hazard",
+                  status);
+        world_free(&w);
+}
+
+Test(stalled_fuse, a_bounded_scan_gives_up_and_its_thread_ends_with_the_server, .timeout = 120) {
+        _cleanup_(scan_limit_unrefp) ScanLimit *limit = NULL;
+        HolderScanOptions o = { .source = MOUNT_SOURCE_MOUNTINFO };
+        HolderScan *s = NULL;
+        StallWorld w;
+        usec_t t0, took;
+
+        world_new(&w);
+        o.dev = w.loop.devnum;
+        cr_assert_eq(scan_limit_new(1, &limit), 0);
+        t0 = now_usec(CLOCK_MONOTONIC);
+        cr_assert_eq(holder_scan_bounded(&o, 0, DEADLINE_USEC, limit, &s), -ETIMEDOUT);
+        took = now_usec(CLOCK_MONOTONIC) - t0;
+        cr_assert_lt(took, DEADLINE_USEC + 5 * USEC_PER_SEC, "gave up only after %llu us",
+                     (unsigned long long) took);
+        cr_assert_eq(scan_limit_stalled(limit), 1);
+
+        world_free(&w);
+        for (unsigned i = 0; scan_limit_stalled(limit) != 0; i++) {
+                cr_assert_lt(i, 1000, "the abandoned scan still waits after the server is gone");
+                usleep(10 * 1000);
+        }
+}
+
+/* Binds a free loop device to path, read-only, detached at its last close
+ * (the returned fd). */
+static int loop_attach(const char *path) {
+        struct loop_config config = { .info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR };
+        char node[32];
+        int control, n, fd;
+
+        control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        cr_assert_geq(control, 0);
+        n = ioctl(control, LOOP_CTL_GET_FREE);
+        cr_assert_geq(n, 0);
+        close(control);
+        snprintf(node, sizeof(node), "/dev/loop%d", n);
+        fd = open(node, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0, "%s: %s", node, strerror(errno));
+        config.fd = (uint32_t) open(path, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq((int) config.fd, 0, "%s: %s", path, strerror(errno));
+        cr_assert_eq(ioctl(fd, LOOP_CONFIGURE, &config), 0, "LOOP_CONFIGURE %s: %s", node, strerror(errno));
+        close((int) config.fd);
+        return fd;
+}
+
+#define WAIT_MS 20000
+#define expect_log(world, text) \
+        cr_assert(world_wait_log((world), (text), WAIT_MS), "no \"%s\" in the daemon's log:\n%s", (text), \
+                  world_log(world))
+
+static DaemonWorld d = { .notify_fd = -1 };
+static TestLoop device = { .fd = -1 };
+static StallFuse fuse = { .dev_fd = -1, .control_fd = -1 };
+static int loop_fd = -1;
+static pid_t engine = -1;
+
+/* Also after a failed assertion: nothing of this test outlives it. */
+static void daemon_teardown(void) {
+        stall_fuse_stop(&fuse);
+        if (d.dir[0])
+                world_destroy(&d);
+        if (loop_fd >= 0)
+                close(loop_fd);
+        if (engine > 0) {
+                (void) kill(engine, SIGKILL);
+                (void) waitpid(engine, NULL, 0);
+        }
+        test_loop_release(&device);
+}
+
+Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180, .fini = daemon_teardown) {
+        char dir[96], devices[96], path[160], image[112];
+        FILE *f;
+
+        /* The FUSE mount goes with this test's namespace, whatever happens. */
+        cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+        cr_assert_eq(mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL), 0);
+        world_init(&d);
+        test_loop_new(&device, 16);
+        world_path(&d, "f", dir, sizeof(dir));
+        world_path(&d, "devices", devices, sizeof(devices));
+        cr_assert_eq(mkdir(dir, 0755), 0);
+        cr_assert_eq(mkdir(devices, 0755), 0);
+        cr_assert_eq(stall_fuse_start(&fuse), 0, "cannot start a FUSE server: %s", strerror(errno));
+        cr_assert_eq(stall_fuse_mount(&fuse, dir), 0, "cannot mount it: %s", strerror(errno));
+        close(fuse.dev_fd);
+        fuse.dev_fd = -1;
+        snprintf(image, sizeof(image), "%s/img", dir);
+        loop_fd = loop_attach(image);
+        stall_fuse_stall(&fuse);
+
+        /* A device opened by someone the mounts cannot explain: it must be
+         * scanned, and every scan looks at every loop device. */
+        snprintf(path, sizeof(path), "%s/thin1", devices);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "name=thin-stall\ndev=%u:%u\ntarget=thin\npool=pool0\nopen_count=1\n",
+                major(device.devnum), minor(device.devnum));
+        cr_assert_eq(fclose(f), 0);
+        d.device_source = devices;
+        /* The engine namespace: ours, named by a process that only waits
+         * (world_destroy() kills what engine.pid names). */
+        engine = fork();
+        cr_assert_geq(engine, 0);
+        if (engine == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                for (;;)
+                        pause();
+        }
+        world_path(&d, "engine.pid", path, sizeof(path));
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "%d\n", (int) engine);
+        cr_assert_eq(fclose(f), 0);
+        world_write_config(&d, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Watch]\nScanTimeoutSec=2s\n"
+                               "[Policy]\nAction=report\n");
+        world_start(&d);
+        expect_log(&d, "The holder scan of thin-stall did not finish in 2s");
+        cr_assert(world_wait_notify(&d, "READY=1", WAIT_MS), "no READY=1; sent: %s", d.notes);
+
+        /* The loop is free: an event is handled at once. */
+        snprintf(path, sizeof(path), "%s/thin1", devices);
+        cr_assert_eq(unlink(path), 0);
+        expect_log(&d, "thin-stall");
+        cr_assert(world_wait_log(&d, "no longer", WAIT_MS) || world_wait_log(&d, "gone", 1),
+                  "the device's removal was not handled while a scan was stalled:\n%s", world_log(&d));
+
+        /* A stuck thread does not keep dmwardend from stopping. */
+        cr_assert_eq(world_stop(&d, WAIT_MS), 0, "dmwardend did not stop while a scan was stalled:\n%s",
+                     world_log(&d));
+}

@@ -17,10 +17,11 @@
 #include "reap/reap-job.h"
 #include "shared/bus-error.h"
 
-/* Immediate removal retries briefly: udev or blkid may still have the
- * node open for a moment after the last holder went. */
+/* Immediate removal retries for a few seconds: udev or blkid may still have
+ * the node open for a moment after the last holder went. On a timer, one
+ * ioctl a try: libdevmapper's own retries would sleep in the event loop. */
 #define REMOVE_RETRY_USEC (200 * USEC_PER_MSEC)
-#define REMOVE_ATTEMPTS 5U
+#define REMOVE_ATTEMPTS 25U
 /* An engine whose forced removal failed retries it (containerd: 100 times,
  * each `dmsetup remove --retry`, 25 tries 200 ms apart): once the device is
  * free its next try succeeds within a fraction of a second, and then it

@@ -12,15 +12,32 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/log.h"
+#include "basic/time-util.h"
 #include "watch/device-source.h"
+
+/* udev's confirmation of a removal we asked for (libdevmapper's cookie, a
+ * SysV semaphore), checked on a timer: dm_udev_wait() would block the loop
+ * for as long as udev takes, forever if it hangs. */
+typedef struct UdevWait {
+        uint32_t cookie;
+        usec_t deadline;                /* CLOCK_MONOTONIC */
+} UdevWait;
+
+#define UDEV_POLL_USEC (100 * USEC_PER_MSEC)
+#define UDEV_CONFIRM_USEC (30 * USEC_PER_SEC)
 
 typedef struct DmSource {
         DeviceSource base;
+        sd_event *event;
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *io;
         size_t buffer;                  /* bytes asked for the receive buffer */
+        UdevWait *waits;
+        size_t n_waits;
+        sd_event_source *wait_timer;
 } DmSource;
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct dm_task *, dm_task_destroy);
@@ -184,22 +201,81 @@ static char *kernel_name(dev_t dev) {
         return name && *name ? strdup(name) : NULL;
 }
 
+/* Whether udev is done with cookie; past its deadline, it is released as
+ * udev would have, so no semaphore outlives us. Never blocks: the wait is
+ * for zero only once the value says nothing is pending. */
+static bool udev_wait_done(const UdevWait *u, usec_t now) {
+        int ready = 0;
+
+        if (dm_udev_wait_immediate(u->cookie, &ready) && ready)
+                return true;
+        if (now < u->deadline)
+                return false;
+        log_warning("udev did not confirm a device removal within %llu s; not waiting for it any longer.",
+                    (unsigned long long) (UDEV_CONFIRM_USEC / USEC_PER_SEC));
+        (void) dm_udev_complete(u->cookie);
+        (void) dm_udev_wait_immediate(u->cookie, &ready);
+        return true;
+}
+
+static int on_wait_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        DmSource *d = ASSERT_PTR(userdata);
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        size_t kept = 0;
+
+        (void) usec;
+        for (size_t i = 0; i < d->n_waits; i++)
+                if (!udev_wait_done(&d->waits[i], now))
+                        d->waits[kept++] = d->waits[i];
+        d->n_waits = kept;
+        if (kept == 0)
+                return sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        (void) sd_event_source_set_time_relative(es, UDEV_POLL_USEC);
+        return sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+}
+
+static int watch_cookie(DmSource *d, uint32_t cookie) {
+        UdevWait u = { .cookie = cookie, .deadline = now_usec(CLOCK_MONOTONIC) + UDEV_CONFIRM_USEC };
+        int r;
+
+        r = array_append((void **) &d->waits, &d->n_waits, sizeof(UdevWait), &u);
+        if (r < 0)
+                return r;
+        if (!d->wait_timer)
+                return sd_event_add_time_relative(d->event, &d->wait_timer, CLOCK_MONOTONIC, UDEV_POLL_USEC, 0,
+                                                  on_wait_timer, d);
+        if (sd_event_source_get_enabled(d->wait_timer, NULL) > 0)
+                return 0;
+        (void) sd_event_source_set_time_relative(d->wait_timer, UDEV_POLL_USEC);
+        return sd_event_source_set_enabled(d->wait_timer, SD_EVENT_ONESHOT);
+}
+
+/* One removal ioctl, no retries in here: libdevmapper's own retries
+ * (dm_task_retry_remove(): 25 tries 200 ms apart) would sleep in the event
+ * loop; the caller retries a busy device on a timer instead. */
 static int dm_source_remove(DeviceSource *s, const char *name, bool deferred) {
+        DmSource *d = (DmSource *) s;
         _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
         uint32_t cookie = 0;
         int r;
 
-        (void) s;
         r = dm_task_new_named(DM_DEVICE_REMOVE, name, &dmt);
         if (r < 0)
                 return r;
-        if (deferred ? !dm_task_deferred_remove(dmt) : !dm_task_retry_remove(dmt))
+        if (deferred && !dm_task_deferred_remove(dmt))
                 return -EINVAL;
-        /* Let udev handle the node, and wait for it, as dmsetup does. */
+        /* Let udev handle the node, as dmsetup does; its confirmation is
+         * checked on a timer (watch_cookie()). */
         if (!dm_task_set_cookie(dmt, &cookie, 0))
                 return -EIO;
         r = dm_task_run(dmt) ? 0 : -(dm_task_get_errno(dmt) ?: EIO);
-        (void) dm_udev_wait(cookie);
+        if (!d->event || watch_cookie(d, cookie) < 0) {
+                /* Cannot watch it: release it now rather than leak it. */
+                int ready;
+
+                (void) dm_udev_complete(cookie);
+                (void) dm_udev_wait_immediate(cookie, &ready);
+        }
         /* The kernel knows no device by that name (any more): one flagged for
          * deferred removal goes at its last close, which may come between
          * the scan that found it free and this call. */
@@ -275,6 +351,7 @@ static int dm_source_start(DeviceSource *s, sd_event *event) {
         DmSource *d = (DmSource *) s;
         int r;
 
+        d->event = sd_event_ref(event);
         d->udev = udev_new();
         if (!d->udev)
                 return log_error_errno(-ENOMEM, "udev_new() failed.");
@@ -298,6 +375,16 @@ static void dm_source_free(DeviceSource *s) {
         DmSource *d = (DmSource *) s;
 
         sd_event_source_disable_unref(d->io);
+        sd_event_source_disable_unref(d->wait_timer);
+        /* Whatever udev has not confirmed yet is released as it would be. */
+        for (size_t i = 0; i < d->n_waits; i++) {
+                int ready;
+
+                (void) dm_udev_complete(d->waits[i].cookie);
+                (void) dm_udev_wait_immediate(d->waits[i].cookie, &ready);
+        }
+        free(d->waits);
+        sd_event_unref(d->event);
         udev_monitor_unref(d->monitor);
         udev_unref(d->udev);
         free(d);

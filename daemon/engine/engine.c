@@ -242,8 +242,8 @@ static bool pid_is_engine(const Engine *e, pid_t pid) {
  * namespace can no longer be checked; SCM_PIDFD would pin it, but needs
  * Linux 6.5. Such a message is accepted from root only: root may forge the
  * engine's own pid in SCM_CREDENTIALS anyway, so this trusts nobody who could
- * not already speak for the engine, while anyone else on the host (the
- * abstract socket has no permissions) stays shut out. */
+ * not already speak for the engine, while anyone else on the host stays
+ * shut out (and the socket, mode 0600, lets only root send anyway). */
 static bool sender_is_engine(const Engine *e, const struct ucred *cred) {
         uint64_t inode;
         int r;
@@ -429,7 +429,7 @@ int engine_new(sd_event *event, const Config *config, const char *runtime_dir, i
         if (asprintf(&e->pin_path, "%s/%s", runtime_dir, ENGINE_PIN_NAME) < 0)
                 return -ENOMEM;
 
-        r = notify_socket_open(&e->notify_fd, &e->notify_address);
+        r = notify_socket_open(runtime_dir, &e->notify_fd, &e->notify_address);
         if (r < 0)
                 return r;
         r = sd_event_add_io(event, &e->notify_source, e->notify_fd, EPOLLIN, on_notify, e);
@@ -456,6 +456,8 @@ Engine *engine_free(Engine *e) {
                 safe_close(e->listen_fds[i]);
         free(e->listen_fds);
         free(e->listen_fdnames);
+        if (e->notify_address)
+                (void) unlink(e->notify_address);
         free(e->notify_address);
         free(e->pin_path);
         free(e->status);

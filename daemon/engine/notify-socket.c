@@ -3,30 +3,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "basic/macro.h"
 #include "engine/notify-socket.h"
 
-int notify_socket_open(int *ret_fd, char **ret_address) {
+int notify_socket_open(const char *runtime_dir, int *ret_fd, char **ret_address) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *address = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int one = 1, n;
+        int one = 1, n, r;
+        mode_t old_umask;
 
-        n = asprintf(&address, "@dmwarden/notify/%d", (int) getpid());
+        n = asprintf(&address, "%s/" NOTIFY_SOCKET_NAME, runtime_dir);
         if (n < 0)
                 return -ENOMEM;
         if ((size_t) n >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
+        memcpy(sa.sun_path, address, (size_t) n);
 
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        /* Abstract address: a leading NUL instead of the '@'. */
-        memcpy(sa.sun_path + 1, address + 1, (size_t) n - 1);
-        if (bind(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + (size_t) n)) < 0)
+        /* Left by a dmwardend that did not exit; the directory is ours. */
+        if (unlink(address) < 0 && errno != ENOENT)
+                return negative_errno();
+        /* Only root may send: the socket is born 0600, no window open. */
+        old_umask = umask(0177);
+        r = bind(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + (size_t) n + 1));
+        umask(old_umask);
+        if (r < 0)
                 return negative_errno();
         if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
                 return negative_errno();

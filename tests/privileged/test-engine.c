@@ -194,6 +194,30 @@ Test(engine, ready_from_a_helper_that_exited_is_ignored_from_others) {
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
 }
 
+/* The name of an abstract socket can be taken first by any user; a file in
+ * dmwardend's runtime directory, mode 0600, cannot. */
+Test(engine, the_notify_socket_is_roots_file_in_the_runtime_directory) {
+        char expected[160], got[160];
+        struct stat st;
+
+        write_engine("printf '%s\\n' \"$NOTIFY_SOCKET\" >@DIR@/notify-socket.tmp && "
+                     "mv @DIR@/notify-socket.tmp @DIR@/notify-socket\n"
+                     "notify READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\n");
+        world_start(&world);
+        cr_assert(world_wait_file(&world, "notify-socket", got, sizeof(got), WAIT_MS), "the engine never ran");
+        got[strcspn(got, "\n")] = '\0';
+        world_path(&world, "run/engine-notify", expected, sizeof(expected));
+        cr_assert_str_eq(got, expected);
+        cr_assert_eq(stat(got, &st), 0, "%s: %s", got, strerror(errno));
+        cr_assert(S_ISSOCK(st.st_mode), "%s is not a socket", got);
+        cr_assert_eq(st.st_mode & 07777, 0600, "%s has mode %o", got, st.st_mode & 07777);
+        cr_assert_eq(st.st_uid, 0);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS), "no READY=1 through it; sent: %s", world.notes);
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+        cr_assert_neq(stat(got, &st), 0, "%s is left behind after a clean stop", got);
+}
+
 static bool has_comm(pid_t pid, const char *want) {
         char path[64], comm[32] = "";
         FILE *f;

@@ -20,7 +20,7 @@ static int load_fixture(const char *name, Config **ret, char ***ret_errors) {
         test_data_path(path, sizeof(path), "config", name);
         *ret = NULL;
         *ret_errors = NULL;
-        return config_load(path, ret, ret_errors);
+        return config_load(path, 0, ret, ret_errors);
 }
 
 /* Asserts that name is rejected with exactly one message that starts with
@@ -53,7 +53,7 @@ Test(config, defaults_need_no_file) {
         _cleanup_strv_free_ char **errors = NULL;
         int r;
 
-        r = config_load("/nonexistent/dmwarden.conf", &c, &errors);
+        r = config_load("/nonexistent/dmwarden.conf", 0, &c, &errors);
         cr_assert_eq(r, 0);
         cr_assert_null(c->exec_start, "watch-only mode by default");
         cr_assert_eq(c->propagation, PROPAGATION_SLAVE);
@@ -235,7 +235,7 @@ static void expect_dropin_rejected(const char *bad_name, bool as_symlink, const 
 
         make_dropin_world(dir, sizeof(dir), bad_name, as_symlink);
         snprintf(main_path, sizeof(main_path), "%s/dmwarden.conf", dir);
-        cr_assert_eq(config_load(main_path, &c, &errors), -EINVAL);
+        cr_assert_eq(config_load(main_path, 0, &c, &errors), -EINVAL);
         cr_assert_eq(strv_length(errors), 1);
         snprintf(expected, sizeof(expected), "%s/dmwarden.conf.d/%s: cannot read: %s", dir, bad_name, why);
         cr_assert_str_eq(errors[0], expected);
@@ -275,7 +275,7 @@ Test(config, dump_round_trips_every_key) {
         test_make_tmpdir(dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
         test_write_file(path, first);
-        cr_assert_eq(config_load(path, &again, &errors), 0, "dump not accepted: %s",
+        cr_assert_eq(config_load(path, 0, &again, &errors), 0, "dump not accepted: %s",
                      errors && errors[0] ? errors[0] : "?");
         f = open_memstream(&second, &n2);
         cr_assert_eq(config_dump_all(again, f), 0);
@@ -331,7 +331,7 @@ Test(config, shipped_sample_shows_every_default) {
         test_make_tmpdir(dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
         test_write_file(path, uncommented);
-        cr_assert_eq(config_load(path, &sample, &errors), 0, "uncommented sample rejected: %s",
+        cr_assert_eq(config_load(path, 0, &sample, &errors), 0, "uncommented sample rejected: %s",
                      errors && errors[0] ? errors[0] : "?");
         cr_assert_eq(config_new(&defaults), 0);
 

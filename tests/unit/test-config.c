@@ -250,6 +250,72 @@ Test(config, rejects_dangling_dropin_symlink) {
         expect_dropin_rejected("50-dangling.conf", true, "dangling symbolic link");
 }
 
+/* The main file may be missing unless it was named (-c): then it is a
+ * typo to report, whatever drop-ins sit beside it. */
+static void make_missing_main_world(char *dir, size_t size, char *main_path, size_t main_size) {
+        char path[PATH_MAX];
+
+        test_make_tmpdir(dir, size);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d", dir);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d/50-report.conf", dir);
+        test_write_file(path, "[Policy]\nAction=report\n");
+        snprintf(main_path, main_size, "%s/dmwarden.conf", dir);
+}
+
+Test(config, missing_default_file_still_reads_dropins) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        cr_assert_eq(config_load(main_path, 0, &c, &errors), 0);
+        cr_assert_eq(c->action, REAP_REPORT, "the drop-in applies without a main file");
+        test_remove_tree(dir);
+}
+
+Test(config, missing_required_file_is_refused_by_name) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX], expected[PATH_MAX + 64];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        cr_assert_eq(config_load(main_path, CONFIG_LOAD_REQUIRED, &c, &errors), -EINVAL);
+        cr_assert_null(c);
+        cr_assert_eq(strv_length(errors), 1);
+        snprintf(expected, sizeof(expected), "%s: cannot read: No such file or directory", main_path);
+        cr_assert_str_eq(errors[0], expected);
+        test_remove_tree(dir);
+}
+
+Test(config, required_file_that_exists_loads) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        test_write_file(main_path, "[Policy]\nAction=kill\n");
+        cr_assert_eq(config_load(main_path, CONFIG_LOAD_REQUIRED, &c, &errors), 0);
+        cr_assert_eq(c->action, REAP_REPORT, "the drop-in still wins over the main file");
+        test_remove_tree(dir);
+}
+
+Test(config, rejects_dropin_directory_that_is_a_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], path[PATH_MAX], expected[PATH_MAX + 64];
+
+        test_make_tmpdir(dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d", dir);
+        test_write_file(path, "[Policy]\nAction=kill\n");
+        snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
+        cr_assert_eq(config_load(path, 0, &c, &errors), -EINVAL);
+        cr_assert_eq(strv_length(errors), 1);
+        snprintf(expected, sizeof(expected), "%s/dmwarden.conf.d: cannot list drop-ins: Not a directory", dir);
+        cr_assert_str_eq(errors[0], expected);
+        test_remove_tree(dir);
+}
+
 Test(config, dump_round_trips_every_key) {
         _cleanup_(config_freep) Config *c = NULL, *again = NULL;
         _cleanup_strv_free_ char **errors = NULL;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Running dmwardenctl ($DMWARDENCTL) as a user would, and checking what it
- * prints. */
+/* Running dmwardenctl ($DMWARDENCTL), and dmwardend ($DMWARDEND) for what it
+ * says about its command line, as a user would, and checking what they
+ * print. */
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -189,9 +189,9 @@ static int resolve_here(const char *device, DaemonAnswer daemon, dev_t *ret) {
         if (r >= 0)
                 return 0;
         log_bad_device(device, r);
-        /* Something that is there but no block device (/dev/null), or no
-         * MAJOR:MINOR at all, is a mistake of the caller's; nothing by
-         * that name is a device that is not there. */
+        /* Something that is there but no block device (/dev/null), or a
+         * MAJOR:MINOR that is not two numbers, is a mistake of the
+         * caller's; nothing by that name is a device that is not there. */
         if (!IN_SET(r, -ENOENT, -ENODEV, -ENXIO))
                 return EXIT_BAD_ARGUMENT;
         if (names_a_number(device))

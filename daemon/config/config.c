@@ -164,7 +164,8 @@ static bool is_dropin_name(const char *name) {
 }
 
 /* Drop-ins in byte order of their names (not locale order, so that the same
- * files always apply the same way). A missing directory means none. */
+ * files always apply the same way). A missing directory means none; a file
+ * where the directory should be is a mistake (-ENOTDIR). */
 static int list_dropins(const char *dir, char ***ret) {
         _cleanup_strv_free_ char **paths = NULL;
         _cleanup_strv_free_ char **names = NULL;
@@ -179,7 +180,7 @@ static int list_dropins(const char *dir, char ***ret) {
 
         d = opendir(dir);
         if (!d) {
-                if (errno == ENOENT || errno == ENOTDIR) {
+                if (errno == ENOENT) {
                         *ret = TAKE_PTR(paths);
                         return 0;
                 }
@@ -327,7 +328,7 @@ static int load_dropins(const char *path, Config *c, bool *assigned, char ***err
         return failed ? -EINVAL : 0;
 }
 
-int config_load(const char *path, Config **ret, char ***ret_errors) {
+int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char ***ret_errors) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_strv_free_ char **errors = NULL;
         bool assigned[ELEMENTSOF(config_items)] = {};
@@ -341,7 +342,12 @@ int config_load(const char *path, Config **ret, char ***ret_errors) {
         r = config_parse_file(path, config_items, ELEMENTSOF(config_items), c, assigned, &errors);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 && r != -ENOENT)
+        if (r == -ENOENT && (flags & CONFIG_LOAD_REQUIRED)) {
+                r = add_error_line(&errors, "%s: cannot read: %s", path, strerror(ENOENT));
+                if (r < 0)
+                        return r;
+                failed = true;
+        } else if (r < 0 && r != -ENOENT)
                 failed = true;
 
         r = load_dropins(path, c, assigned, &errors);

@@ -77,10 +77,18 @@ int config_new(Config **ret);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
-/* Loads path (missing is fine) and then path.d/ *.conf in byte order, later
- * assignments winning. On -EINVAL every rejected line is in *ret_errors and
- * nothing is returned in *ret; other negative errno on I/O or memory. */
-int config_load(const char *path, Config **ret, char ***ret_errors);
+typedef enum ConfigLoadFlags {
+        /* path itself must exist: one named on the command line is meant to
+         * be read, and running on the defaults instead would hide a typo.
+         * Without it a missing file means the defaults (plus drop-ins). */
+        CONFIG_LOAD_REQUIRED = 1 << 0,
+} ConfigLoadFlags;
+
+/* Loads path and then path.d/ *.conf in byte order, later assignments
+ * winning. On -EINVAL every rejected line (a missing required file among
+ * them) is in *ret_errors and nothing is returned in *ret; other negative
+ * errno on memory. */
+int config_load(const char *path, ConfigLoadFlags flags, Config **ret, char ***ret_errors);
 
 /* The same for one file's text already in memory, without drop-ins; path
  * only names it in the errors. */

@@ -11,14 +11,31 @@
 #include "shared/bus-api.h"
 #include "shared/bus-error.h"
 
-int ctl_connect(sd_bus **ret) {
+int ctl_open_bus(sd_bus **ret) {
         int r;
 
         (void) bus_error_register();
         r = sd_bus_open_system(ret);
-        if (r < 0)
-                return log_error_errno(r, "dmwardend is not running: cannot connect to the system bus: %m");
+        /* No socket, or nobody listening on it: no bus for dmwardend to be
+         * on. Anything else is a fault of its own, not a stopped daemon. */
+        if (IN_SET(r, -ENOENT, -ECONNREFUSED))
+                return -ESRCH;
+        if (r < 0) {
+                log_error_errno(r, "Failed to connect to the system bus: %m");
+                return EXIT_FAILED;
+        }
         return 0;
+}
+
+int ctl_connect(sd_bus **ret) {
+        int r;
+
+        r = ctl_open_bus(ret);
+        if (r == -ESRCH) {
+                log_error("dmwardend is not running: there is no system bus to ask it on.");
+                return EXIT_NOT_RUNNING;
+        }
+        return r;
 }
 
 bool ctl_daemon_missing(const sd_bus_error *error) {

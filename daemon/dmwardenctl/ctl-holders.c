@@ -114,8 +114,10 @@ int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret) {
         int r;
 
         r = ctl_get_devices(bus, &l, &error);
+        if (r < 0 && ctl_daemon_missing(&error))
+                return -ESRCH;
         if (r < 0)
-                return ctl_daemon_missing(&error) ? -ESRCH : r;
+                return ctl_call_failed(r, &error, "list the watched devices");
         for (size_t i = 0; i < l.n; i++)
                 if (l.devices[i].major == major(dev) && l.devices[i].minor == minor(dev)) {
                         *ret = strdup(l.devices[i].name);

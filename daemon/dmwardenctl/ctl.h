@@ -23,8 +23,11 @@
 #define EXIT_NOT_ALLOWED 4
 #define EXIT_NO_SUCH_DEVICE 5
 
-/* The system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured); logs and returns
- * negative errno if there is none, which means dmwardend is not running. */
+/* The system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured). Returns 0, -ESRCH
+ * (not logged) if there is none, so dmwardend cannot be running, or the
+ * exit status with the reason logged. */
+int ctl_open_bus(sd_bus **ret);
+/* The same, with "not running" logged and EXIT_NOT_RUNNING for no bus. */
 int ctl_connect(sd_bus **ret);
 /* Logs why a call failed, in words for an operator, and returns the exit
  * status that says it. */
@@ -99,6 +102,7 @@ int ctl_holders(sd_bus *bus, const char *name, bool json);
 int ctl_scan(sd_bus *bus, bool json);
 int ctl_reap(sd_bus *bus, const char *name, const char *action, bool json);
 int ctl_remove(sd_bus *bus, const char *name, bool json);
-/* The daemon's name for the watched device with number dev; -ENODEV if
- * none, -ESRCH if the daemon is not running. */
+/* The daemon's name for the watched device with number dev. Returns 0,
+ * -ENODEV if it watches none, -ESRCH if it is not running, or the exit
+ * status with the daemon's reason logged. */
 int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret);

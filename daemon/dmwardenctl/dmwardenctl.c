@@ -28,6 +28,18 @@
 
 typedef struct Verb Verb;
 
+/* The options that go with some commands and not others (--help and
+ * --version go with none); each command's row in verbs[] says which it
+ * takes, and the parser refuses the rest. */
+typedef enum Option {
+        OPTION_JSON,
+        OPTION_FULL,
+        OPTION_SOURCE,
+        OPTION_ACTION,
+        _OPTION_MAX,
+} Option;
+#define OPT(o) (1u << (o))
+
 typedef struct Arguments {
         const Verb *verb;
         const char *device;      /* the verb's operand: DEVICE or NAME */
@@ -35,22 +47,23 @@ typedef struct Arguments {
         bool json;
         bool full;
         MountSource source;
+        unsigned given;          /* OPT() of each Option on the command line */
 } Arguments;
 
 typedef enum VerbFlags {
         VERB_ON_DAEMON = 1 << 0, /* connect first; no bus is exit 3 */
-        VERB_ACTION = 1 << 1,    /* takes --action= */
 } VerbFlags;
 
 /* A command: how many operands it takes (operand: what the one it needs is
- * called), which options beyond the common ones, and what runs it. bus is
- * the connection for VERB_ON_DAEMON, NULL otherwise. */
+ * called), which Options (OPT() bits), and what runs it. bus is the
+ * connection for VERB_ON_DAEMON, NULL otherwise. */
 struct Verb {
         const char *name;
         const char *operand;
         unsigned min_args;
         unsigned max_args;
         VerbFlags flags;
+        unsigned options;
         int (*run)(sd_bus *bus, const Arguments *args);
 };
 
@@ -80,17 +93,18 @@ static void help(void) {
                "  -h --help           Show this help\n"
                "     --version        Show the version\n"
                "     --json           Print JSON instead of a table\n"
-               "     --full           Scan here; scan every process's open files even when the\n"
-               "                      device's open count says its mounts explain it (the\n"
-               "                      default for devices that are not device-mapper), and\n"
-               "                      name every process of a holding namespace, not only\n"
+               "     --full           With holders: scan here; scan every process's open files\n"
+               "                      even when the device's open count says its mounts explain\n"
+               "                      it (the default for devices that are not device-mapper),\n"
+               "                      and name every process of a holding namespace, not only\n"
                "                      its root members\n"
-               "     --source=SOURCE  Scan here, reading mount tables with auto (default), listmount\n"
-               "                      (Linux 6.12+), mountinfo\n"
+               "     --source=SOURCE  With holders: scan here, reading mount tables with auto\n"
+               "                      (default), listmount (Linux 6.12+), mountinfo\n"
                "     --action=ACTION  With reap: report, detach, restart-unit or kill\n\n"
                "DEVICE is a device node (/dev/dm-3, /dev/mapper/NAME), a device-mapper or\n"
                "kernel name (looked up in /dev/mapper, then /dev), or MAJOR:MINOR.\n\n"
                "NAME is a device-mapper name as dmwardenctl list shows it.\n\n"
+               "An option that does not go with COMMAND is refused.\n\n"
                "Exit status: 0 done (whether or not anything holds DEVICE), 1 failed (the\n"
                "daemon's message says why), 2 bad arguments, 3 dmwardend is not running,\n"
                "4 not allowed (a scan here needs root), 5 no such device.\n");
@@ -119,15 +133,17 @@ static const char *file_type(const char *path) {
 
 /* Says what is wrong with the DEVICE argument, in the words of its form. */
 static void log_bad_device(const char *arg, int r) {
-        unsigned maj, min;
-        char rest;
+        dev_t dev;
 
-        if (r == -ENOTBLK)
+        if (r == -EINVAL)
+                log_error("%s: not MAJOR:MINOR (two decimal numbers, at most %u:%u).", arg, BLOCK_DEVICE_MAJOR_MAX,
+                          BLOCK_DEVICE_MINOR_MAX);
+        else if (r == -ENOTBLK)
                 log_error("%s: not a block device (%s).", arg, file_type(arg));
         else if (r != -ENOENT)
                 log_error_errno(r, "%s: cannot look at it: %m", arg);
-        else if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2)
-                log_error("%s: no such block device (no /sys/dev/block/%u:%u).", arg, maj, min);
+        else if (block_device_parse_number(arg, &dev) > 0)
+                log_error("%s: no such block device (no /sys/dev/block/%u:%u).", arg, major(dev), minor(dev));
         else if (strchr(arg, '/'))
                 log_error_errno(r, "%s: no such file (%m).", arg);
         else
@@ -157,35 +173,48 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         return holder_scan_bounded(&o, open_count, LOCAL_SCAN_TIMEOUT_USEC, limit, ret);
 }
 
+/* A path or MAJOR:MINOR (well formed or not), as opposed to a name that
+ * may be the daemon's. */
 static bool names_a_number(const char *s) {
-        unsigned maj, min;
-        int n = 0;
+        dev_t dev;
 
-        return s[0] == '/' || (sscanf(s, "%u:%u%n", &maj, &min, &n) == 2 && s[n] == '\0');
+        return s[0] == '/' || block_device_parse_number(s, &dev) != 0;
 }
 
+/* What holders knows of the daemon when it comes to scan here. */
+typedef enum DaemonAnswer {
+        DAEMON_NOT_ASKED,       /* --full or --source: a scan here only */
+        DAEMON_MISSING,         /* not on the bus */
+        DAEMON_DOES_NOT_WATCH,  /* there, but no device by that name or number */
+} DaemonAnswer;
+
 /* DEVICE as a block device here. Returns 0, or the exit status with the
- * reason logged; daemon_running: whether a plain name might have been the
- * daemon's. */
-static int resolve_here(const char *device, bool daemon_running, dev_t *ret) {
+ * reason logged. */
+static int resolve_here(const char *device, DaemonAnswer daemon, dev_t *ret) {
         int r;
 
         r = block_device_resolve(device, ret);
         if (r >= 0)
                 return 0;
-        /* A path to something else (/dev/null) is a mistake of the caller's;
-         * one to nothing is a device that is not there. */
-        if (names_a_number(device)) {
-                log_bad_device(device, r);
-                return IN_SET(r, -ENOENT, -ENODEV, -ENXIO) ? EXIT_NO_SUCH_DEVICE : EXIT_BAD_ARGUMENT;
-        }
-        if (!daemon_running) {
-                log_bad_device(device, r);
+        log_bad_device(device, r);
+        /* Something that is there but no block device (/dev/null), or a
+         * MAJOR:MINOR that is not two numbers, is a mistake of the
+         * caller's; nothing by that name is a device that is not there. */
+        if (!IN_SET(r, -ENOENT, -ENODEV, -ENXIO))
+                return EXIT_BAD_ARGUMENT;
+        if (names_a_number(device))
+                return EXIT_NO_SUCH_DEVICE;
+        switch (daemon) {
+        case DAEMON_NOT_ASKED:
+                log_error("(--full and --source scan here, without asking dmwardend.)");
+                return EXIT_NO_SUCH_DEVICE;
+        case DAEMON_MISSING:
                 log_error("dmwardend, which would know %s if it is a device it watches, is not running.", device);
                 return EXIT_NOT_RUNNING;
+        default:
+                log_error("dmwardend watches no device %s either.", device);
+                return EXIT_NO_SUCH_DEVICE;
         }
-        log_error_errno(r, "dmwardend watches no device %s, and it is not a block device: %m", device);
-        return EXIT_NO_SUCH_DEVICE;
 }
 
 static int print_holders(const Arguments *args, const HolderScan *s) {
@@ -202,12 +231,12 @@ static int print_holders(const Arguments *args, const HolderScan *s) {
         return EXIT_SUCCESS;
 }
 
-static int scan_here(const Arguments *args, bool daemon_running) {
+static int scan_here(const Arguments *args, DaemonAnswer daemon) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
         dev_t dev;
         int r;
 
-        r = resolve_here(args->device, daemon_running, &dev);
+        r = resolve_here(args->device, daemon, &dev);
         if (r != 0)
                 return r;
         if (geteuid() != 0) {
@@ -229,36 +258,38 @@ static int scan_here(const Arguments *args, bool daemon_running) {
 }
 
 /* Asks the daemon first: a path or MAJ:MIN is looked up among its devices
- * by number. Returns the exit status, or -ESRCH / -ENODEV to scan here. */
+ * by number. Returns the exit status (the daemon's errors logged with its
+ * message), or -ESRCH (not on the bus) / -ENODEV (it watches no such
+ * device, or DEVICE is no block device here) to scan here. */
 static int holders_from_daemon(const Arguments *args) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *name = NULL;
         dev_t dev;
         int r;
 
-        if (sd_bus_open_system(&bus) < 0)
-                return -ESRCH;
-        (void) bus_error_register();
+        r = ctl_open_bus(&bus);
+        if (r != 0)
+                return r;
         if (!names_a_number(args->device))
                 return ctl_holders(bus, args->device, args->json);
         r = block_device_resolve(args->device, &dev);
         if (r < 0)
-                return -ENODEV;
+                return -ENODEV; /* scan_here() says why */
         r = ctl_device_name_by_number(bus, dev, &name);
-        if (r < 0)
-                return r == -ESRCH ? r : -ENODEV;
+        if (r != 0)
+                return r;
         return ctl_holders(bus, name, args->json);
 }
 
 static int verb_holders(sd_bus *bus _unused_, const Arguments *args) {
-        int r = -ESRCH;
+        int r;
 
-        if (!args->full && args->source == MOUNT_SOURCE_AUTO) {
-                r = holders_from_daemon(args);
-                if (r >= 0)
-                        return r;
-        }
-        return scan_here(args, r != -ESRCH);
+        if (args->full || args->source != MOUNT_SOURCE_AUTO)
+                return scan_here(args, DAEMON_NOT_ASKED);
+        r = holders_from_daemon(args);
+        if (r >= 0)
+                return r;
+        return scan_here(args, r == -ESRCH ? DAEMON_MISSING : DAEMON_DOES_NOT_WATCH);
 }
 
 static int verb_status(sd_bus *bus, const Arguments *args) {
@@ -281,15 +312,17 @@ static int verb_remove(sd_bus *bus, const Arguments *args) {
         return ctl_remove(bus, args->device, args->json);
 }
 
+#define HOLDERS_OPTIONS (OPT(OPTION_JSON) | OPT(OPTION_FULL) | OPT(OPTION_SOURCE))
+
 /* In the order --help lists them. holders connects on its own: without the
  * daemon it scans here. */
 static const Verb verbs[] = {
-        { "status",  NULL,     0, 0, VERB_ON_DAEMON,               verb_status },
-        { "list",    NULL,     0, 0, VERB_ON_DAEMON,               verb_list },
-        { "holders", "DEVICE", 1, 1, 0,                            verb_holders },
-        { "scan",    NULL,     0, 0, VERB_ON_DAEMON,               verb_scan },
-        { "reap",    "NAME",   1, 1, VERB_ON_DAEMON | VERB_ACTION, verb_reap },
-        { "remove",  "NAME",   1, 1, VERB_ON_DAEMON,               verb_remove },
+        { "status",  NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_status },
+        { "list",    NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_list },
+        { "holders", "DEVICE", 1, 1, 0,              HOLDERS_OPTIONS,                      verb_holders },
+        { "scan",    NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_scan },
+        { "reap",    "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON) | OPT(OPTION_ACTION), verb_reap },
+        { "remove",  "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_remove },
 };
 
 static const Verb *verb_find(const char *name) {
@@ -299,26 +332,48 @@ static const Verb *verb_find(const char *name) {
         return NULL;
 }
 
+/* getopt's codes: an Option is ARG_OPTION plus its number. */
 enum {
         ARG_VERSION = 0x100,
-        ARG_JSON,
-        ARG_FULL,
-        ARG_SOURCE,
-        ARG_ACTION,
+        ARG_OPTION = 0x200,
 };
+
+static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, ARG_VERSION },
+        { "json", no_argument, NULL, ARG_OPTION + OPTION_JSON },
+        { "full", no_argument, NULL, ARG_OPTION + OPTION_FULL },
+        { "source", required_argument, NULL, ARG_OPTION + OPTION_SOURCE },
+        { "action", required_argument, NULL, ARG_OPTION + OPTION_ACTION },
+        {},
+};
+
+static const char *option_name(Option o) {
+        for (const struct option *l = long_options; l->name; l++)
+                if (l->val == ARG_OPTION + (int) o)
+                        return l->name;
+        return "?";
+}
+
+/* After a mistake on the command line, said above: where to look.
+ * Returns -EINVAL. */
+static int log_try_help(void) {
+        log_error("Try '%s --help' for more information.", program_invocation_short_name);
+        return -EINVAL;
+}
+#define usage_error(...) (log_error(__VA_ARGS__), log_try_help())
 
 static int parse_source(const char *s, Arguments *args) {
         args->source = mount_source_from_string(s);
         if ((int) args->source < 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown --source=%s; see --help.", s);
+                return usage_error("Unknown --source=%s; use one of auto, listmount or mountinfo.", s);
         return 1;
 }
 
 /* Checked here, so a typo is refused before the daemon is asked. */
 static int parse_action(const char *s, Arguments *args) {
         if ((int) reap_action_from_string(s) < 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-                                       "Unknown action \"%s\"; use one of report, detach, restart-unit or kill.", s);
+                return usage_error("Unknown action \"%s\"; use one of report, detach, restart-unit or kill.", s);
         args->action = s;
         return 1;
 }
@@ -326,6 +381,8 @@ static int parse_action(const char *s, Arguments *args) {
 /* One option getopt returned. Returns 1 to go on, 0 to exit successfully
  * (--help, --version), -EINVAL on bad usage. */
 static int parse_option(int c, const char *arg, Arguments *args) {
+        int r;
+
         switch (c) {
         case 'h':
                 help();
@@ -333,36 +390,35 @@ static int parse_option(int c, const char *arg, Arguments *args) {
         case ARG_VERSION:
                 printf("dmwardenctl %s\n", DMWARDEN_VERSION);
                 return 0;
-        case ARG_JSON:
+        case ARG_OPTION + OPTION_JSON:
                 args->json = true;
-                return 1;
-        case ARG_FULL:
+                break;
+        case ARG_OPTION + OPTION_FULL:
                 args->full = true;
-                return 1;
-        case ARG_SOURCE:
-                return parse_source(arg, args);
-        case ARG_ACTION:
-                return parse_action(arg, args);
+                break;
+        case ARG_OPTION + OPTION_SOURCE:
+                r = parse_source(arg, args);
+                if (r < 0)
+                        return r;
+                break;
+        case ARG_OPTION + OPTION_ACTION:
+                r = parse_action(arg, args);
+                if (r < 0)
+                        return r;
+                break;
         default:
-                return -EINVAL; /* getopt said why */
+                return log_try_help(); /* getopt said why */
         }
+        args->given |= OPT(c - ARG_OPTION);
+        return 1;
 }
 
 /* Leaves optind at the command: getopt moves the operands behind the
  * options. Returns as parse_option(). */
 static int parse_options(int argc, char *argv[], Arguments *args) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "full", no_argument, NULL, ARG_FULL },
-                { "source", required_argument, NULL, ARG_SOURCE },
-                { "action", required_argument, NULL, ARG_ACTION },
-                {},
-        };
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "h", long_options, NULL)) >= 0) {
                 r = parse_option(c, optarg, args);
                 if (r <= 0)
                         return r;
@@ -370,25 +426,26 @@ static int parse_options(int argc, char *argv[], Arguments *args) {
         return 1;
 }
 
-/* The command (words[0]) and its operands, checked against its row.
- * Returns 1, or -EINVAL on bad usage. */
+/* The command (words[0]), its options and its operands, checked against
+ * its row. Returns 1, or -EINVAL on bad usage. */
 static int parse_verb(size_t n_words, char *words[], Arguments *args) {
+        unsigned extra;
         size_t n;
 
         if (n_words == 0)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "No command given; see --help.");
+                return usage_error("No command given.");
         args->verb = verb_find(words[0]);
         if (!args->verb)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unknown command \"%s\"; see --help.", words[0]);
+                return usage_error("Unknown command \"%s\".", words[0]);
+        extra = args->given & ~args->verb->options;
+        for (Option o = 0; o < _OPTION_MAX; o++)
+                if (extra & OPT(o))
+                        return usage_error("--%s does not go with %s.", option_name(o), args->verb->name);
         n = n_words - 1;
         if (n < args->verb->min_args)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s needs a %s; see --help.", args->verb->name,
-                                       args->verb->operand);
-        if (args->action && !(args->verb->flags & VERB_ACTION))
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--action= goes with reap only; see --help.");
+                return usage_error("%s needs a %s.", args->verb->name, args->verb->operand);
         if (n > args->verb->max_args)
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Unexpected argument \"%s\"; see --help.",
-                                       words[1 + args->verb->max_args]);
+                return usage_error("Unexpected argument \"%s\".", words[1 + args->verb->max_args]);
         args->device = n > 0 ? words[1] : NULL;
         return 1;
 }
@@ -405,9 +462,13 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
 
 static int verb_dispatch(const Arguments *args) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
 
-        if ((args->verb->flags & VERB_ON_DAEMON) && ctl_connect(&bus) < 0)
-                return EXIT_NOT_RUNNING;
+        if (args->verb->flags & VERB_ON_DAEMON) {
+                r = ctl_connect(&bus);
+                if (r != 0)
+                        return r;
+        }
         return args->verb->run(bus, args);
 }
 

@@ -13,6 +13,7 @@
 
 typedef struct Arguments {
         const char *config_path;
+        ConfigLoadFlags config_flags;   /* required when named with --config */
         bool dump_config;
         const char *test_device_source;
 } Arguments;
@@ -53,6 +54,7 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                         return 0;
                 case 'c':
                         args->config_path = optarg;
+                        args->config_flags |= CONFIG_LOAD_REQUIRED;
                         break;
                 case ARG_DUMP_CONFIG:
                         args->dump_config = true;
@@ -61,7 +63,9 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
                         args->test_device_source = optarg;
                         break;
                 default:
-                        return -EINVAL; /* getopt said why */
+                        /* getopt said why; say where to look. */
+                        log_error("Try '%s --help' for more information.", program_invocation_short_name);
+                        return -EINVAL;
                 }
 
         if (optind < argc)
@@ -70,11 +74,11 @@ static int parse_arguments(int argc, char *argv[], Arguments *args) {
         return 1;
 }
 
-static int load_config(const char *path, Config **ret) {
+static int load_config(const char *path, ConfigLoadFlags flags, Config **ret) {
         _cleanup_strv_free_ char **errors = NULL;
         int r;
 
-        r = config_load(path, ret, &errors);
+        r = config_load(path, flags, ret, &errors);
         if (r == -EINVAL) {
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);
@@ -105,7 +109,7 @@ int main(int argc, char *argv[]) {
         if (r == 0)
                 return EXIT_SUCCESS;
 
-        r = load_config(args.config_path, &config);
+        r = load_config(args.config_path, args.config_flags, &config);
         if (r < 0)
                 return r == -EINVAL ? EXIT_NOTCONFIGURED : EXIT_FAILURE;
 
@@ -123,6 +127,7 @@ int main(int argc, char *argv[]) {
                 log_error_errno(r, "Failed to allocate the manager: %m");
                 return EXIT_FAILURE;
         }
+        manager_set_config_flags(m, args.config_flags);
         if (args.test_device_source) {
                 r = manager_set_device_source_dir(m, args.test_device_source);
                 if (r < 0) {

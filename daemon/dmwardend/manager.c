@@ -85,6 +85,10 @@ int manager_set_device_source_dir(Manager *m, const char *dir) {
         return 0;
 }
 
+void manager_set_config_flags(Manager *m, ConfigLoadFlags flags) {
+        m->config_flags = flags;
+}
+
 static void manager_exit(Manager *m, int status) {
         m->exit_status = status;
         (void) sd_event_exit(m->event, status);
@@ -188,7 +192,7 @@ int manager_reload(Manager *m) {
         Config *config = NULL;
         int r;
 
-        r = config_load(m->config_path, &config, &errors);
+        r = config_load(m->config_path, m->config_flags, &config, &errors);
         if (r == -EINVAL) {
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);

@@ -19,6 +19,7 @@
 typedef struct Manager {
         sd_event *event;
         char *config_path;
+        ConfigLoadFlags config_flags;   /* how a reload reads config_path */
         Config *config;
         char *runtime_dir;
 
@@ -51,6 +52,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Use a directory of device descriptions instead of device-mapper (the
  * privileged tests' stand-in). Call before manager_start(). */
 int manager_set_device_source_dir(Manager *m, const char *dir);
+
+/* How manager_reload() loads the configuration: as it was at start-up. */
+void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);
 
 /* Sets up event sources and starts the engine; separate from allocation so
  * a half-started manager is still freed cleanly. */

@@ -3,6 +3,7 @@
 #include <libdevmapper.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -22,17 +23,42 @@ static int resolve_path(const char *path, dev_t *ret) {
         return 0;
 }
 
+#define DIGITS "0123456789"
+
+int block_device_parse_number(const char *s, dev_t *ret) {
+        size_t n_major = strspn(s, DIGITS), n_minor;
+        unsigned long maj, min;
+
+        if (n_major == 0 || s[n_major] != ':')
+                return 0;
+        n_minor = strspn(s + n_major + 1, DIGITS);
+        if (n_minor == 0 || s[n_major + 1 + n_minor] != '\0')
+                return -EINVAL;
+        /* Digits only, so strtoul() can fail only by overflowing; the
+         * kernel's numbers are 12 and 20 bits wide. */
+        errno = 0;
+        maj = strtoul(s, NULL, 10);
+        min = strtoul(s + n_major + 1, NULL, 10);
+        if (errno != 0 || maj > BLOCK_DEVICE_MAJOR_MAX || min > BLOCK_DEVICE_MINOR_MAX)
+                return -EINVAL;
+        *ret = makedev(maj, min);
+        return 1;
+}
+
 int block_device_resolve(const char *arg, dev_t *ret) {
         static const char *const dirs[] = { "/dev/mapper", "/dev" };
-        char path[PATH_MAX], rest;
-        unsigned maj, min;
+        char path[PATH_MAX];
+        dev_t dev;
         int r;
 
-        if (sscanf(arg, "%u:%u%c", &maj, &min, &rest) == 2) {
-                (void) snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", maj, min);
+        r = block_device_parse_number(arg, &dev);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                (void) snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
                 if (access(path, F_OK) < 0)
                         return -ENOENT;
-                *ret = makedev(maj, min);
+                *ret = dev;
                 return 0;
         }
 

@@ -23,14 +23,15 @@ static void read_all(int fd, char **text) {
         fclose(f);
 }
 
-int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args) {
-        const char *ctl = getenv("DMWARDENCTL");
+/* Runs the program $variable names. */
+static int run_program_err(const char *variable, uid_t uid, char **out, char **err, const char *const *args) {
+        const char *ctl = getenv(variable);
         char *argv[8] = { (char *) ctl };
         size_t n = 1;
         int p[2], e[2] = { -1, -1 }, status;
         pid_t pid;
 
-        cr_assert_not_null(ctl, "DMWARDENCTL is not set; run the tests through meson");
+        cr_assert_not_null(ctl, "%s is not set; run the tests through meson", variable);
         for (; *args && n < sizeof(argv) / sizeof(argv[0]) - 1; args++)
                 argv[n++] = (char *) *args;
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
@@ -57,6 +58,14 @@ int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args) {
         cr_assert_eq(waitpid(pid, &status, 0), pid);
         cr_assert(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args) {
+        return run_program_err("DMWARDENCTL", uid, out, err, args);
+}
+
+int run_daemon_err(char **out, char **err, const char *const *args) {
+        return run_program_err("DMWARDEND", 0, out, err, args);
 }
 
 int run_ctl(uid_t uid, char **out, const char *const *args) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Running dmwardenctl ($DMWARDENCTL) as a user would, and checking what it
- * prints. */
+/* Running dmwardenctl ($DMWARDENCTL), and dmwardend ($DMWARDEND) for what it
+ * says about its command line, as a user would, and checking what they
+ * print. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -15,6 +16,11 @@ int run_ctl(uid_t uid, char **out, const char *const *args);
 int run_ctl_err(uid_t uid, char **out, char **err, const char *const *args);
 #define RUN_CTL_ERR(uid, out, err, ...) \
         run_ctl_err((uid), (out), (err), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* dmwardend ($DMWARDEND) for what it says before it would run: its
+ * arguments and configuration. */
+int run_daemon_err(char **out, char **err, const char *const *args);
+#define RUN_DAEMON_ERR(out, err, ...) run_daemon_err((out), (err), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* Whether text is one valid JSON document. */
 bool json_valid(const char *text);

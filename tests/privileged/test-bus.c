@@ -558,6 +558,22 @@ Test(bus, dmwardenctl_on_an_unknown_device_says_no_such_device) {
         }
 }
 
+/* With the daemon there, a mistake in the input is still named as one. */
+Test(bus, dmwardenctl_blames_the_input_not_the_daemon) {
+        _cleanup_free_ char *out = NULL, *err = NULL, *full_out = NULL, *full_err = NULL;
+
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &err, "holders", "7:0x"), 2, "%s", err);
+        cr_assert(strstr(err, "7:0x: not MAJOR:MINOR"), "%s", err);
+        cr_assert_null(strstr(err, "not running"), "%s", err);
+
+        /* A scan here of a name that is not a device here (the daemon's
+         * devices are only descriptions in this suite). */
+        cr_assert_eq(RUN_CTL_ERR(0, &full_out, &full_err, "holders", "thin-a", "--full"), 5, "%s", full_err);
+        cr_assert(strstr(full_err, "thin-a: no such file in /dev/mapper or /dev"), "%s", full_err);
+        cr_assert_null(strstr(full_err, "not running"), "%s", full_err);
+        cr_assert(process_exists(world.pid));
+}
+
 Test(bus, dmwardenctl_reap_refuses_a_bad_action_before_asking) {
         char *out = NULL, *err = NULL, *good = NULL, *why = NULL;
         int status;

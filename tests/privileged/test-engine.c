@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "basic/macro.h"
+#include "ctl-run.h"
 #include "daemon-world.h"
 #include "loop-util.h"
 
@@ -383,6 +385,32 @@ Test(engine, socket_activation_fds_reach_the_engine) {
         }
         fclose(f);
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+}
+
+/* A file named with --config is meant to be read: running on the defaults
+ * instead would hide a typo. (Only the default path may be missing.) */
+Test(engine, a_named_config_file_that_is_missing_is_refused) {
+        char path[128], expected[192];
+
+        world_path(&world, "dmwarden.conf", path, sizeof(path));
+        world_start(&world); /* with --config path, never written */
+        cr_assert_eq(world_wait_exit(&world, WAIT_MS), 6, "dmwardend did not refuse to start:\n%s",
+                     world_log(&world));
+        snprintf(expected, sizeof(expected), "%s: cannot read: No such file or directory", path);
+        cr_assert(world_wait_log(&world, expected, 0), "%s", world_log(&world));
+}
+
+Test(engine, dmwardend_says_what_is_wrong_with_its_command_line) {
+        _cleanup_free_ char *out = NULL, *err = NULL, *bad_out = NULL, *bad_err = NULL;
+
+        cr_assert_eq(RUN_DAEMON_ERR(&out, &err, "--config", "/nonexistent/dmwarden.conf", "--dump-config"), 6, "%s%s",
+                     out, err);
+        cr_assert_str_empty(out, "no configuration to dump: %s", out);
+        cr_assert(strstr(err, "/nonexistent/dmwarden.conf: cannot read: No such file or directory"), "%s", err);
+
+        cr_assert_eq(RUN_DAEMON_ERR(&bad_out, &bad_err, "--bogus"), 2);
+        cr_assert(strstr(bad_err, "unrecognized option '--bogus'"), "%s", bad_err);
+        cr_assert(strstr(bad_err, "Try 'dmwardend --help' for more information."), "%s", bad_err);
 }
 
 Test(engine, missing_binary_is_a_clear_error) {

@@ -945,6 +945,56 @@ Test(dmwardenctl, bad_devices_say_why, .timeout = 60) {
         assert_bad_device("999:999", 5, "no such block device (no /sys/dev/block/999:999)");
         /* A bare name may be one the daemon watches: without it, exit 3. */
         assert_bad_device("no-such-name", 3, "no such file in /dev/mapper or /dev");
+        /* Digits and a colon mean MAJOR:MINOR; anything else there is a
+         * typo, whoever runs. */
+        assert_bad_device("7:0x", 2, "not MAJOR:MINOR");
+        assert_bad_device("7:", 2, "not MAJOR:MINOR");
+        assert_bad_device("4096:0", 2, "not MAJOR:MINOR");
+}
+
+/* --full scans here without asking the daemon, so its absence is no
+ * reason to give. */
+Test(dmwardenctl, a_name_not_here_with_full_is_no_such_device, .timeout = 60) {
+        _cleanup_free_ char *out = NULL, *err = NULL;
+
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &err, "holders", "no-such-name", "--full"), 5, "%s", err);
+        cr_assert(strstr(err, "no-such-name: no such file in /dev/mapper or /dev"), "%s", err);
+        cr_assert_null(strstr(err, "not running"), "%s", err);
+}
+
+/* Refused by the parser, before anyone is asked (no daemon runs here: a
+ * command that got as far as asking would end with exit 3). */
+static void assert_usage_error(const char *const *args, const char *reason) {
+        _cleanup_free_ char *out = NULL, *err = NULL;
+
+        cr_assert_eq(run_ctl_err(0, &out, &err, args), 2, "%s %s: %s", args[0], args[1] ?: "", err);
+        cr_assert(strstr(err, reason), "%s %s: expected \"%s\" in: %s", args[0], args[1] ?: "", reason, err);
+        cr_assert(strstr(err, "Try 'dmwardenctl --help' for more information.\n"), "%s", err);
+        cr_assert_str_empty(out);
+}
+
+Test(dmwardenctl, options_go_with_their_commands_only, .timeout = 60) {
+        static const char *const cases[][4] = {
+                { "status", "--full" },          { "status", "--source=mountinfo" }, { "status", "--action=kill" },
+                { "list", "--full" },            { "list", "--action=kill" },        { "scan", "--source=auto" },
+                { "scan", "--full" },            { "holders", "--action=kill", "/dev/null" },
+                { "reap", "--full", "x" },       { "reap", "--source=auto", "x" },
+                { "remove", "--full", "x" },     { "remove", "--action=kill", "x" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char expected[64];
+
+                snprintf(expected, sizeof(expected), "%.*s does not go with %s.",
+                         (int) strcspn(cases[i][1], "="), cases[i][1], cases[i][0]);
+                assert_usage_error(cases[i], expected);
+        }
+}
+
+Test(dmwardenctl, getopt_errors_point_to_help, .timeout = 60) {
+        assert_usage_error((const char *const[]) { "--bogus", NULL }, "unrecognized option '--bogus'");
+        assert_usage_error((const char *const[]) { "holders", "--source", NULL }, "requires an argument");
+        assert_usage_error((const char *const[]) { "frobnicate", NULL }, "Unknown command \"frobnicate\".");
 }
 
 Test(dmwardenctl, exit_statuses, .timeout = 60) {

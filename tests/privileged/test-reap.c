@@ -620,7 +620,7 @@ Test(reap, leak_cycles_leave_the_heap_as_they_found_it) {
         start_engine();
         world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=kill\nGraceSec=5s\n");
         world_path(&world, "dmwarden.conf", path, sizeof(path));
-        cr_assert_eq(config_load(path, &config, &errors), 0);
+        cr_assert_eq(config_load(path, 0, &config, &errors), 0);
         cr_assert_eq(manager_new(path, config, &m), 0);
         cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
         cr_assert_eq(manager_start(m), 0);
@@ -652,7 +652,7 @@ static Manager *start_manager_with_mounted_leak(void) {
         describe_device();
         world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
         world_path(&world, "dmwarden.conf", path, sizeof(path));
-        cr_assert_eq(config_load(path, &config, &errors), 0);
+        cr_assert_eq(config_load(path, 0, &config, &errors), 0);
         cr_assert_eq(manager_new(path, config, &m), 0);
         cr_assert_eq(manager_set_device_source_dir(m, devices), 0);
         cr_assert_eq(manager_start(m), 0);

@@ -20,7 +20,7 @@ static int load_fixture(const char *name, Config **ret, char ***ret_errors) {
         test_data_path(path, sizeof(path), "config", name);
         *ret = NULL;
         *ret_errors = NULL;
-        return config_load(path, ret, ret_errors);
+        return config_load(path, 0, ret, ret_errors);
 }
 
 /* Asserts that name is rejected with exactly one message that starts with
@@ -53,7 +53,7 @@ Test(config, defaults_need_no_file) {
         _cleanup_strv_free_ char **errors = NULL;
         int r;
 
-        r = config_load("/nonexistent/dmwarden.conf", &c, &errors);
+        r = config_load("/nonexistent/dmwarden.conf", 0, &c, &errors);
         cr_assert_eq(r, 0);
         cr_assert_null(c->exec_start, "watch-only mode by default");
         cr_assert_eq(c->propagation, PROPAGATION_SLAVE);
@@ -235,7 +235,7 @@ static void expect_dropin_rejected(const char *bad_name, bool as_symlink, const 
 
         make_dropin_world(dir, sizeof(dir), bad_name, as_symlink);
         snprintf(main_path, sizeof(main_path), "%s/dmwarden.conf", dir);
-        cr_assert_eq(config_load(main_path, &c, &errors), -EINVAL);
+        cr_assert_eq(config_load(main_path, 0, &c, &errors), -EINVAL);
         cr_assert_eq(strv_length(errors), 1);
         snprintf(expected, sizeof(expected), "%s/dmwarden.conf.d/%s: cannot read: %s", dir, bad_name, why);
         cr_assert_str_eq(errors[0], expected);
@@ -248,6 +248,72 @@ Test(config, rejects_dropin_that_is_a_directory) {
 
 Test(config, rejects_dangling_dropin_symlink) {
         expect_dropin_rejected("50-dangling.conf", true, "dangling symbolic link");
+}
+
+/* The main file may be missing unless it was named (-c): then it is a
+ * typo to report, whatever drop-ins sit beside it. */
+static void make_missing_main_world(char *dir, size_t size, char *main_path, size_t main_size) {
+        char path[PATH_MAX];
+
+        test_make_tmpdir(dir, size);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d", dir);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d/50-report.conf", dir);
+        test_write_file(path, "[Policy]\nAction=report\n");
+        snprintf(main_path, main_size, "%s/dmwarden.conf", dir);
+}
+
+Test(config, missing_default_file_still_reads_dropins) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        cr_assert_eq(config_load(main_path, 0, &c, &errors), 0);
+        cr_assert_eq(c->action, REAP_REPORT, "the drop-in applies without a main file");
+        test_remove_tree(dir);
+}
+
+Test(config, missing_required_file_is_refused_by_name) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX], expected[PATH_MAX + 64];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        cr_assert_eq(config_load(main_path, CONFIG_LOAD_REQUIRED, &c, &errors), -EINVAL);
+        cr_assert_null(c);
+        cr_assert_eq(strv_length(errors), 1);
+        snprintf(expected, sizeof(expected), "%s: cannot read: No such file or directory", main_path);
+        cr_assert_str_eq(errors[0], expected);
+        test_remove_tree(dir);
+}
+
+Test(config, required_file_that_exists_loads) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], main_path[PATH_MAX];
+
+        make_missing_main_world(dir, sizeof(dir), main_path, sizeof(main_path));
+        test_write_file(main_path, "[Policy]\nAction=kill\n");
+        cr_assert_eq(config_load(main_path, CONFIG_LOAD_REQUIRED, &c, &errors), 0);
+        cr_assert_eq(c->action, REAP_REPORT, "the drop-in still wins over the main file");
+        test_remove_tree(dir);
+}
+
+Test(config, rejects_dropin_directory_that_is_a_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        char dir[PATH_MAX], path[PATH_MAX], expected[PATH_MAX + 64];
+
+        test_make_tmpdir(dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/dmwarden.conf.d", dir);
+        test_write_file(path, "[Policy]\nAction=kill\n");
+        snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
+        cr_assert_eq(config_load(path, 0, &c, &errors), -EINVAL);
+        cr_assert_eq(strv_length(errors), 1);
+        snprintf(expected, sizeof(expected), "%s/dmwarden.conf.d: cannot list drop-ins: Not a directory", dir);
+        cr_assert_str_eq(errors[0], expected);
+        test_remove_tree(dir);
 }
 
 Test(config, dump_round_trips_every_key) {
@@ -275,7 +341,7 @@ Test(config, dump_round_trips_every_key) {
         test_make_tmpdir(dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
         test_write_file(path, first);
-        cr_assert_eq(config_load(path, &again, &errors), 0, "dump not accepted: %s",
+        cr_assert_eq(config_load(path, 0, &again, &errors), 0, "dump not accepted: %s",
                      errors && errors[0] ? errors[0] : "?");
         f = open_memstream(&second, &n2);
         cr_assert_eq(config_dump_all(again, f), 0);
@@ -331,7 +397,7 @@ Test(config, shipped_sample_shows_every_default) {
         test_make_tmpdir(dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/dmwarden.conf", dir);
         test_write_file(path, uncommented);
-        cr_assert_eq(config_load(path, &sample, &errors), 0, "uncommented sample rejected: %s",
+        cr_assert_eq(config_load(path, 0, &sample, &errors), 0, "uncommented sample rejected: %s",
                      errors && errors[0] ? errors[0] : "?");
         cr_assert_eq(config_new(&defaults), 0);
 

@@ -74,7 +74,8 @@ for key in ProtectSystem ProtectHome PrivateTmp PrivateMounts PrivateDevices Pro
         check "no $key= (it would hide the host's mounts)" test -z "$(value "$key")"
 done
 
-dump=$("$dmwardend" --config "$tmp/none.conf" --dump-config)
+: >"$tmp/empty.conf" # the defaults: a named file must exist
+dump=$("$dmwardend" --config "$tmp/empty.conf" --dump-config)
 engine_setting() {
         sed -n "s/^$1=//p" <<<"$dump" | head -n 1
 }

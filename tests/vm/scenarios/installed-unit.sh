@@ -61,7 +61,7 @@ engine_units_untouched() {
 # Alerts of dmwarden.service itself (an earlier scenario's unit may have
 # watched a device of the same name).
 unit_alert_seen() {
-        journalctl -b "_SYSTEMD_UNIT=$unit" "MESSAGE_ID=$1" "DM_NAME=$2" -o cat --no-pager | grep -q .
+        [[ -n $(journalctl -b "_SYSTEMD_UNIT=$unit" "MESSAGE_ID=$1" "DM_NAME=$2" -o cat --no-pager) ]]
 }
 
 assert_eq "$(dmwardend --dump-config | sed -n 's/^ExecStart=//p' | head -n 1)" "" \

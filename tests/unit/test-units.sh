@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The shipped units: systemd-analyze verify finds nothing to say, nothing in
-# dmwarden.service gives dmwardend a mount namespace of its own, it has what
+# dmwarden.service gives dmwardend a mount namespace of its own, nothing in
+# either unit stops or starts an engine's own units, it has what
 # a container engine's unit needs, and its timeouts leave room for
 # dmwardend's own (from dmwardend --dump-config). TAP output.
 set -u
@@ -63,8 +64,17 @@ check "RuntimeDirectory=dmwarden (the engine pin)" test "$(value RuntimeDirector
 check "KillMode=mixed" test "$(value KillMode)" = mixed
 check "Delegate=yes" test "$(value Delegate)" = yes
 check "TasksMax=infinity" test "$(value TasksMax)" = infinity
-check "Conflicts with docker.service and containerd.service" \
-        grep -qE '^Conflicts=docker\.service containerd\.service$' "$service"
+# Watch-only runs beside the engine's own units: installing, starting,
+# stopping or restarting dmwarden never stops or starts them.
+check "no Conflicts= in the service (it would stop a running engine)" \
+        bash -c '! grep -qE "^Conflicts=" "$1"' - "$service"
+check "no Conflicts= in the socket (docker.service requires docker.socket)" \
+        bash -c '! grep -qE "^Conflicts=" "$1"' - "$socket"
+check "nothing in the service pulls in or binds to an engine unit" \
+        bash -c '! grep -qE "^(Wants|Requires|Requisite|BindsTo|PartOf|Upholds|PropagatesStopTo)=.*(docker|containerd)" "$1"' \
+        - "$service"
+check "After=docker.service containerd.service (watch-only finds the engine up)" \
+        grep -qE '^After=docker\.service containerd\.service$' "$service"
 
 # Each of these makes systemd set up a mount namespace for the service.
 for key in ProtectSystem ProtectHome PrivateTmp PrivateMounts PrivateDevices ProtectKernelTunables \

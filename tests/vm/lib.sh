@@ -345,16 +345,23 @@ _gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }
 # dmwardend as the transient unit dmwarden-vm.service with dockerd as its
 # engine (the storage settings of docker_start stay in daemon.json), extra
 # lines appended to its configuration; waits until the unit is active
-# (READY=1 after dockerd's own) and docker answers.
+# (READY=1 after dockerd's own) and docker answers. The configuration it
+# replaces (the installed one) comes back when the scenario exits.
 dmwarden_start_engine() {
-        local t0=$SECONDS line
+        local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
         docker_stop
         docker_configure
         mkdir -p /etc/dmwarden
+        if [[ -e $conf ]]; then
+                cp -p "$conf" "$conf.engine-saved"
+                defer "mv -f $conf.engine-saved $conf"
+        else
+                defer "rm -f $conf"
+        fi
         {
                 printf '[Engine]\nExecStart=/usr/sbin/dockerd\n'
                 for line in "$@"; do printf '%s\n' "$line"; done
-        } >/etc/dmwarden/dmwarden.conf
+        } >"$conf"
         # A unit that failed in an earlier scenario stays loaded until reset.
         systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \

@@ -51,7 +51,7 @@ defer "rm -rf $conf_dir"
 printf '[Engine]\nExecStart=/usr/sbin/dockerd --storage-driver devicemapper\n' >"$conf_dir/direct.conf"
 printf '[Engine]\nExecStart=/usr/sbin/dockerd -H fd:// --storage-driver devicemapper\n' >"$conf_dir/socket.conf"
 
-# write_service NAME CONFIG: a unit as the README recommends.
+# write_service NAME CONFIG: a unit as docs/install.md describes.
 write_service() {
         cat >"/run/systemd/system/$1.service" <<EOF
 [Unit]

@@ -1,11 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # dmwarden as an administrator installs it: the harness has put the build
-# where `meson install` puts it; this follows README.md's "Moving
-# docker.service under dmwarden" with the shipped dmwarden.service and
-# dmwarden.socket. Docker works through it, the bus and dmwardenctl agree,
-# reload and restart keep working, the watchdog restarts a hung dmwardend,
-# and `systemctl disable --now` leaves no mount or pinned namespace behind.
+# where `meson install` puts it, enabling nothing. Two parts:
+#
+# 1. Watch-only (the installed default) beside Docker's own units: starting
+#    and restarting the shipped dmwarden.service leaves docker.service,
+#    containerd.service and docker.socket running (the same main PIDs),
+#    restarting docker.service leaves dmwarden.service running, and a leak
+#    made with Docker then is reported in the journal by dmwardend.
+# 2. Taking the engine over as docs/install.md says: mask Docker's units,
+#    set ExecStart= in a drop-in, enable the shipped dmwarden.service and
+#    dmwarden.socket. Docker works through it (and neither `docker` nor
+#    `systemctl start docker` brings docker.service back), the bus and
+#    dmwardenctl agree, reload and restart keep working, the watchdog
+#    restarts a hung dmwardend, and `systemctl disable --now` leaves no
+#    mount or pinned namespace behind.
+#
+# Last in the suite: it masks Docker's own units for good.
 set -euo pipefail
 # shellcheck source=../lib.sh
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
@@ -14,7 +25,7 @@ unit=dmwarden.service
 main_pid() { systemctl show -p MainPID --value "$unit"; }
 n_restarts() { systemctl show -p NRestarts --value "$unit"; }
 journal_says() { journalctl -b -u "$unit" -o cat --no-pager | grep -qF -- "$1"; }
-manager_u32() {
+manager_number() {
         busctl get-property org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager "$1" | awk '{ print $2 }'
 }
 restarted_by_watchdog() { (($(n_restarts) > restarts_before)) && systemctl -q is-active "$unit"; }
@@ -25,10 +36,100 @@ nothing_left() {
 
 assert "the unit is installed where systemd looks" systemctl cat "$unit"
 assert "the socket unit is installed" systemctl cat dmwarden.socket
+# Against the real docker.service and containerd.service it is ordered after.
+unit_files=("$(systemctl show -p FragmentPath --value "$unit")"
+        "$(systemctl show -p FragmentPath --value dmwarden.socket)")
+systemd-analyze verify --man=no "${unit_files[@]}" >"$DMWARDEN_VM_ARTIFACTS/verify.txt" 2>&1 ||
+        fail "systemd-analyze verify ${unit_files[*]}: $(cat "$DMWARDEN_VM_ARTIFACTS/verify.txt")"
+log "ok: systemd-analyze verify ${unit_files[*]}"
+refute "installing enabled nothing" systemctl -q is-enabled "$unit"
 
-# README: disable Docker's own units, give dmwarden the engine command.
-docker_stop
-systemctl disable docker.service docker.socket containerd.service 2>/dev/null || true
+# --- 1. watch-only, beside docker.service -----------------------------------
+
+engine_units=(docker.service containerd.service docker.socket)
+unit_pid() { systemctl show -p MainPID --value "$1"; }
+# engine_units_untouched WHAT: each engine unit active, the services with the
+# main PID they had before.
+engine_units_untouched() {
+        local u
+        for u in "${engine_units[@]}"; do
+                assert "$u is active $1" systemctl -q is-active "$u"
+        done
+        assert_eq "$(unit_pid docker.service)" "$docker_pid" "docker.service's MainPID $1"
+        assert_eq "$(unit_pid containerd.service)" "$containerd_pid" "containerd.service's MainPID $1"
+}
+# Alerts of dmwarden.service itself (an earlier scenario's unit may have
+# watched a device of the same name).
+unit_alert_seen() {
+        [[ -n $(journalctl -b "_SYSTEMD_UNIT=$unit" "MESSAGE_ID=$1" "DM_NAME=$2" -o cat --no-pager) ]]
+}
+
+assert_eq "$(dmwardend --dump-config | sed -n 's/^ExecStart=//p' | head -n 1)" "" \
+        "the installed configuration's ExecStart= (watch-only)"
+systemctl -q is-active docker.service || docker_start
+docker_pid=$(unit_pid docker.service) containerd_pid=$(unit_pid containerd.service)
+log "docker.service $docker_pid, containerd.service $containerd_pid"
+engine_units_untouched "before dmwarden starts"
+
+t0=$SECONDS
+systemctl start "$unit"
+defer "systemctl stop $unit 2>/dev/null || true; journalctl -b -u $unit --no-pager >$DMWARDEN_VM_ARTIFACTS/dmwardend-watch-only.log"
+timing watch-only-start "$((SECONDS - t0))"
+assert "$unit is active in watch-only mode" systemctl -q is-active "$unit"
+engine_units_untouched "after systemctl start $unit"
+assert_eq "$(manager_number EngineNamespace)" "$(mntns_of "$(dockerd_pid)")" \
+        "the engine namespace dmwardend watches is dockerd's"
+
+pid=$(main_pid)
+t0=$SECONDS
+systemctl restart "$unit"
+timing watch-only-restart "$((SECONDS - t0))"
+assert "$unit is active after restart" systemctl -q is-active "$unit"
+refute "restart gave a new dmwardend" test "$(main_pid)" = "$pid"
+engine_units_untouched "after systemctl restart $unit"
+assert "docker answers" _docker_answers_plain
+engine_units_untouched "after a docker command"
+
+# The other way round: the engine's restart leaves dmwarden alone.
+pid=$(main_pid)
+t0=$SECONDS
+systemctl restart docker.service
+wait_for 300 "docker to answer after its restart" _docker_answers_plain
+timing docker-restart "$((SECONDS - t0))"
+assert "$unit is active after docker.service's restart" systemctl -q is-active "$unit"
+assert_eq "$(main_pid)" "$pid" "dmwardend's PID after docker.service's restart"
+docker_pid=$(unit_pid docker.service)
+
+# A leak made with Docker now is reported by the installed unit.
+docker_run_container beside
+dev=$(container_thin_device beside)
+mnt=$(container_mount_point beside)
+log "container beside: thin device $dev, mounted on $mnt"
+spawn_cwd_holder "$mnt/rootfs"
+holder=$HOLDER_PID
+assert "docker rm -f reports success" docker rm -f beside
+t0=$SECONDS
+wait_for 120 "$unit to report the leak of $dev in the journal" unit_alert_seen "$ALERT_LEAK_DETECTED" "$dev"
+timing watch-only-rm-to-alert "$((SECONDS - t0))"
+assert_eq "$(alert_field "$ALERT_LEAK_DETECTED" "$dev" HOLDER_PID)" "$holder" "the alert's holder"
+stop_process "$holder"
+wait_for 120 "the kernel to remove $dev" dm_gone "$dev"
+wait_for 120 "$unit to tell $dev is removed" unit_alert_seen "$ALERT_DEVICE_REMOVED" "$dev"
+assert "$unit is still active" systemctl -q is-active "$unit"
+engine_units_untouched "after the leak"
+
+systemctl stop "$unit"
+engine_units_untouched "after systemctl stop $unit"
+
+# --- 2. taking the engine over ----------------------------------------------
+
+# docs/install.md: mask Docker's own units (disable is not enough), give
+# dmwarden the engine command in a drop-in.
+t0=$SECONDS
+systemctl mask --now docker.socket docker.service containerd.service
+wait_for 120 "dockerd and containerd to exit" _no_process dockerd containerd
+timing mask-now "$((SECONDS - t0))"
+refute "a masked docker.service cannot be started" systemctl start docker.service
 docker_configure
 mkdir -p /etc/dmwarden/dmwarden.conf.d
 printf '[Engine]\nExecStart=/usr/sbin/dockerd -H fd://\n[Policy]\nAction=report\n' \
@@ -52,12 +153,14 @@ assert "its status line says the engine runs" grep -q '^Engine running' <<<"$sta
 assert "the engine namespace is pinned" test -e /run/dmwarden/engine.mnt
 docker_import_busybox
 assert_eq "$(docker run --rm --network none "$VM_BUSYBOX_IMAGE" echo ok 2>&1)" ok "docker run through dmwarden"
+refute "the docker command brought docker.service back" systemctl -q is-active docker.service
+refute "nor containerd.service" systemctl -q is-active containerd.service
 
 busctl introspect org.dmwarden1 /org/dmwarden1 >"$DMWARDEN_VM_ARTIFACTS/introspect.txt"
 assert "busctl introspect lists the manager interface" grep -qF org.dmwarden1.Manager \
         "$DMWARDEN_VM_ARTIFACTS/introspect.txt"
 docker_run_container installed
-watched=$(manager_u32 WatchedDevices)
+watched=$(manager_number WatchedDevices)
 log "WatchedDevices: $watched"
 assert "the running container's device is watched" test "$watched" -ge 1
 assert "dmwardenctl status agrees with busctl" sh -c "dmwardenctl status | grep -qE 'Devices: $watched watched'"

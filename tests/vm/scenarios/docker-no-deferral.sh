@@ -29,8 +29,8 @@ set -euo pipefail
 # shellcheck source=../lib.sh
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
 
-leak_cycles=${DOCKER_LEAK_CYCLES:-3}
-quiet_cycles=${DOCKER_QUIET_CYCLES:-4}
+leak_cycles=${DOCKER_LEAK_CYCLES:-2}
+quiet_cycles=${DOCKER_QUIET_CYCLES:-3}
 tsv=$DMWARDEN_VM_ARTIFACTS/docker-no-deferral.tsv
 # shellcheck disable=SC2034 # read by dmwarden_start_engine
 DOCKER_STORAGE_OPTS=(dm.use_deferred_removal=false dm.use_deferred_deletion=false)

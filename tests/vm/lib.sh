@@ -166,9 +166,8 @@ fuser_pids() { fuser -m "$1" 2>/dev/null | tr -s ' ' '\n' | sed -n 's/^\([0-9][0
 # docker_start [STORAGE_OPT...]: starts docker.service with the devicemapper
 # driver in loop-lvm mode (no dm.thinpooldev: dockerd makes its pool on
 # sparse loop files under /var/lib/docker/devicemapper) and the given
-# --storage-opt values, if any. Waits for `docker info` and checks that it
-# shows deferred removal and deferred deletion on: Docker 20.10 turns both on
-# by default when the kernel and libdevmapper support them.
+# --storage-opt values, if any. Waits for `docker info` and checks the
+# driver and its deferral settings (docker_check_storage).
 # shellcheck disable=SC2120 # the arguments are optional
 docker_start() {
         local t0=$SECONDS
@@ -178,11 +177,27 @@ docker_start() {
         systemctl start --no-block docker.service
         wait_for 600 "docker info to answer" _docker_answers
         timing docker-start "$((SECONDS - t0))"
+        docker_check_storage "$@"
+        log "docker is up after $((SECONDS - t0)) s"
+}
+
+# docker_check_storage [STORAGE_OPT...]: `docker info` (saved to the
+# artifacts) shows the devicemapper driver, and deferred removal and
+# deferred deletion as these options set them: on, as Docker 20.10 turns
+# both on by default when the kernel and libdevmapper support them, unless
+# dm.use_deferred_removal=false / dm.use_deferred_deletion=false says off.
+docker_check_storage() {
+        local removal=true deletion=true o
+        for o; do
+                case $o in
+                dm.use_deferred_removal=*) removal=${o#*=} ;;
+                dm.use_deferred_deletion=*) deletion=${o#*=} ;;
+                esac
+        done
         timeout 60 docker info >"$DMWARDEN_VM_ARTIFACTS/docker-info.txt" 2>&1
         assert_eq "$(docker_info_value 'Storage Driver')" devicemapper "docker's storage driver"
-        assert_eq "$(docker_info_value 'Deferred Removal Enabled')" true "docker's deferred removal"
-        assert_eq "$(docker_info_value 'Deferred Deletion Enabled')" true "docker's deferred deletion"
-        log "docker is up after $((SECONDS - t0)) s"
+        assert_eq "$(docker_info_value 'Deferred Removal Enabled')" "$removal" "docker's deferred removal"
+        assert_eq "$(docker_info_value 'Deferred Deletion Enabled')" "$deletion" "docker's deferred deletion"
 }
 
 # docker_configure [STORAGE_OPT...]: /etc/docker/daemon.json for the
@@ -343,14 +358,20 @@ _gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }
 
 # dmwarden_start_engine [CONFIG_LINE...]: stops docker.service and runs
 # dmwardend as the transient unit dmwarden-vm.service with dockerd as its
-# engine (the storage settings of docker_start stay in daemon.json), extra
-# lines appended to its configuration; waits until the unit is active
-# (READY=1 after dockerd's own) and docker answers. The configuration it
-# replaces (the installed one) comes back when the scenario exits.
+# engine (daemon.json as docker_start writes it, with the storage options
+# of the array DOCKER_STORAGE_OPTS, by default none), extra lines appended
+# to its configuration; waits until the unit is active (READY=1 after
+# dockerd's own) and docker answers, and checks the storage settings
+# (docker_check_storage). Storage options given come out of daemon.json
+# again when the scenario exits. To start it anew (another Action=, say),
+# dmwarden_stop first.
+# The configuration it replaces (the installed one) comes back when the
+# scenario exits.
 dmwarden_start_engine() {
         local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
         docker_stop
-        docker_configure
+        docker_configure "${DOCKER_STORAGE_OPTS[@]}"
+        if ((${#DOCKER_STORAGE_OPTS[@]})); then defer "docker_configure"; fi
         mkdir -p /etc/dmwarden
         if [[ -e $conf ]]; then
                 cp -p "$conf" "$conf.engine-saved"
@@ -370,9 +391,10 @@ dmwarden_start_engine() {
         defer "dmwarden_stop"
         wait_for 60 "docker to answer through dmwarden" _docker_answers_plain
         timing dmwarden-engine-start "$((SECONDS - t0))"
-        assert_eq "$(docker_info_value 'Storage Driver')" devicemapper "docker's storage driver under dmwarden"
+        docker_check_storage "${DOCKER_STORAGE_OPTS[@]}"
         log "dmwarden-vm.service active with dockerd $(dockerd_pid) after $((SECONDS - t0)) s"
 }
+DOCKER_STORAGE_OPTS=()
 
 _docker_answers_plain() { timeout 30 docker info >/dev/null 2>&1; }
 
@@ -441,6 +463,19 @@ now_usec() { echo "${EPOCHREALTIME/./}"; }
 # ms_since USEC_THEN USEC_NOW: the difference in milliseconds.
 ms_between() { echo $((($2 - $1) / 1000)); }
 
+# median_p95: "MEDIAN P95" of the numbers on stdin, one a line (nearest
+# rank), or "- -" when there are none.
+median_p95() {
+        sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit }
+                m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.95 + 0.999)]; print m, p }'
+}
+
+# dmwarden_manager_property NAME: a Manager property's value as busctl
+# prints it after the type, e.g. 3 for DevicesRemoved.
+dmwarden_manager_property() {
+        busctl get-property org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager "$1" | awk '{ print $2 }'
+}
+
 # spawn_engine_bind_holder SRC: a `sleep` in a mount namespace of its own,
 # made from the engine namespace, with its own bind mount of SRC (the way a
 # scanner or backup agent mounts snapshots): a leak that stays visible in
@@ -495,7 +530,7 @@ thin_pool_create() {
         dmsetup remove --retry "$name-base"
         THIN_POOL=$name
         THIN_NEXT_ID=1
-        log "thin pool $name on $meta and $data, base thin 0 is ext4"
+        log "thin pool $name, base thin 0 is ext4"
 }
 
 # thin_pool_create_empty NAME: the same pool with no thin device on it, for

@@ -29,10 +29,6 @@ tsv=$DMWARDEN_VM_ARTIFACTS/let-go.tsv
 thin_pool_create lgpool
 dmwarden_start_stand_in '[Policy]' 'Action=kill' 'GraceSec=5s'
 
-manager_property() {
-        busctl get-property org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager "$1" | awk '{ print $2 }'
-}
-
 # One leak: the engine's removal runs while the holder keeps the device.
 leak_cycle() {
         local style=$1 name=$2 dir h t0 t_reaped t_done tries ok=1
@@ -91,7 +87,7 @@ run_cycles() {
 
 printf 'style\tdevice\tengine_removal_ok\ttries\tholder_ended_ms\tremoval_done_ms\tlet_go\n' >"$tsv"
 run_cycles leak "$cycles" lg
-removed_before=$(manager_property DevicesRemoved)
+removed_before=$(dmwarden_manager_property DevicesRemoved)
 run_cycles quiet "$quiet" quiet
 # The last removals are seen before anything is counted.
 wait_for 60 "every quiet device off the bus" eval '! busctl tree org.dmwarden1 | grep -q quiet_2d'
@@ -99,9 +95,7 @@ wait_for 60 "every quiet device off the bus" eval '! busctl tree org.dmwarden1 |
 # Each style: how the engine let go, how often its own removal succeeded,
 # median and p95 of let-go → holder ended → the engine's removal done.
 stat_ms() {  # COLUMN STYLE: "median p95" of that column, in ms
-        awk -F'\t' -v s="$2" -v c="$1" 'NR > 1 && $1 == s && $3 == 1 { print $c }' "$tsv" | sort -n |
-                awk '{ v[NR] = $1 } END { if (NR == 0) { print "- -"; exit }
-                     m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.95 + 0.999)]; print m, p }'
+        awk -F'\t' -v s="$2" -v c="$1" 'NR > 1 && $1 == s && $3 == 1 { print $c }' "$tsv" | median_p95
 }
 {
         for style in forced plain; do
@@ -112,7 +106,7 @@ stat_ms() {  # COLUMN STYLE: "median p95" of that column, in ms
                 echo "$style: the engine's own removal succeeded in $n_ok of $cycles cycles ($first at its first try);" \
                      "holder ended after let-go: median $hm ms, p95 $hp ms; the engine's removal done: median $dm ms, p95 $dp ms"
         done
-        echo "quiet cycles: $quiet of each style, DevicesRemoved $removed_before -> $(manager_property DevicesRemoved)"
+        echo "quiet cycles: $quiet of each style, DevicesRemoved $removed_before -> $(dmwarden_manager_property DevicesRemoved)"
 } | tee "$DMWARDEN_VM_ARTIFACTS/let-go.txt" | while read -r line; do log "$line"; done
 
 for style in forced plain; do
@@ -127,6 +121,6 @@ for style in forced plain; do
                 assert_eq "$(alert_count "$ALERT_LEAK_DETECTED" "quiet-$style-$i")" 0 "leak alerts for quiet-$style-$i"
         done
 done
-assert_eq "$(manager_property DevicesRemoved)" "$removed_before" "devices dmwarden removed in the quiet cycles"
+assert_eq "$(dmwarden_manager_property DevicesRemoved)" "$removed_before" "devices dmwarden removed in the quiet cycles"
 n_failed=$(journalctl -b "MESSAGE_ID=$ALERT_REMOVAL_FAILED" -o cat --no-pager | grep -c . || true)
 assert_eq "$n_failed" 0 "removal-failed alerts"

@@ -169,7 +169,7 @@ for ((i = 1; i <= cycles; i++)); do
         wait_for 120 "$d to be removed" dm_gone "$d"
         wait_for 60 "$d's removal alert" alert_seen "$ALERT_DEVICE_REMOVED" "$d"
         wait_for 60 "$d's holder reaped" alert_seen "$ALERT_HOLDER_REAPED" "$d"
-        refute "$d's holder lives" alive "$h"
+        refute "$d's holder has ended" alive "$h"
         assert_eq "$(alert_field "$ALERT_LEAK_DETECTED" "$d" LET_GO)" forced-remove "LET_GO of $d's alert"
         assert_eq "$(alert_count "$ALERT_LEAK_DETECTED" "$d")" 1 "leak alerts for $d"
         result=$(alert_field "$ALERT_DEVICE_REMOVED" "$d" RESULT)

@@ -459,9 +459,16 @@ static bool waiting_for_let_go(const Device *d) {
         return d->state == DEVICE_IDLE && d->holders.n_rows > 0 && !device_info_removal_asked(&d->info);
 }
 
-/* When the settle rule would call d let go (CLOCK_MONOTONIC), or 0. */
+/* When the settle rule would call d let go (CLOCK_MONOTONIC), or 0: never
+ * (not held, or SettleSec=infinity). The sum would wrap past infinity to
+ * a moment already gone, and the ask-again timer would fire at once,
+ * forever. */
 static usec_t settle_due(const DeviceWatch *w, const Device *d) {
-        return d->held_outside_since_usec > 0 ? d->held_outside_since_usec + w->config->settle_usec : 0;
+        usec_t since = d->held_outside_since_usec, settle = w->config->settle_usec;
+
+        if (since == 0 || settle >= USEC_INFINITY - since)
+                return 0;
+        return since + settle;
 }
 
 static void arm_ask_again(DeviceWatch *w) {

@@ -264,3 +264,53 @@ Test(let_go, a_forced_removal_is_a_leak_at_once) {
         cr_assert_neq(access(description, F_OK), 0, "the forced-removed device was not removed");
         stop_daemon();
 }
+
+/* dmwardend's CPU time so far (user and system), in clock ticks. */
+static unsigned long long daemon_cpu_ticks(void) {
+        char path[64], buf[1024], *p;
+        unsigned long long utime = 0, stime = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) world.pid);
+        f = fopen(path, "re");
+        cr_assert_not_null(f);
+        cr_assert_not_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        /* Fields 14 and 15, counted after the ")" that ends comm. */
+        p = strrchr(buf, ')');
+        cr_assert_not_null(p);
+        cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime), 2);
+        return utime + stime;
+}
+
+/* SettleSec=infinity turns the rule off: an operator who wants the
+ * engine's own removal to be the only let-go (containerd: a stopped task
+ * unmounts, the container's deletion removes). The held copy is no leak
+ * by time, dmwardend does not spin waiting for a settle time that never
+ * comes, and a forced removal is still seen at once. */
+Test(let_go, settle_sec_infinity_never_settles) {
+        unsigned long long cpu_before, cpu_used;
+        uint64_t unmounted;
+
+        start_world(HOLDER_FILESYSTEM, "SettleSec=infinity\n");
+        engine_unmounts();
+        expect_log("thin-leak: active → idle");
+        cpu_before = daemon_cpu_ticks();
+        unmounted = now_ms();
+        while (now_ms() < unmounted + 3000)
+                usleep(100 * 1000);
+        cpu_used = daemon_cpu_ticks() - cpu_before;
+        cr_assert_null(strstr(world_log(&world), "was let go by the engine"),
+                       "SettleSec=infinity settled a device:\n%s", world_log(&world));
+        cr_assert(holder_mounts_device(), "the holder lost its copy with no leak reported");
+        /* Asking the kernel at 200 ms, doubling, is a few ioctls: far
+         * below a second of CPU in three. */
+        cr_assert_lt(cpu_used, (unsigned long long) sysconf(_SC_CLK_TCK) / 2,
+                     "dmwardend used %llu ticks of CPU in 3 s waiting for a let-go (%ld a second)", cpu_used,
+                     sysconf(_SC_CLK_TCK));
+
+        describe_device("error");
+        expect_log("LET_GO=forced-remove");
+        expect_log("Freed thin device thin-leak");
+        stop_daemon();
+}

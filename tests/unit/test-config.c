@@ -99,6 +99,21 @@ Test(config, every_key_parsed) {
         cr_assert_eq(c->remove, REMOVE_IMMEDIATE);
 }
 
+Test(config, settle_sec_takes_infinity) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        r = config_load("/nonexistent/dmwarden.conf", &c, &errors);
+        cr_assert_eq(r, 0);
+        cr_assert_eq(c->settle_usec, 5 * USEC_PER_SEC, "SettleSec= is 5s by default");
+        c = config_free(c);
+
+        r = load_fixture("settle-infinity.conf", &c, &errors);
+        cr_assert_eq(r, 0, "SettleSec=infinity rejected: %s", errors && errors[0] ? errors[0] : "?");
+        cr_assert_eq(c->settle_usec, USEC_INFINITY);
+}
+
 Test(config, dropins_apply_in_byte_order_after_main_file) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_strv_free_ char **errors = NULL;

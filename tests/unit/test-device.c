@@ -70,6 +70,18 @@ Test(device_let_go, the_kernel_traces_of_an_engine_letting_go) {
         cr_assert_str_eq(device_let_go_to_string(DEVICE_LET_GO_FORCED), "forced-remove");
 }
 
+Test(device_let_go, settle_sec_infinity_never_settles) {
+        DeviceInfo info = { .target = (char *) "thin" };
+        const usec_t t0 = 100 * USEC_PER_SEC;
+
+        cr_assert_eq(device_let_go(&info, t0, t0 + 365 * USEC_PER_DAY, USEC_INFINITY), DEVICE_LET_GO_NONE,
+                     "a year held is not infinity");
+        cr_assert_eq(device_let_go(&info, 1, USEC_INFINITY - 1, USEC_INFINITY), DEVICE_LET_GO_NONE);
+        info.target = (char *) "error";
+        cr_assert_eq(device_let_go(&info, t0, t0, USEC_INFINITY), DEVICE_LET_GO_FORCED,
+                     "the engine's own removal is still seen");
+}
+
 Test(device_let_go, only_filesystem_references_settle) {
         static const char *const fs[] = { "mount", "fd", "cwd", "root", "exe", "map", "pin-mount", "pin-fd" };
         static const char *const block[] = { "device-node", "stacked", "loop", "unexplained" };

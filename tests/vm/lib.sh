@@ -728,6 +728,9 @@ dmwarden_start_containerd() {
         local t0=$SECONDS line conf=/etc/dmwarden/dmwarden.conf
         systemctl stop containerd.service
         wait_for 120 "containerd to exit" _no_process containerd
+        # An earlier scenario's state names images and snapshots on a pool
+        # that is gone: each one starts on an empty containerd.
+        rm -rf /var/lib/containerd /run/containerd
         containerd_configure "${THIN_POOL:?call thin_pool_create_empty first}"
         mkdir -p /etc/dmwarden
         if [[ -e $conf ]]; then
@@ -742,10 +745,11 @@ dmwarden_start_containerd() {
                 for line in "$@"; do printf '%s\n' "$line"; done
         } >"$conf"
         systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
+        _containerd_dmsetup_trace
         # Without --no-block: systemd-run returns once the unit is active,
         # that is once containerd is.
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
-                -p Delegate=yes -p TimeoutStartSec=600 \
+                -p Delegate=yes -p TimeoutStartSec=600 -E "PATH=$CTR_DMSETUP_DIR:$PATH" \
                 -E "DMWARDEN_LOG_LEVEL=${DMWARDEN_LOG_LEVEL:-debug}" "$(command -v dmwardend)"
         defer "dmwarden_stop"
         CONTAINERD_PID=$(containerd_pid)
@@ -753,6 +757,37 @@ dmwarden_start_containerd() {
         wait_for 60 "ctr version to answer" ctr_do version
         timing dmwarden-containerd-start "$((SECONDS - t0))"
         log "dmwarden-vm.service active with containerd $CONTAINERD_PID after $((SECONDS - t0)) s"
+}
+
+# containerd runs `dmsetup` from its PATH: dmwarden_start_containerd puts
+# a wrapper first there that appends "EPOCH-SECONDS ARGS..." to
+# CTR_DMSETUP_LOG and runs the real one, so a scenario can count the tries
+# of containerd's removal of a device exactly (containerd logs only every
+# tenth: "retrying... (10 of 100)").
+CTR_DMSETUP_DIR=/usr/local/libexec/dmwarden-vm/dmsetup-trace
+CTR_DMSETUP_LOG=/run/dmwarden-vm-dmsetup.log
+_containerd_dmsetup_trace() {
+        mkdir -p "$CTR_DMSETUP_DIR"
+        # shellcheck disable=SC2016 # the wrapper expands them
+        printf '#!/bin/sh\necho "$(date +%%s.%%N) $*" >>%s\nexec %s "$@"\n' \
+                "$CTR_DMSETUP_LOG" "$(command -v dmsetup)" >"$CTR_DMSETUP_DIR/dmsetup"
+        chmod 755 "$CTR_DMSETUP_DIR/dmsetup"
+        : >"$CTR_DMSETUP_LOG"
+        defer "cp $CTR_DMSETUP_LOG $DMWARDEN_VM_ARTIFACTS/dmsetup-calls.txt"
+}
+
+# ctr_removal_tries DEV: how many times containerd ran `dmsetup remove` on
+# DEV (it names the device by its /dev/mapper path).
+ctr_removal_tries() {
+        awk -v d="$1" '$2 == "remove" && ($NF == d || $NF == "/dev/mapper/" d) { n++ } END { print n + 0 }' \
+                "$CTR_DMSETUP_LOG"
+}
+
+# containerd_retry_lines SINCE_USEC: containerd's "retrying..." warnings
+# (one every tenth try of a removal) in the unit's journal since then.
+containerd_retry_lines() {
+        journalctl -b -u dmwarden-vm.service --since "@$(($1 / 1000000))" -o cat --no-pager |
+                grep -c 'retrying\.\.\.' || true
 }
 
 # The containerd that dmwardend (dmwarden-vm.service's main process) runs.

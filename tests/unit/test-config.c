@@ -104,7 +104,7 @@ Test(config, settle_sec_takes_infinity) {
         _cleanup_strv_free_ char **errors = NULL;
         int r;
 
-        r = config_load("/nonexistent/dmwarden.conf", &c, &errors);
+        r = config_load("/nonexistent/dmwarden.conf", 0, &c, &errors);
         cr_assert_eq(r, 0);
         cr_assert_eq(c->settle_usec, 5 * USEC_PER_SEC, "SettleSec= is 5s by default");
         c = config_free(c);

@@ -136,24 +136,19 @@ static int scan_job_new(const HolderScanOptions *o, unsigned open_count, ScanLim
         return 0;
 }
 
-/* A detached thread with every signal blocked: signals stay the event
- * loop's, and nobody ever joins a thread that may never end. */
-static int start_thread(ScanJob *j) {
-        pthread_attr_t attr;
+/* A thread with every signal blocked, so signals stay the event loop's.
+ * One that finishes in time is joined, so it is gone (its malloc cache
+ * given back, its stack reused by the next) before the caller goes on;
+ * an abandoned one is detached, since it may never end. */
+static int start_thread(ScanJob *j, pthread_t *ret) {
         sigset_t all, old;
-        pthread_t t;
         int r;
 
-        r = pthread_attr_init(&attr);
-        if (r != 0)
-                return -r;
-        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         j->refs++;  /* the thread's; nobody else sees j yet */
-        r = pthread_create(&t, &attr, scan_thread, j);
+        r = pthread_create(ret, NULL, scan_thread, j);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
         if (r != 0) {
                 j->refs--;
                 return r == EAGAIN ? -EAGAIN : -r;
@@ -172,6 +167,7 @@ int holder_scan_bounded(const HolderScanOptions *o, unsigned open_count, usec_t 
                         HolderScan **ret) {
         ScanJob *j = NULL;
         struct timespec deadline;
+        pthread_t thread;
         int r;
 
         if (scan_limit_stalled(limit) >= limit->max_stalled)
@@ -179,7 +175,7 @@ int holder_scan_bounded(const HolderScanOptions *o, unsigned open_count, usec_t 
         r = scan_job_new(o, open_count, limit, &j);
         if (r < 0)
                 return r;
-        r = start_thread(j);
+        r = start_thread(j, &thread);
         if (r < 0) {
                 scan_job_release(j);
                 return r;
@@ -203,6 +199,10 @@ int holder_scan_bounded(const HolderScanOptions *o, unsigned open_count, usec_t 
                 r = -ETIMEDOUT;
         }
         pthread_mutex_unlock(&j->lock);
+        if (r == -ETIMEDOUT)
+                (void) pthread_detach(thread);
+        else
+                (void) pthread_join(thread, NULL);
         scan_job_release(j);
         return r;
 }

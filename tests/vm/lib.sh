@@ -373,11 +373,17 @@ dmwarden_start_engine() {
         docker_configure "${DOCKER_STORAGE_OPTS[@]}"
         if ((${#DOCKER_STORAGE_OPTS[@]})); then defer "docker_configure"; fi
         mkdir -p /etc/dmwarden
-        if [[ -e $conf ]]; then
-                cp -p "$conf" "$conf.engine-saved"
-                defer "mv -f $conf.engine-saved $conf"
-        else
-                defer "rm -f $conf"
+        # Only the first start of a scenario saves the installed file: a
+        # second one (dmwarden_stop, then another Action=) would save the
+        # first one's configuration over it.
+        if [[ -z ${_ENGINE_CONF_SAVED:-} ]]; then
+                _ENGINE_CONF_SAVED=1
+                if [[ -e $conf ]]; then
+                        cp -p "$conf" "$conf.engine-saved"
+                        defer "mv -f $conf.engine-saved $conf"
+                else
+                        defer "rm -f $conf"
+                fi
         fi
         {
                 printf '[Engine]\nExecStart=/usr/sbin/dockerd\n'

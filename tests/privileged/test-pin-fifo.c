@@ -51,21 +51,11 @@ static void pin_and_cover(const PinWorld *w) {
 }
 
 static void world_new(PinWorld *w) {
-        cpu_set_t cpu;
         int p[2];
         char c;
 
         *w = (PinWorld) { .loop.fd = -1 };
-        /* The pinned namespace must be made after the one the pin goes
-         * into, in the kernel's order of ids (see test-holder-scan.c). */
-        CPU_ZERO(&cpu);
-        CPU_SET(sched_getcpu(), &cpu);
-        cr_assert_eq(sched_setaffinity(0, sizeof(cpu), &cpu), 0);
-        cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-        cr_assert_eq(mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL), 0);
-        snprintf(w->root, sizeof(w->root), "/tmp/dmwarden-pin-XXXXXX");
-        cr_assert_not_null(mkdtemp(w->root));
-        cr_assert_eq(mount("dmwarden-test", w->root, "tmpfs", 0, "size=1m"), 0);
+        pin_world_enter("dmwarden-pin", w->root, sizeof(w->root));
         snprintf(w->pin, sizeof(w->pin), "%s/pin", w->root);
         test_loop_new(&w->loop, 16);
 

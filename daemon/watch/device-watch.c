@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -173,8 +174,15 @@ static void drop_device(DeviceWatch *w, size_t index, bool exists) {
         device_free(d);
 }
 
+/* Whether a and b describe one device: the same number, and the same disk
+ * sequence number where both are known (device-mapper gives a new device the
+ * lowest free minor, often its predecessor's). */
+static bool same_device(const DeviceInfo *a, const DeviceInfo *b) {
+        return a->dev == b->dev && (a->diskseq == 0 || b->diskseq == 0 || a->diskseq == b->diskseq);
+}
+
 static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
-        return a->dev == b->dev && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
+        return same_device(a, b) && a->diskseq == b->diskseq && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
                a->suspended == b->suspended && streq(a->uuid, b->uuid) && streq(a->target, b->target) &&
                streq(a->pool, b->pool);
 }
@@ -183,7 +191,7 @@ static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
  * "error": the device it failed to remove is the one to keep watching, as
  * it was (its thin volume is still in that pool). */
 static bool forced_removal_of(const Device *d, DeviceInfo *info) {
-        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || info->dev != d->info.dev)
+        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || !same_device(&d->info, info))
                 return false;
         if (isempty(info->pool) && !isempty(d->info.pool)) {
                 char *pool = strdup(d->info.pool);
@@ -212,6 +220,15 @@ static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
                         drop_device(w, index, info != NULL);
                 }
                 return 0;
+        }
+        if (d && !same_device(&d->info, info)) {
+                /* Removed and made again between two looks: its state,
+                 * holders and alerts were its predecessor's. */
+                log_debug("%s is a new device (%u:%u, disk %" PRIu64 ") where %u:%u (disk %" PRIu64 ") was.",
+                          name, major(info->dev), minor(info->dev), info->diskseq, major(d->info.dev),
+                          minor(d->info.dev), d->info.diskseq);
+                drop_device(w, index, false);
+                d = NULL;
         }
         if (!d)
                 return add_device(w, info, index);

@@ -22,7 +22,7 @@
 #    exits 0, the holder's mount is detached, it lives on, the device is
 #    removed by the engine.
 #
-# The defaults fit CI; the measured run in the README is
+# The defaults fit CI; the measured run in docs/benchmarks.md is
 #     tests/vm/run --build-dir build --env DOCKER_LEAK_CYCLES=20 \
 #             --env DOCKER_QUIET_CYCLES=50 tests/vm/scenarios/docker-no-deferral.sh
 set -euo pipefail

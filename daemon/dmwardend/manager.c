@@ -59,8 +59,13 @@ Manager *manager_free(Manager *m) {
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
         if (m->engine) {
+                /* An engine left running keeps its pin below the runtime
+                 * directory's mount, for the next dmwardend. */
+                bool keep = engine_is_alive(m->engine);
+
                 m->engine = engine_free(m->engine);
-                (void) runtime_dir_release(m->runtime_dir);
+                if (!keep)
+                        (void) runtime_dir_release(m->runtime_dir);
         }
         sd_event_unref(m->event);
         config_free(m->config);

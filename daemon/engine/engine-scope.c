@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,27 +108,36 @@ static int wait_in_scope(const char *scope, pid_t pid) {
 }
 
 int engine_scope_attach(sd_bus *bus, const char *scope, const char *our_unit, pid_t pid) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        usec_t end = now_usec(CLOCK_MONOTONIC) + ENGINE_SCOPE_TIMEOUT_USEC;
         int r;
 
-        r = call_start_transient(bus, scope, our_unit, pid, &error);
-        if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists")) {
-                /* The last engine left something running in it. */
+        for (;;) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                r = call_start_transient(bus, scope, our_unit, pid, &error);
+                if (r >= 0 || !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
+                        break;
+                /* The last engine left something running in it; or it is
+                 * on its way out (emptied, not yet collected): then wait. */
                 sd_bus_error_free(&error);
                 r = call_attach(bus, scope, pid, &error);
+                if (r >= 0 || now_usec(CLOCK_MONOTONIC) >= end)
+                        break;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
         if (r < 0)
                 return r;
         return wait_in_scope(scope, pid);
 }
 
-int engine_scope_stop(sd_bus *bus, const char *scope) {
+int engine_scope_kill(sd_bus *bus, const char *scope) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "StopUnit", &error, NULL, "ss",
-                               scope, "replace");
-        if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit"))
+        r = sd_bus_call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "KillUnit", &error, NULL, "ssi",
+                               scope, "all", SIGKILL);
+        if (r < 0 && (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ||
+                      sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchProcess")))
                 return 0;
         return r;
 }

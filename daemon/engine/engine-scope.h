@@ -25,9 +25,11 @@ int engine_scope_name(char **ret_scope, char **ret_unit, const char **ret_why);
  * left processes in it. Returns once the kernel shows pid in the scope. */
 int engine_scope_attach(sd_bus *bus, const char *scope, const char *our_unit, pid_t pid);
 
-/* Stops the scope (whatever the engine left behind in it: shims, containers).
- * A scope that is gone already is fine. Does not wait for the stop job. */
-int engine_scope_stop(sd_bus *bus, const char *scope);
+/* SIGKILL to whatever the engine left behind in the scope (shims,
+ * containers), as KillMode=mixed does to a service's leftovers; the empty
+ * scope then ends by itself. No job, so nothing to order against a restart
+ * of dmwardend's unit. A scope that is gone already is fine. */
+int engine_scope_kill(sd_bus *bus, const char *scope);
 
 /* Whether pid runs in the scope, as its cgroup says (1 yes, 0 no). */
 int engine_scope_contains(const char *scope, pid_t pid);

@@ -242,9 +242,9 @@ static void engine_stop_scope(Engine *e) {
 
         if (!e->system_bus || !e->scope)
                 return;
-        r = engine_scope_stop(e->system_bus, e->scope);
+        r = engine_scope_kill(e->system_bus, e->scope);
         if (r < 0)
-                log_warning_errno(r, "Failed to stop %s, where the engine ran: %m", e->scope);
+                log_warning_errno(r, "Failed to end what the engine left in %s: %m", e->scope);
 }
 
 static void engine_exited(Engine *e, bool failed) {

@@ -516,7 +516,8 @@ static void engine_check_pin(Engine *e) {
                 log_warning_errno(r, "Failed to pin the engine namespace at %s: %m", e->pin_path);
 }
 
-/* A record that names no engine: whatever it pinned must go. */
+/* A record that names no engine is dropped; engine_start() then removes
+ * the stale pin it may have left. */
 static void engine_forget_record(Engine *e) {
         (void) engine_record_remove(e->runtime_dir);
 }

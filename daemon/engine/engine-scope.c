@@ -107,10 +107,28 @@ static int wait_in_scope(const char *scope, pid_t pid) {
         }
 }
 
-int engine_scope_attach(sd_bus *bus, const char *scope, const char *our_unit, pid_t pid) {
+static int bus_open(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_method_call_timeout(bus, ENGINE_SCOPE_TIMEOUT_USEC);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int engine_scope_attach(const char *scope, const char *our_unit, pid_t pid) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         usec_t end = now_usec(CLOCK_MONOTONIC) + ENGINE_SCOPE_TIMEOUT_USEC;
         int r;
 
+        r = bus_open(&bus);
+        if (r < 0)
+                return r;
         for (;;) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
@@ -130,10 +148,14 @@ int engine_scope_attach(sd_bus *bus, const char *scope, const char *our_unit, pi
         return wait_in_scope(scope, pid);
 }
 
-int engine_scope_kill(sd_bus *bus, const char *scope) {
+int engine_scope_kill(const char *scope) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
+        r = bus_open(&bus);
+        if (r < 0)
+                return r;
         r = sd_bus_call_method(bus, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "KillUnit", &error, NULL, "ssi",
                                scope, "all", SIGKILL);
         if (r < 0 && (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ||

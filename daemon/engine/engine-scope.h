@@ -4,7 +4,9 @@
 /* The engine's cgroup of its own: a transient systemd scope, so that the
  * engine and its containers outlive a dmwardend that crashes, is killed or
  * is replaced. Talks to systemd on the system bus, synchronously and with a
- * short timeout (only when the engine starts or stops). */
+ * short timeout, on a connection of its own opened for each use (only when
+ * the engine starts or stops): one kept idle outside the event loop would
+ * never finish authenticating, and the bus daemon drops it. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -23,13 +25,13 @@ int engine_scope_name(char **ret_scope, char **ret_unit, const char **ret_why);
  * before our_unit so that at shutdown dmwardend stops the engine before
  * systemd stops the scope), or the existing one should the last engine have
  * left processes in it. Returns once the kernel shows pid in the scope. */
-int engine_scope_attach(sd_bus *bus, const char *scope, const char *our_unit, pid_t pid);
+int engine_scope_attach(const char *scope, const char *our_unit, pid_t pid);
 
 /* SIGKILL to whatever the engine left behind in the scope (shims,
  * containers), as KillMode=mixed does to a service's leftovers; the empty
  * scope then ends by itself. No job, so nothing to order against a restart
  * of dmwardend's unit. A scope that is gone already is fine. */
-int engine_scope_kill(sd_bus *bus, const char *scope);
+int engine_scope_kill(const char *scope);
 
 /* Whether pid runs in the scope, as its cgroup says (1 yes, 0 no). */
 int engine_scope_contains(const char *scope, pid_t pid);

@@ -240,9 +240,9 @@ static void log_exit(const Engine *e, const siginfo_t *si) {
 static void engine_stop_scope(Engine *e) {
         int r;
 
-        if (!e->system_bus || !e->scope)
+        if (!e->scope)
                 return;
-        r = engine_scope_kill(e->system_bus, e->scope);
+        r = engine_scope_kill(e->scope);
         if (r < 0)
                 log_warning_errno(r, "Failed to end what the engine left in %s: %m", e->scope);
 }
@@ -411,9 +411,9 @@ static void engine_enter_scope(pid_t pid, void *userdata) {
         Engine *e = ASSERT_PTR(userdata);
         int r;
 
-        if (!e->system_bus || !e->scope)
+        if (!e->scope)
                 return;
-        r = engine_scope_attach(e->system_bus, e->scope, e->our_unit, pid);
+        r = engine_scope_attach(e->scope, e->our_unit, pid);
         if (r < 0)
                 log_warning_errno(r, "Failed to move the engine (PID %d) into %s; it stays in dmwardend's cgroup, "
                                      "and whatever stops dmwardend's unit stops it and every container too: %m",
@@ -628,16 +628,6 @@ static int engine_open_scope(Engine *e) {
                            "engine and every container with it.", why);
                 return 0;
         }
-        r = sd_bus_open_system(&e->system_bus);
-        if (r >= 0)
-                r = sd_bus_set_method_call_timeout(e->system_bus, ENGINE_SCOPE_TIMEOUT_USEC);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to connect to systemd on the system bus, so the engine gets no %s and "
-                                     "stays in dmwardend's cgroup (%s): %m", e->scope, e->our_unit);
-                e->system_bus = sd_bus_flush_close_unref(e->system_bus);
-                free(e->scope);
-                e->scope = NULL;
-        }
         return 0;
 }
 
@@ -707,7 +697,6 @@ Engine *engine_free(Engine *e) {
         free(e->runtime_dir);
         free(e->scope);
         free(e->our_unit);
-        sd_bus_flush_close_unref(e->system_bus);
         free(e->status);
         sd_event_unref(e->event);
         free(e);

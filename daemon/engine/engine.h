@@ -37,7 +37,6 @@ struct Engine {
         char *runtime_dir;
         char *pin_path;
 
-        sd_bus *system_bus;     /* to systemd, for the scope; NULL without systemd */
         char *scope;            /* the engine's scope; NULL: none (no systemd) */
         char *our_unit;         /* dmwardend's own unit */
 

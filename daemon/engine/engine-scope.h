@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 
 /* How long a call to systemd, or the move of a PID into the scope, may take. */
 #define ENGINE_SCOPE_TIMEOUT_USEC (5 * 1000 * 1000ULL)

@@ -42,6 +42,17 @@ static int property_get_engine_namespace(sd_bus *bus, const char *path, const ch
         return sd_bus_message_append(reply, "t", engine_info(userdata).namespace_inode);
 }
 
+static int property_get_engine_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(engine_info(userdata).unit));
+}
+
+static int property_get_engine_adopted(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", engine_info(userdata).adopted);
+}
+
 static int property_get_engine_namespace_path(sd_bus *bus, const char *path, const char *interface,
                                               const char *property, sd_bus_message *reply, void *userdata,
                                               sd_bus_error *error) {
@@ -315,6 +326,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("EngineState", "s", property_get_engine_state, 0, CHANGES),
         SD_BUS_PROPERTY("EnginePID", "u", property_get_engine_pid, 0, CHANGES),
         SD_BUS_PROPERTY("EngineNamespace", "t", property_get_engine_namespace, 0, CHANGES),
+        /* The engine's scope, "" without systemd; whether this dmwardend
+         * adopted the engine rather than started it. */
+        SD_BUS_PROPERTY("EngineUnit", "s", property_get_engine_unit, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineAdopted", "b", property_get_engine_adopted, 0, CHANGES),
         /* The pin's path, or the watched process's: fixed for the daemon's life. */
         SD_BUS_PROPERTY("EngineNamespacePath", "s", property_get_engine_namespace_path, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),

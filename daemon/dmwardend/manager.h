@@ -42,6 +42,9 @@ typedef struct Manager {
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
+        sd_event_source *sigusr2_source;
+
+        char **argv;                    /* borrowed from main(): how to re-execute */
 } Manager;
 
 /* Takes ownership of config, also on failure. */
@@ -52,6 +55,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Use a directory of device descriptions instead of device-mapper (the
  * privileged tests' stand-in). Call before manager_start(). */
 int manager_set_device_source_dir(Manager *m, const char *dir);
+
+/* The command line to re-execute with (SIGUSR2): borrowed, must live on. */
+void manager_set_argv(Manager *m, char **argv);
 
 /* How manager_reload() loads the configuration: as it was at start-up. */
 void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);

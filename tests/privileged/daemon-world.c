@@ -252,8 +252,8 @@ void world_destroy(DaemonWorld *w) {
                 kill(w->pid, SIGKILL);
                 waitpid(w->pid, NULL, 0);
         }
-        /* Fake engines write their pid; they die with dmwardend (pdeathsig)
-         * but a test must not rely on the code it tests to clean up. */
+        /* Fake engines write their pid; they outlive dmwardend on purpose
+         * (the next one adopts them), so they are ended here. */
         world_path(w, "engine.pid", path, sizeof(path));
         f = fopen(path, "re");
         if (f) {

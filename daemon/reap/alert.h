@@ -44,6 +44,10 @@ typedef struct Alert {
                                          * "deferred-remove", "forced-remove",
                                          * "settled"; NULL: not known */
         unsigned n_suppressed;          /* alerts the rate limit dropped before */
+        /* The bytes the device maps in its pool, which the leak keeps from
+         * everyone else; told only if known */
+        uint64_t mapped_bytes;
+        bool mapped_bytes_known;
 } Alert;
 
 /* The MESSAGE_ID and syslog priority of a kind. */

@@ -123,6 +123,8 @@ static void alert(LeakEntry *e, Alert *a) {
         a->dm_uuid = d->info.uuid;
         a->dm_pool = d->info.pool;
         a->dev = d->info.dev;
+        a->mapped_bytes = d->info.mapped_bytes;
+        a->mapped_bytes_known = d->info.mapped_bytes != THIN_BYTES_UNKNOWN;
         if (!alert_ratelimit_test(&e->ratelimit, a->kind, now_usec(CLOCK_MONOTONIC), &a->n_suppressed)) {
                 log_debug("Alert %s for %s suppressed by the rate limit.", alert_kind_to_string(a->kind), e->name);
                 return;

@@ -833,10 +833,14 @@ static void refresh_device_space(DeviceWatch *w, Device *d) {
 }
 
 void device_watch_refresh_space(DeviceWatch *w) {
-        _cleanup_strv_free_ char **pools = NULL;
-
         for (size_t i = 0; i < w->n_devices; i++)
                 refresh_device_space(w, w->devices[i]);
+        device_watch_refresh_pools(w);
+}
+
+void device_watch_refresh_pools(DeviceWatch *w) {
+        _cleanup_strv_free_ char **pools = NULL;
+
         /* A copy of the names: the list changes under the loop. */
         for (size_t i = 0; i < w->pools.n_pools; i++)
                 if (strv_extend(&pools, w->pools.pools[i].name) < 0)

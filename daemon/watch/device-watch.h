@@ -81,6 +81,9 @@ const DeviceInfo *device_watch_pool(DeviceWatch *w, const char *name);
  * each, no scan); a device whose other details changed is queued for the
  * next pass. */
 void device_watch_refresh_space(DeviceWatch *w);
+/* The same for the pools alone (two ioctls each: cheap enough for a bus
+ * property read). */
+void device_watch_refresh_pools(DeviceWatch *w);
 /* The bytes mapped by leaked devices (leaked, reaping, stuck) in pool,
  * NULL: in any pool. What freeing and deleting them would give back. */
 uint64_t device_watch_leaked_bytes(DeviceWatch *w, const char *pool);

@@ -28,6 +28,7 @@ static const struct {
         [ALERT_DEVICE_RELEASED] = { "device-released", ALERT_ID_DEVICE_RELEASED, LOG_INFO },
         [ALERT_DEVICE_REMOVED] = { "device-removed", ALERT_ID_DEVICE_REMOVED, LOG_INFO },
         [ALERT_REMOVAL_FAILED] = { "removal-failed", ALERT_ID_REMOVAL_FAILED, LOG_ERR },
+        [ALERT_POOL_FILL] = { "pool-fill", ALERT_ID_POOL_FILL, LOG_WARNING },
 };
 
 const char *alert_kind_id(AlertKind k) {
@@ -163,6 +164,27 @@ static int format_message(const Alert *a, char **ret) {
                              "(dmwardenctl holders %s), then remove it with dmsetup remove --deferred %s.",
                              name, maj, min, result, name, name);
                 break;
+        case ALERT_POOL_FILL: {
+                _cleanup_free_ char *leaked = cescape(strempty(a->leaked_devices));
+                char bytes[THIN_BYTES_STRING_MAX];
+
+                if (!leaked)
+                        return -ENOMEM;
+                if (*leaked)
+                        n = asprintf(&body, "Thin pool %s is past %u%% full: data %u.%u%%, metadata %u.%u%%. "
+                                     "Leaked devices hold %s of it: %s. Freeing them (dmwardenctl holders NAME "
+                                     "says who holds each) and letting the engine delete them gives that back.",
+                                     name, a->warn_percent, a->data_permille / 10, a->data_permille % 10,
+                                     a->metadata_permille / 10, a->metadata_permille % 10,
+                                     thin_format_bytes(a->leaked_bytes, bytes), leaked);
+                else
+                        n = asprintf(&body, "Thin pool %s is past %u%% full: data %u.%u%%, metadata %u.%u%%. "
+                                     "No leaked device holds space in it: the engine's own devices fill it; "
+                                     "grow the pool or remove unused images and containers.",
+                                     name, a->warn_percent, a->data_permille / 10, a->data_permille % 10,
+                                     a->metadata_permille / 10, a->metadata_permille % 10);
+                break;
+        }
         default:
                 return -EINVAL;
         }
@@ -240,6 +262,13 @@ int alert_build_fields(const Alert *a, char ***ret) {
         if (a->n_suppressed > 0 && (r = add_field_u64(&l, "ALERTS_SUPPRESSED", a->n_suppressed)) < 0)
                 return r;
         if (a->mapped_bytes_known && (r = add_field_u64(&l, "DM_MAPPED_BYTES", a->mapped_bytes)) < 0)
+                return r;
+        if (a->kind == ALERT_POOL_FILL &&
+            ((r = add_field_u64(&l, "POOL_DATA_PERMILLE", a->data_permille)) < 0 ||
+             (r = add_field_u64(&l, "POOL_METADATA_PERMILLE", a->metadata_permille)) < 0 ||
+             (r = add_field_u64(&l, "POOL_WARN_PERCENT", a->warn_percent)) < 0 ||
+             (r = add_field_u64(&l, "LEAKED_BYTES", a->leaked_bytes)) < 0 ||
+             (!isempty(a->leaked_devices) && (r = add_field(&l, "LEAKED_DEVICES", a->leaked_devices)) < 0)))
                 return r;
         *ret = TAKE_PTR(l);
         return 0;

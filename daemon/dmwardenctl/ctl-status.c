@@ -25,8 +25,11 @@ static void print_pools(sd_bus *bus, bool json) {
 
         if (sd_bus_get_property(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Pools", &error, &reply,
                                 "a" BUS_POOL) < 0 ||
-            sd_bus_message_enter_container(reply, 'a', BUS_POOL) < 0)
+            sd_bus_message_enter_container(reply, 'a', BUS_POOL) < 0) {
+                if (json)
+                        fputs("[]", stdout);
                 return;
+        }
         while (sd_bus_message_read(reply, BUS_POOL, &name, &du, &dt, &mu, &mt, &leaked) > 0) {
                 if (json) {
                         fputs(first ? "[{\"Name\":" : ",{\"Name\":", stdout);

@@ -55,6 +55,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->sigusr2_source);
         m->bus = bus_free(m->bus);
+        manager_space_done(m);
         /* Before the watch: it holds pointers to the watch's devices. */
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
@@ -480,7 +481,7 @@ static int manager_start_devices(Manager *m) {
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");
-        return 0;
+        return manager_start_space(m);
 }
 
 static void manager_engine_info(void *userdata, BusEngineInfo *ret) {

@@ -14,7 +14,9 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine/engine-watched.h"
+#include "dmwardend/metrics-file.h"
 #include "reap/leak-handler.h"
+#include "reap/pool-warning.h"
 #include "watch/device-watch.h"
 
 typedef struct Manager {
@@ -32,6 +34,11 @@ typedef struct Manager {
         char *device_source_dir;        /* tests: a directory source instead of dm */
 
         Bus *bus;                       /* NULL when running without the bus */
+
+        /* Pool space, its warning and the metrics: manager-space.c */
+        sd_event_source *space_timer;
+        PoolWarnings pool_warnings;
+        MetricsFile *metrics_file;
 
         pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
 
@@ -67,5 +74,12 @@ void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);
 int manager_start(Manager *m);
 /* Runs the loop until stopped; returns the process exit status. */
 int manager_run(Manager *m);
+/* Starts the space timer: every [Pool] RefreshSec= it re-reads the space
+ * of devices and pools, checks the fill warning and writes the metrics. */
+int manager_start_space(Manager *m);
+/* One tick of it, now (tests, and the first one). */
+void manager_space_tick(Manager *m);
+void manager_space_done(Manager *m);
+
 /* Re-reads the configuration; a bad one is rejected and the old one kept. */
 int manager_reload(Manager *m);

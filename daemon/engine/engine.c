@@ -191,6 +191,7 @@ static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Engine *e = ASSERT_PTR(userdata);
 
         e->timer_source = sd_event_source_disable_unref(e->timer_source);
+        e->restarts++;
         (void) engine_start(e);
         return 0;
 }

@@ -53,6 +53,7 @@ struct Engine {
         bool stop_requested;
         bool start_timed_out;
         unsigned failures_in_row;
+        uint64_t restarts;      /* automatic restarts since dmwardend started */
         StartLimit start_limit;
         usec_t started_usec;
 

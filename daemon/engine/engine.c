@@ -82,16 +82,20 @@ bool engine_is_alive(const Engine *e) {
 
 int engine_kill(Engine *e, int sig) {
         pid_t pid = e->main_pid > 0 ? e->main_pid : e->pid;
+        int fd = pid == e->pid ? e->pidfd : e->main_pidfd;
 
         if (pid <= 0)
                 return -ESRCH;
-        /* The process we started or adopted by its pidfd: its PID may be
-         * reused once it is gone. */
-        if (pid == e->pid && e->pidfd >= 0) {
-                if (syscall(SYS_pidfd_send_signal, e->pidfd, sig, NULL, 0) < 0)
+        /* Through the pidfd of the process we started, adopted or were
+         * told of by MAINPID=: its PID may be reused once it is gone. */
+        if (fd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
                         return negative_errno();
                 return 0;
         }
+        /* No pidfd (a kernel before 5.3 for the process we started). */
+        if (pid != e->pid)
+                return -ESRCH;
         if (kill(pid, sig) < 0)
                 return negative_errno();
         return 0;
@@ -126,8 +130,11 @@ static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         log_warning("Engine (PID %d) still running %s after SIGTERM, sending SIGKILL.", (int) e->pid,
                     format_timespan(buf, sizeof(buf), e->config->stop_timeout_usec));
         (void) engine_kill(e, SIGKILL);
-        /* SIGKILL to the process we started too, should MAINPID= differ. */
-        if (e->pid > 0)
+        /* SIGKILL to the process we started or adopted too, should
+         * MAINPID= differ. */
+        if (e->pid > 0 && e->pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, e->pidfd, SIGKILL, NULL, 0);
+        else if (e->pid > 0 && !e->adopted)
                 (void) kill(e->pid, SIGKILL);
         return 0;
 }
@@ -254,6 +261,7 @@ static void engine_exited(Engine *e, bool failed) {
         e->child_source = sd_event_source_disable_unref(e->child_source);
         e->pidfd_source = sd_event_source_disable_unref(e->pidfd_source);
         e->pidfd = safe_close(e->pidfd);
+        e->main_pidfd = safe_close(e->main_pidfd);
         e->pid = e->main_pid = 0;
         e->namespace_inode = 0;
         e->start_time = 0;
@@ -341,15 +349,41 @@ static bool sender_is_engine(const Engine *e, const struct ucred *cred) {
         return true;
 }
 
+/* Takes pid as the engine's main process if it is the engine's, holding it
+ * by a pidfd opened before the check, so the signals later reach that
+ * process and no other that reuses its PID. */
+static int engine_set_main_pid(Engine *e, pid_t pid) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (pid == e->pid) {
+                e->main_pidfd = safe_close(e->main_pidfd);
+                e->main_pid = pid;
+                return 0;
+        }
+        fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (!pid_is_engine(e, pid))
+                return -EPERM;
+        safe_close(e->main_pidfd);
+        e->main_pidfd = TAKE_FD(fd);
+        e->main_pid = pid;
+        return 0;
+}
+
 static void engine_apply_notification(Engine *e, const NotifyMessage *m) {
+        int r;
+
         if (m->main_pid > 0 && m->main_pid != e->main_pid) {
-                if (pid_is_engine(e, m->main_pid)) {
+                r = engine_set_main_pid(e, m->main_pid);
+                if (r >= 0) {
                         log_info("Engine main process is now PID %d.", (int) m->main_pid);
-                        e->main_pid = m->main_pid;
                         engine_save_record(e);
-                } else
+                } else if (r == -EPERM)
                         log_warning("Ignoring MAINPID=%d from the engine: not in the engine namespace.",
                                     (int) m->main_pid);
+                else
+                        log_warning_errno(r, "Ignoring MAINPID=%d from the engine: %m", (int) m->main_pid);
         }
         if (m->status && (!e->status || !streq(e->status, m->status))) {
                 free(e->status);
@@ -556,8 +590,11 @@ int engine_adopt(Engine *e) {
         (void) sd_event_source_set_description(e->pidfd_source, "engine-exit-adopted");
         e->pidfd = TAKE_FD(pidfd);
         e->pid = rec.pid;
-        e->main_pid = rec.main_pid != rec.pid && pid_is_engine(e, rec.main_pid) ? rec.main_pid : rec.pid;
+        e->main_pid = rec.pid;
         e->namespace_inode = rec.namespace_inode;
+        if (rec.main_pid != rec.pid && engine_set_main_pid(e, rec.main_pid) < 0)
+                log_warning("The recorded main PID %d of the engine is gone or not the engine's; using PID %d.",
+                            (int) rec.main_pid, (int) rec.pid);
         e->start_time = rec.start_time;
         e->adopted = true;
         e->started_usec = loop_now(e);
@@ -640,7 +677,7 @@ int engine_new(sd_event *event, const Config *config, const char *runtime_dir, i
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        e->notify_fd = e->pidfd = -EBADF;
+        e->notify_fd = e->pidfd = e->main_pidfd = -EBADF;
         e->event = sd_event_ref(event);
         e->config = config;
         /* The engine owns the inherited sockets from here on. */
@@ -679,6 +716,7 @@ Engine *engine_free(Engine *e) {
         sd_event_source_disable_unref(e->child_source);
         sd_event_source_disable_unref(e->pidfd_source);
         safe_close(e->pidfd);
+        safe_close(e->main_pidfd);
         /* An engine still running outlives us, with its pin and record, for
          * the next dmwardend to adopt. Otherwise nothing of ours may stay. */
         if (e->pid > 0)

@@ -45,6 +45,7 @@ struct Engine {
         uint64_t start_time;    /* of pid, clock ticks since boot: its identity with the PID */
         bool adopted;           /* left running by a previous dmwardend */
         pid_t main_pid;         /* MAINPID= if it sent one, else pid */
+        int main_pidfd;         /* of main_pid when it is not pid */
         uint64_t namespace_inode;
         char *status;           /* the engine's own STATUS= */
         int last_exit_code;     /* si_code and si_status of the last exit */

@@ -291,6 +291,47 @@ Test(engine, sigterm_reaches_the_engine) {
         cr_assert(world_wait_log(&world, "exited successfully", 0));
 }
 
+/* The engine's main process (MAINPID=) died and its PID went to another
+ * process: the stop's SIGTERM goes through the pidfd taken when MAINPID=
+ * came, so it reaches nobody, never the newcomer. */
+Test(engine, a_reused_main_pid_is_never_signalled) {
+        char buf[32];
+        pid_t main_pid;
+        int status;
+
+        write_engine("sleep 1000 &\necho $! > @DIR@/main.pid\nnotify MAINPID=$! READY=1");
+        world_write_config(&world, "[Engine]\nExecStart=@DIR@/engine.sh\nStopTimeoutSec=2s\n");
+        world_start(&world);
+        cr_assert(world_wait_notify(&world, "READY=1", WAIT_MS));
+        cr_assert(world_wait_file(&world, "main.pid", buf, sizeof(buf), WAIT_MS));
+        main_pid = (pid_t) atoi(buf);
+        snprintf(buf, sizeof(buf), "now PID %d.", (int) main_pid);
+        cr_assert(world_wait_log(&world, buf, WAIT_MS), "MAINPID= was not taken:\n%s", world_log(&world));
+
+        cr_assert_eq(kill(main_pid, SIGKILL), 0);
+        for (int i = 0; i < 200 && process_exists(main_pid); i++)
+                usleep(50 * 1000); /* the engine's shell reaps it */
+        cr_assert_not(process_exists(main_pid), "the engine did not reap its main process");
+        {
+                FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "we");
+
+                cr_assert_not_null(f);
+                cr_assert_gt(fprintf(f, "%d", (int) main_pid - 1), 0);
+                cr_assert_eq(fclose(f), 0);
+        }
+        helper = fork();
+        cr_assert_geq(helper, 0);
+        if (helper == 0) {
+                for (;;)
+                        pause();
+        }
+        cr_assert_eq(helper, main_pid, "the PID went elsewhere (%d): cannot test its reuse", (int) helper);
+
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0, "dmwardend did not stop:\n%s", world_log(&world));
+        cr_assert_eq(waitpid(helper, &status, WNOHANG), 0, "the process that reused the engine's main PID was "
+                     "signalled (status %d):\n%s", status, world_log(&world));
+}
+
 Test(engine, stop_timeout_escalates_to_sigkill) {
         pid_t pid;
 

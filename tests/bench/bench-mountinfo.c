@@ -173,10 +173,10 @@ static int libmount_devices(const Text *text, DevSet *ret) {
 typedef enum Method { HAND_TABLE, LIBMOUNT_TABLE, HAND_DEVICES, LIBMOUNT_DEVICES, _METHOD_MAX } Method;
 
 static const char *const method_names[_METHOD_MAX] = {
-        [HAND_TABLE] = "table of one device, by hand (mountinfo.c)",
-        [LIBMOUNT_TABLE] = "table of one device, libmount",
+        [HAND_TABLE] = "table of one device, head filter + libmount (mountinfo.c)",
+        [LIBMOUNT_TABLE] = "table of one device, libmount alone",
         [HAND_DEVICES] = "device set, by hand (mount-devices.c)",
-        [LIBMOUNT_DEVICES] = "device set, libmount",
+        [LIBMOUNT_DEVICES] = "device set, libmount alone",
 };
 
 /* One run; returns what it found, to check both agree. */

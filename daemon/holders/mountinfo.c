@@ -4,12 +4,12 @@
  * can test it, and the two ways to the text of a namespace. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount/libmount.h>
-#include <stdio.h>
 #include <inttypes.h>
+#include <libmount/libmount.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -152,9 +152,10 @@ static int parse_wanted(char *text, size_t size, dev_t dev, MountTable *t) {
         it = mnt_new_iter(MNT_ITER_FORWARD);
         if (!tb || !it)
                 return -ENOMEM;
-        /* Every line starts with two numbers, so libmount reads it as
-         * mountinfo. The name is only for its debug messages (and it looks
-         * for a PID in it, which there is none of). */
+        /* Every line starts with two numbers, so libmount reads the text as
+         * mountinfo. The name is for its debug messages; it also resolves
+         * it as a path to find a PID in /proc/PID/mountinfo, and this one
+         * names none. */
         r = mnt_table_parse_stream(tb, f, "mountinfo");
         if (r < 0)
                 return r;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -51,6 +52,8 @@ struct DeviceWatch {
 
         ScanLimit *scan_limit;          /* scans abandoned at their deadline */
         bool scan_limit_logged;
+        StallGuard *stall_guard;        /* steps abandoned scans wait in */
+        bool stall_logged;
 
         DeviceWatchStats stats;
 };
@@ -173,8 +176,15 @@ static void drop_device(DeviceWatch *w, size_t index, bool exists) {
         device_free(d);
 }
 
+/* Whether a and b describe one device: the same number, and the same disk
+ * sequence number where both are known (device-mapper gives a new device the
+ * lowest free minor, often its predecessor's). */
+static bool same_device(const DeviceInfo *a, const DeviceInfo *b) {
+        return a->dev == b->dev && (a->diskseq == 0 || b->diskseq == 0 || a->diskseq == b->diskseq);
+}
+
 static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
-        return a->dev == b->dev && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
+        return same_device(a, b) && a->diskseq == b->diskseq && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
                a->suspended == b->suspended && streq(a->uuid, b->uuid) && streq(a->target, b->target) &&
                streq(a->pool, b->pool);
 }
@@ -183,7 +193,7 @@ static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
  * "error": the device it failed to remove is the one to keep watching, as
  * it was (its thin volume is still in that pool). */
 static bool forced_removal_of(const Device *d, DeviceInfo *info) {
-        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || info->dev != d->info.dev)
+        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || !same_device(&d->info, info))
                 return false;
         if (isempty(info->pool) && !isempty(d->info.pool)) {
                 char *pool = strdup(d->info.pool);
@@ -212,6 +222,15 @@ static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
                         drop_device(w, index, info != NULL);
                 }
                 return 0;
+        }
+        if (d && !same_device(&d->info, info)) {
+                /* Removed and made again between two looks: its state,
+                 * holders and alerts were its predecessor's. */
+                log_debug("%s is a new device (%u:%u, disk %" PRIu64 ") where %u:%u (disk %" PRIu64 ") was.",
+                          name, major(info->dev), minor(info->dev), info->diskseq, major(d->info.dev),
+                          minor(d->info.dev), d->info.diskseq);
+                drop_device(w, index, false);
+                d = NULL;
         }
         if (!d)
                 return add_device(w, info, index);
@@ -356,6 +375,10 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 /* A scan that may not take the event loop with it: abandoned at
  * ScanTimeoutSec=, and none started while MAX_STALLED_SCANS are stuck. */
 #define MAX_STALLED_SCANS 4
+/* A step of a scan (one process's files, one loop device's status) takes
+ * microseconds; one under way this long waits on something that does not
+ * answer, and the next scans go round it. */
+#define STALLED_STEP_USEC USEC_PER_SEC
 
 static int scan_holders(DeviceWatch *w, const Device *d, const HolderScanOptions *o, unsigned open_count,
                         HolderScan **ret) {
@@ -363,7 +386,10 @@ static int scan_holders(DeviceWatch *w, const Device *d, const HolderScanOptions
         char buf[FORMAT_TIMESPAN_MAX];
         int r;
 
-        r = holder_scan_bounded(o, open_count, timeout, w->scan_limit, ret);
+        HolderScanOptions guarded = *o;
+
+        guarded.stall_guard = w->stall_guard;
+        r = holder_scan_bounded(&guarded, open_count, timeout, w->scan_limit, ret);
         if (r == -ETIMEDOUT)
                 return log_warning_errno(r, "The holder scan of %s did not finish in %s (a filesystem or process "
                                          "it looked at did not answer); abandoned it, keeping the device's "
@@ -380,6 +406,13 @@ static int scan_holders(DeviceWatch *w, const Device *d, const HolderScanOptions
         w->scan_limit_logged = false;
         if (r < 0)
                 return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m", d->info.name);
+        log_debug("Scanned the holders of %s: %u processes, %zu namespaces holding it, %u steps skipped.",
+                  d->info.name, (*ret)->n_processes, (*ret)->n_namespaces, (*ret)->n_steps_skipped);
+        if ((*ret)->n_steps_skipped > 0 && !w->stall_logged)
+                log_warning("The holder scan of %s went round %u processes or loop devices that an earlier scan "
+                            "is still waiting on (a filesystem that does not answer); what they hold is unknown.",
+                            d->info.name, (*ret)->n_steps_skipped);
+        w->stall_logged = (*ret)->n_steps_skipped > 0;
         return 0;
 }
 
@@ -690,6 +723,9 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
         r = scan_limit_new(MAX_STALLED_SCANS, &w->scan_limit);
         if (r < 0)
                 return r;
+        r = stall_guard_new(STALLED_STEP_USEC, &w->stall_guard);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(w);
         return 0;
 }
@@ -699,6 +735,7 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
                 return NULL;
         close_engine_mounts(w);
         scan_limit_unref(w->scan_limit);
+        stall_guard_unref(w->stall_guard);
         sd_event_source_disable_unref(w->pass_source);
         sd_event_source_disable_unref(w->reconcile_source);
         sd_event_source_disable_unref(w->ask_again_source);

@@ -256,6 +256,21 @@ Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180,
         expect_log(&d, "The holder scan of thin-stall did not finish in 2s");
         cr_assert(world_wait_notify(&d, "READY=1", WAIT_MS), "no READY=1; sent: %s", d.notes);
 
+        /* The next scan goes round the loop device the first one waits on,
+         * and finishes. */
+        snprintf(path, sizeof(path), "%s/.thin2", devices);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "name=thin-stall2\ndev=%u:%u\ntarget=thin\npool=pool0\nopen_count=1\n",
+                major(device.devnum), minor(device.devnum) + 1);
+        cr_assert_eq(fclose(f), 0);
+        snprintf(image, sizeof(image), "%s/thin2", devices);
+        cr_assert_eq(rename(path, image), 0);
+        expect_log(&d, "processes or loop devices that an earlier scan is still waiting on");
+        expect_log(&d, "Scanned the holders of thin-stall2: ");
+        cr_assert_null(strstr(world_log(&d), "The holder scan of thin-stall2 did not finish"),
+                       "the second scan stalled too:\n%s", world_log(&d));
+
         /* The loop is free: an event is handled at once. */
         snprintf(path, sizeof(path), "%s/thin1", devices);
         cr_assert_eq(unlink(path), 0);

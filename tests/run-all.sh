@@ -18,7 +18,9 @@ stamp "installing host packages"
 
 stamp "configuring $build"
 rm -rf "$build"
-meson setup "$build" "$top" -Dtests=enabled -Dvm-tests=enabled >/dev/null
+# -Dwerror=true: a warning fails CI, not a user's build with a newer compiler
+# (meson.build leaves werror off by default).
+meson setup "$build" "$top" -Dwerror=true -Dtests=enabled -Dvm-tests=enabled >/dev/null
 stamp "building"
 ninja -C "$build"
 
@@ -40,7 +42,7 @@ meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
 asan_build=${DMWARDEN_ASAN_BUILD_DIR:-$top/build-asan}
 stamp "configuring $asan_build (ASan, UBSan)"
 rm -rf "$asan_build"
-meson setup "$asan_build" "$top" -Dtests=enabled -Dvm-tests=disabled \
+meson setup "$asan_build" "$top" -Dwerror=true -Dtests=enabled -Dvm-tests=disabled \
         -Db_sanitize=address,undefined >/dev/null
 ninja -C "$asan_build"
 stamp "testing under ASan and UBSan"

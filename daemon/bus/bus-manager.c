@@ -244,13 +244,14 @@ static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(message, NULL);
 }
 
-/* The managing methods: root, or whom polkit allows org.dmwarden1.manage. */
-static int authorize_manage(sd_bus_message *message, BusAuthorizedFunc act, Bus *b, sd_bus_error *error) {
-        return bus_authorize(message, POLKIT_ACTION_MANAGE, act, b, &b->polkit_queries, error);
+/* The managing methods: root, or whom polkit allows the method's action. */
+static int authorize(sd_bus_message *message, const char *action_id, BusAuthorizedFunc act, Bus *b,
+                     sd_bus_error *error) {
+        return bus_authorize(message, action_id, act, b, &b->polkit_queries, error);
 }
 
 static int method_scan(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return authorize_manage(message, scan_authorized, userdata, error);
+        return authorize(message, POLKIT_ACTION_REFRESH, scan_authorized, userdata, error);
 }
 
 /* Reap(s name, s action) */
@@ -308,7 +309,7 @@ static int method_reap(sd_bus_message *message, void *userdata, sd_bus_error *er
         r = read_reap(message, userdata, &d, &action, error);
         if (r < 0)
                 return r;
-        return authorize_manage(message, reap_authorized, userdata, error);
+        return authorize(message, POLKIT_ACTION_REAP, reap_authorized, userdata, error);
 }
 
 static int remove_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -334,7 +335,7 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
         r = read_device(message, userdata, &d, error);
         if (r < 0)
                 return r;
-        return authorize_manage(message, remove_authorized, userdata, error);
+        return authorize(message, POLKIT_ACTION_REAP, remove_authorized, userdata, error);
 }
 
 static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -354,7 +355,7 @@ static int reload_authorized(sd_bus_message *message, void *userdata, sd_bus_err
 }
 
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return authorize_manage(message, reload_authorized, userdata, error);
+        return authorize(message, POLKIT_ACTION_REFRESH, reload_authorized, userdata, error);
 }
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE

@@ -6,7 +6,11 @@
 
 #include <systemd/sd-bus.h>
 
-#define POLKIT_ACTION_MANAGE "org.dmwarden1.manage"
+/* The polkit actions (conf/org.dmwarden1.policy). Calls that only make the
+ * daemon look again (Scan, Reload) ask for the first; calls that end
+ * processes, detach mounts or remove devices (Reap, Remove), the second. */
+#define POLKIT_ACTION_REFRESH "org.dmwarden1.refresh"
+#define POLKIT_ACTION_REAP "org.dmwarden1.reap"
 
 /* What a method does once its caller is authorized. It replies to m itself
  * and returns >= 0, or returns negative errno with error set. It reads its

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* /proc/PID/mountinfo into a MountTable: the parser, which does no I/O so
- * fixtures can test it, and the two ways to the text of a namespace. */
+/* /proc/PID/mountinfo into a MountTable: the parser (a cheap filter by
+ * device, then libmount for the lines kept), which does no I/O so fixtures
+ * can test it, and the two ways to the text of a namespace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libmount/libmount.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -17,27 +20,6 @@
 #include "basic/macro.h"
 #include "holders/mountinfo.h"
 #include "holders/proc-util.h"
-
-/* Field n of a mountinfo line, with the kernel's octal escapes (\040 for a
- * blank, \011, \012, \134) undone. */
-static char *unescape_field(const char *s, size_t n) {
-        char *out = malloc(n + 1), *o = out;
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\\' && i + 3 < n &&
-                    s[i + 1] >= '0' && s[i + 1] <= '3' &&
-                    s[i + 2] >= '0' && s[i + 2] <= '7' &&
-                    s[i + 3] >= '0' && s[i + 3] <= '7') {
-                        *o++ = (char) (((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
-                        i += 3;
-                } else
-                        *o++ = s[i];
-        }
-        *o = 0;
-        return out;
-}
 
 /* Splits [line, end) at blanks; returns the number of fields found (at most
  * max). The kernel escapes blanks inside fields, so a blank always splits. */
@@ -110,55 +92,102 @@ int mountinfo_parse_head(const char *line, size_t size, uint64_t *ret_id, dev_t 
         return 0;
 }
 
-/* One line. Returns 1 if kept, 0 if skipped or malformed (a malformed line
- * is skipped: one bad line must not hide the others). */
-static int parse_line(const char *line, size_t size, dev_t dev, MountTable *t) {
-        _cleanup_(mount_entry_done) MountEntry entry = {};
-        const char *starts[64];
-        size_t lengths[64], n, sep;
-        bool is_nsfs;
+/* The cheap question asked of every line, before anything is allocated:
+ * is it a mount of dev, or an nsfs mount? The kernel escapes blanks inside
+ * fields, so " - nsfs " can only be the separator and the type. */
+static bool line_wanted(const char *line, size_t size, dev_t dev) {
+        dev_t line_dev;
+
+        if (mountinfo_parse_head(line, size, NULL, &line_dev) < 0)
+                return false;
+        return line_dev == dev || memmem(line, size, " - nsfs ", 8);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
+
+static int strdup_or_empty(const char *s, char **ret) {
+        *ret = strdup(s ?: "");
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* One mount libmount read. Returns 1 if kept, 0 if not ours. */
+static int table_add_fs(struct libmnt_fs *fs, dev_t dev, MountTable *t) {
+        _cleanup_(mount_entry_done) MountEntry entry = {
+                /* mountinfo's ids are 32 bits; libmount keeps them in an int */
+                .id = (uint32_t) mnt_fs_get_id(fs),
+                .dev = mnt_fs_get_devno(fs),
+        };
+        const char *fstype = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs);
+        bool is_nsfs = streq_ptr(fstype, "nsfs");
         int r;
 
-        if (mountinfo_parse_head(line, size, &entry.id, &entry.dev) < 0)
+        if ((entry.dev != dev && !is_nsfs) || !root)
                 return 0;
-        n = split_fields(line, line + size, starts, lengths, ELEMENTSOF(starts));
-        if (n < 10)
-                return 0;
-
-        for (sep = 6; sep < n; sep++)
-                if (lengths[sep] == 1 && starts[sep][0] == '-')
-                        break;
-        if (sep + 3 > n)
-                return 0;
-        is_nsfs = lengths[sep + 1] == 4 && memcmp(starts[sep + 1], "nsfs", 4) == 0;
-        if (entry.dev != dev && !is_nsfs)
-                return 0;
-
-        entry.root = unescape_field(starts[3], lengths[3]);
-        entry.mount_point = unescape_field(starts[4], lengths[4]);
-        entry.fstype = unescape_field(starts[sep + 1], lengths[sep + 1]);
-        entry.source = unescape_field(starts[sep + 2], lengths[sep + 2]);
-        if (!entry.root || !entry.mount_point || !entry.fstype || !entry.source)
-                return -ENOMEM;
         /* A pin of some other namespace type is not ours to follow. */
-        if (is_nsfs && nsfs_name_parse(entry.root, "mnt", &entry.pinned_mntns) < 0)
+        if (is_nsfs && nsfs_name_parse(root, "mnt", &entry.pinned_mntns) < 0)
                 return 0;
-
+        if (strdup_or_empty(root, &entry.root) < 0 ||
+            strdup_or_empty(mnt_fs_get_target(fs), &entry.mount_point) < 0 ||
+            strdup_or_empty(fstype, &entry.fstype) < 0 ||
+            strdup_or_empty(mnt_fs_get_source(fs), &entry.source) < 0)
+                return -ENOMEM;
         r = mount_table_add(t, &entry);
         return r < 0 ? r : 1;
 }
 
-int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t) {
-        const char *p = buf, *line;
-        size_t n;
+/* libmount reads the fields of the lines we want. A line it cannot read is
+ * skipped (libmount's default): one bad line must not hide the others. */
+static int parse_wanted(char *text, size_t size, dev_t dev, MountTable *t) {
+        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+        _cleanup_(mnt_free_iterp) struct libmnt_iter *it = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct libmnt_fs *fs;
+        int r;
 
-        while (mountinfo_next_line(&p, buf + size, &line, &n)) {
-                int r = parse_line(line, n, dev, t);
-
+        f = fmemopen(text, size, "r");
+        if (!f)
+                return negative_errno();
+        tb = mnt_new_table();
+        it = mnt_new_iter(MNT_ITER_FORWARD);
+        if (!tb || !it)
+                return -ENOMEM;
+        /* Every line starts with two numbers, so libmount reads the text as
+         * mountinfo. The name is for its debug messages; it also resolves
+         * it as a path to find a PID in /proc/PID/mountinfo, and this one
+         * names none. */
+        r = mnt_table_parse_stream(tb, f, "mountinfo");
+        if (r < 0)
+                return r;
+        while (mnt_table_next_fs(tb, it, &fs) == 0) {
+                r = table_add_fs(fs, dev, t);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t) {
+        _cleanup_free_ char *wanted = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        const char *p = buf, *line;
+        size_t n, wanted_size = 0;
+
+        /* Most lines of a big table are of other devices: they are skipped
+         * by the head alone, and only the rest goes to libmount, which
+         * would allocate every field of every line (bench-mountinfo). */
+        f = open_memstream(&wanted, &wanted_size);
+        if (!f)
+                return -ENOMEM;
+        while (mountinfo_next_line(&p, buf + size, &line, &n))
+                if (line_wanted(line, n, dev) &&
+                    (fwrite(line, 1, n, f) != n || fputc('\n', f) == EOF))
+                        return -ENOMEM;
+        if (fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        if (wanted_size == 0)
+                return 0;
+        return parse_wanted(wanted, wanted_size, dev, t);
 }
 
 int mount_table_read_mountinfo(int proc_fd, pid_t pid, dev_t dev, MountTable *t) {

@@ -29,8 +29,9 @@ bool mountinfo_next_line(const char **p, const char *end, const char **ret_line,
 int mountinfo_parse_head(const char *line, size_t size, uint64_t *ret_id, dev_t *ret_dev);
 
 /* Parses mountinfo text, keeping the mounts of dev and every nsfs mount of a
- * mount namespace (those pin namespaces); everything else is skipped
- * unparsed. Pure: no I/O. */
+ * mount namespace (those pin namespaces); everything else is skipped by its
+ * head, unparsed, and libmount reads the fields of the rest. Pure: no I/O.
+ * A line that does not read is skipped. */
 int mount_table_parse_mountinfo(const char *buf, size_t size, dev_t dev, MountTable *t);
 
 /* The same from /proc/PID/mountinfo below proc_fd (see proc_read_file()). */

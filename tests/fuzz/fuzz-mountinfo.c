@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Both mountinfo parsers on any text: the device set the engine's mounts
  * are followed by (mount-devices.c) and the per-device mount table of the
- * holder scan (mountinfo.c). Properties: the set is sorted and unique and
- * knows its members; the table keeps only mounts of the device asked for,
+ * holder scan (mountinfo.c, which hands the lines it keeps to libmount).
+ * Properties: the set is sorted and unique and knows its members; the table keeps only mounts of the device asked for,
  * or nsfs pins of mount namespaces, every field filled in. */
 #include <errno.h>
 #include <sys/sysmacros.h>

@@ -26,7 +26,7 @@ if [ -f "$build/build.ninja" ]; then
         meson setup --reconfigure "$build" "$top" >/dev/null
 else
         # b_lundef=false: clang's sanitizer runtimes are linked into executables only.
-        CC=clang meson setup "$build" "$top" -Dfuzz=enabled -Dtests=disabled \
+        CC=clang meson setup "$build" "$top" -Dwerror=true -Dfuzz=enabled -Dtests=disabled \
                 -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
 ninja -C "$build"

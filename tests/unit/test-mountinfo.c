@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
@@ -181,4 +183,37 @@ Test(mountinfo, source_names) {
         for (MountSource s = 0; s < _MOUNT_SOURCE_MAX; s++)
                 cr_assert_eq(mount_source_from_string(mount_source_to_string(s)), s);
         cr_assert_eq(mount_source_from_string("procfs"), -EINVAL);
+}
+
+/* What a hostile namespace can put in its table: any name (escaped by the
+ * kernel), however long, optional fields we do not know, and text that
+ * looks like the separator inside the options. */
+Test(mountinfo, hostile_lines) {
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        const size_t blanks = 100000;
+        MountTable t = {};
+
+        name = malloc(blanks * 4 + 1);
+        cr_assert_not_null(name);
+        for (size_t i = 0; i < blanks; i++)
+                memcpy(name + i * 4, "\\040", 4);
+        name[blanks * 4] = 0;
+        cr_assert_gt(asprintf(&text,
+                              "40 22 253:7 / /%s rw shared:1 unknown:7 propagate_from:2 - xfs /dev/x rw\n"
+                              "41 22 8:1 / /b rw - ext4 /dev/sda rw,x - nsfs y\n"
+                              "42 22 0:4 mnt:[77] /c\\040-\\040nsfs rw - nsfs nsfs rw\n"
+                              "43 22 253:7 /a\\134b /d rw - xfs \\134\\040 rw",
+                              name), 0);
+
+        cr_assert_eq(mount_table_parse_mountinfo(text, strlen(text), makedev(253, 7), &t), 0);
+        cr_assert_eq(t.n_entries, 3, "got %zu entries", t.n_entries);
+        cr_assert_eq(strlen(t.entries[0].mount_point), blanks + 1);
+        cr_assert_eq(strspn(t.entries[0].mount_point + 1, " "), blanks);
+        cr_assert_str_eq(t.entries[0].source, "/dev/x");
+        cr_assert_eq(t.entries[1].id, 42, "options that look like the separator are not an nsfs mount");
+        cr_assert_eq(t.entries[1].pinned_mntns, 77);
+        cr_assert_str_eq(t.entries[1].mount_point, "/c - nsfs");
+        cr_assert_str_eq(t.entries[2].root, "/a\\b");
+        cr_assert_str_eq(t.entries[2].source, "\\ ");
+        mount_table_done(&t);
 }

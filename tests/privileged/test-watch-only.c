@@ -106,9 +106,10 @@ static bool daemon_holds_proc_of(pid_t pid) {
         return found;
 }
 
-static bool wait_let_go_of(pid_t pid, unsigned timeout_ms) {
+/* Waits until dmwardend has (holds) or has not anything of /proc/PID open. */
+static bool wait_holds_proc_of(pid_t pid, bool holds, unsigned timeout_ms) {
         for (unsigned waited = 0; waited < timeout_ms; waited += 50) {
-                if (!daemon_holds_proc_of(pid))
+                if (daemon_holds_proc_of(pid) == holds)
                         return true;
                 usleep(50 * 1000);
         }
@@ -130,13 +131,13 @@ Test(watch_only, the_engine_is_followed_across_a_restart) {
         world_write_config(&world, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Policy]\nAction=report\n");
         world_start(&world);
         expect_log("the engine namespace is %lu, that of PID %d.", mntns_of(engines[0]), (int) engines[0]);
-        cr_assert(daemon_holds_proc_of(engines[0]), "dmwardend does not follow the engine's mount table");
+        cr_assert(wait_holds_proc_of(engines[0], true, WAIT_MS), "dmwardend does not follow the engine's mount table");
 
         /* The engine dies: nothing of its namespace is kept. */
         cr_assert_eq(kill(engines[0], SIGKILL), 0);
         cr_assert_eq(waitpid(engines[0], NULL, 0), engines[0]);
         expect_log("The engine (PID %d, named by PIDFile=", (int) engines[0]);
-        cr_assert(wait_let_go_of(engines[0], WAIT_MS), "dmwardend still has /proc/%d open: the dead engine's "
+        cr_assert(wait_holds_proc_of(engines[0], false, WAIT_MS), "dmwardend still has /proc/%d open: the dead engine's "
                   "namespace and its mounts stay alive", (int) engines[0]);
         engines[0] = -1;
 

@@ -1,61 +1,49 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmwardenctl status: the manager's properties, for people or programs. */
-#include <inttypes.h>
-
-#include "basic/escape.h"
+/* dmwardenctl status: the manager's properties, one row of columns that a
+ * person reads as lines. */
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
-#include "shared/bus-api.h"
 
-static void print_table(const CtlManager *s) {
-        char when[CTL_TIMESTAMP_MAX], took[FORMAT_TIMESPAN_MAX];
+static const CtlColumn status_columns[] = {
+        CTL_COLUMN("VERSION", CTL_CELL_STRING, CtlManager, version, true),
+        CTL_COLUMN("ENGINE", CTL_CELL_STRING, CtlManager, engine_state, true),
+        CTL_COLUMN("ENGINE-PID", CTL_CELL_U32_ID, CtlManager, engine_pid, true),
+        CTL_COLUMN("ENGINE-MNTNS", CTL_CELL_U64_ID, CtlManager, engine_namespace, true),
+        CTL_COLUMN("ENGINE-MNTNS-PATH", CTL_CELL_STRING, CtlManager, engine_namespace_path, true),
+        CTL_COLUMN("PROPAGATION", CTL_CELL_STRING, CtlManager, propagation, true),
+        CTL_COLUMN("DEFAULT-ACTION", CTL_CELL_STRING, CtlManager, default_action, true),
+        CTL_COLUMN("WATCHED", CTL_CELL_U32, CtlManager, watched, true),
+        CTL_COLUMN("LEAKED", CTL_CELL_U32, CtlManager, leaked, true),
+        CTL_COLUMN("HOLDERS-REAPED", CTL_CELL_U64, CtlManager, holders_reaped, true),
+        CTL_COLUMN("DEVICES-REMOVED", CTL_CELL_U64, CtlManager, devices_removed, true),
+        CTL_COLUMN("LAST-SCAN", CTL_CELL_TIMESTAMP, CtlManager, last_scan_usec, true),
+        CTL_COLUMN("LAST-SCAN-TOOK", CTL_CELL_TIMESPAN, CtlManager, last_scan_duration_usec, true),
+};
 
-        printf("        Version: %s\n", strna(s->version));
-        printf("         Engine: %s (PID %" PRIu32 ")\n", strna(s->engine_state), s->engine_pid);
-        printf("      Namespace: %" PRIu64 " (%s)\n", s->engine_namespace, strna(s->engine_namespace_path));
-        printf("    Propagation: %s\n", strna(s->propagation));
-        printf(" Default action: %s\n", strna(s->default_action));
-        printf("        Devices: %" PRIu32 " watched, %" PRIu32 " leaked\n", s->watched, s->leaked);
-        printf(" Holders reaped: %" PRIu64 "\n", s->holders_reaped);
-        printf("Devices removed: %" PRIu64 "\n", s->devices_removed);
-        printf("      Last scan: %s", ctl_format_timestamp(when, sizeof(when), s->last_scan_usec));
-        if (s->last_scan_usec > 0)
-                printf(", took %s", format_timespan(took, sizeof(took), s->last_scan_duration_usec));
-        putchar('\n');
-}
+const CtlTableType ctl_status_table = {
+        .name = "status",
+        .columns = status_columns,
+        .n_columns = ELEMENTSOF(status_columns),
+        .vertical = true,
+};
 
-static void print_json_field(const char *key, const char *value, bool last) {
-        printf("\"%s\":", key);
-        json_write_string(stdout, value);
-        fputs(last ? "}\n" : ",", stdout);
-}
-
-static void print_json(const CtlManager *s) {
-        fputc('{', stdout);
-        print_json_field("Version", s->version, false);
-        print_json_field("EngineState", s->engine_state, false);
-        printf("\"EnginePID\":%" PRIu32 ",\"EngineNamespace\":%" PRIu64 ",", s->engine_pid, s->engine_namespace);
-        print_json_field("EngineNamespacePath", s->engine_namespace_path, false);
-        print_json_field("Propagation", s->propagation, false);
-        print_json_field("DefaultAction", s->default_action, false);
-        printf("\"WatchedDevices\":%" PRIu32 ",\"LeakedDevices\":%" PRIu32 ",\"HoldersReaped\":%" PRIu64
-               ",\"DevicesRemoved\":%" PRIu64 ",\"LastScanUSec\":%" PRIu64 ",\"LastScanDurationUSec\":%" PRIu64
-               "}\n",
-               s->watched, s->leaked, s->holders_reaped, s->devices_removed, s->last_scan_usec,
-               s->last_scan_duration_usec);
-}
-
-int ctl_status(sd_bus *bus, bool json) {
+int ctl_status(sd_bus *bus, const CtlOutput *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(ctl_table_freep) CtlTable *t = NULL;
         CtlManager s = {};
         int r;
 
         r = ctl_get_manager(bus, &s, "read the daemon's status", &reply);
         if (r != 0)
                 return r;
-        if (json)
-                print_json(&s);
-        else
-                print_table(&s);
-        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+        r = ctl_table_new(&ctl_status_table, o, &t);
+        if (r >= 0)
+                r = ctl_table_add(t, &s);
+        if (r >= 0)
+                r = ctl_table_print(t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the status: %m");
+                return EXIT_FAILED;
+        }
+        return 0;
 }

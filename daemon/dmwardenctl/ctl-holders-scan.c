@@ -96,7 +96,10 @@ static int make_rows(const HolderScan *s, int open_count, bool full, Rows *rows)
 }
 
 static void print_summary(const HolderScan *s, const char *device, size_t n) {
-        fprintf(stderr, "%zu reference%s to ", n, n == 1 ? "" : "s");
+        if (n == 0)
+                fputs("Nothing holds ", stderr);
+        else
+                fprintf(stderr, "%zu reference%s to ", n, n == 1 ? "" : "s");
         ctl_print_cell(stderr, device, 0);
         fprintf(stderr, " (%u:%u).\n", major(s->dev), minor(s->dev));
         fprintf(stderr, "Scanned %u processes and %u mount namespaces (%s%s) in %.1f ms",

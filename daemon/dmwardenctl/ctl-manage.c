@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "basic/escape.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"

@@ -996,6 +996,19 @@ Test(dmwardenctl, options_go_with_their_commands_only, .timeout = 60) {
         }
 }
 
+/* Table options go with the table commands, and -o names their columns
+ * only; checked before anyone is asked. */
+Test(dmwardenctl, columns_are_checked_before_asking, .timeout = 60) {
+        assert_usage_error((const char *const[]) { "list", "-o", "name,bogus", NULL },
+                           "Unknown column \"bogus\"; use one of name, state,");
+        assert_usage_error((const char *const[]) { "status", "--output=+pid", NULL }, "Unknown column \"pid\"");
+        assert_usage_error((const char *const[]) { "holders", "-o", "name", "/dev/null", NULL },
+                           "Unknown column \"name\"; use one of pid, tid, comm,");
+        assert_usage_error((const char *const[]) { "reap", "-o", "name", "x", NULL }, "--output does not go with reap.");
+        assert_usage_error((const char *const[]) { "remove", "-n", "x", NULL }, "--noheadings does not go with remove.");
+        assert_usage_error((const char *const[]) { "reap", "-r", "x", NULL }, "--raw does not go with reap.");
+}
+
 Test(dmwardenctl, getopt_errors_point_to_help, .timeout = 60) {
         assert_usage_error((const char *const[]) { "--bogus", NULL }, "unrecognized option '--bogus'");
         assert_usage_error((const char *const[]) { "holders", "--source", NULL }, "requires an argument");

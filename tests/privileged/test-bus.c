@@ -757,7 +757,8 @@ Test(bus, dmwardenctl_holders_reads_the_same_from_the_daemon_and_here) {
 }
 
 Test(bus, dmwardenctl_agrees_with_the_bus) {
-        _cleanup_free_ char *list_err = NULL, *table_err = NULL;
+        _cleanup_free_ char *list_err = NULL, *table_err = NULL, *human = NULL;
+        const char *watched_line;
         char *status = NULL, *list = NULL, *json = NULL, *table = NULL, *mine = NULL, *none = NULL, *gone = NULL;
         char expect[64];
 
@@ -779,6 +780,12 @@ Test(bus, dmwardenctl_agrees_with_the_bus) {
                   list, list_err);
         cr_assert_eq(RUN_CTL(NOBODY, &mine, "status", "-n", "-o", "watched,LEAKED"), 0);
         cr_assert_str_eq(mine, "2\n0\n");
+        /* For people: a line a column, "COLUMN value". */
+        cr_assert_eq(RUN_CTL(NOBODY, &human, "status"), 0);
+        cr_assert(strncmp(human, "VERSION ", 8) == 0, "%s", human);
+        watched_line = strstr(human, "\nWATCHED ");
+        cr_assert(watched_line && strncmp(watched_line + 9 + strspn(watched_line + 9, " "), "2\n", 2) == 0, "%s",
+                  human);
         cr_assert_eq(RUN_CTL_ERR(0, &table, &table_err, "holders", "thin-a"), 0);
         cr_assert(strstr(table_err, "0 references to thin-a"), "%s", table_err);
         cr_assert_eq(RUN_CTL(0, &none, "holders", "nope"), 5, "an unknown device has its own status");

@@ -577,6 +577,24 @@ Test(bus, dmwardenctl_blames_the_input_not_the_daemon) {
         cr_assert(process_exists(world.pid));
 }
 
+/* remove -J: one document, whatever the daemon made of the request (thin-a
+ * is no real device here, so the daemon may refuse). */
+Test(bus, dmwardenctl_remove_json_is_one_document) {
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        int status;
+
+        status = RUN_CTL_ERR(0, &json, &err, "remove", "thin-a", "-J");
+        if (status != 0) {
+                cr_assert_eq(status, 1, "%s", err);
+                cr_assert(strstr(err, "Cannot remove the device: ") || strstr(err, "Failed to remove the device: "),
+                          "%s", err);
+                cr_assert_str_empty(json);
+                return;
+        }
+        cr_assert(json_check(json, "[(a[\"name\"], a[\"action\"]) for a in d[\"actions\"]] == [(\"thin-a\", \"remove\")] "
+                                   "and d[\"actions\"][0][\"state\"]"), "%s", json);
+}
+
 Test(bus, dmwardenctl_reap_refuses_a_bad_action_before_asking) {
         char *out = NULL, *err = NULL, *good = NULL, *why = NULL;
         int status;
@@ -729,7 +747,7 @@ Test(bus, a_leak_is_reported_with_its_holders_until_released) {
  * or a scan here once it is gone, on the same holder. */
 Test(bus, dmwardenctl_holders_reads_the_same_from_the_daemon_and_here) {
         _cleanup_free_ char *path = device_path("thin-same"), *daemon_json = NULL, *daemon_err = NULL;
-        _cleanup_free_ char *here_json = NULL, *here_err = NULL;
+        _cleanup_free_ char *here_json = NULL, *here_err = NULL, *reap_json = NULL, *reap_err = NULL;
         char mount_point[128], expect[512];
 
         test_loop_new(&loop, 16);
@@ -749,6 +767,11 @@ Test(bus, dmwardenctl_holders_reads_the_same_from_the_daemon_and_here) {
                  "h[\"root-member\"], (h[\"mount-id\"] or 0) > 0) for h in d[\"holders\"]]",
                  (int) holder, mount_point);
         cr_assert(json_check(daemon_json, expect), "the daemon's answer: %s", daemon_json);
+        cr_assert_eq(RUN_CTL_ERR(0, &reap_json, &reap_err, "reap", "thin-same", "--action=report", "-J"), 0, "%s",
+                     reap_err);
+        cr_assert(json_check(reap_json, "[(a[\"name\"], a[\"action\"]) for a in d[\"actions\"]] == "
+                                        "[(\"thin-same\", \"report\")] and d[\"actions\"][0][\"state\"]"),
+                  "reap -J said: %s", reap_json);
 
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
         cr_assert_eq(RUN_CTL_ERR(0, &here_json, &here_err, "holders", loop.node, "-J"), 0, "%s", here_err);

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
         # build
         gcc meson ninja-build pkg-config
-        libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev
+        libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev libsmartcols-dev
         # man pages
         scdoc
         # unit and privileged suites

@@ -102,8 +102,10 @@ static void json_valid(const char *p, size_t n, void *u) {
         }
 }
 
+/* As cescape() writes it, and the bus carries it: a reader can tell the
+ * byte, which U+FFFD would lose. */
 static void json_invalid(unsigned char c, void *u) {
-        fputs("\\ufffd", (FILE *) u);
+        fprintf((FILE *) u, "\\\\x%02x", c);
 }
 
 void json_write_string(FILE *f, const char *s) {

@@ -11,7 +11,8 @@
 char *cescape(const char *s);
 
 /* s as a JSON string literal (null for NULL). Invalid UTF-8 cannot be said
- * in JSON; each such byte becomes U+FFFD, so the output stays valid. */
+ * in JSON; each such byte becomes the text \xNN (JSON "\\xNN"), as cescape()
+ * and the bus write it, so the output stays valid. */
 void json_write_string(FILE *f, const char *s);
 
 /* The inverse of cescape() for \n, \t, \\ and \xNN (any byte but NUL);

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "basic/escape.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"
@@ -296,22 +295,8 @@ char *ctl_format_timestamp(char *buf, size_t size, usec_t t) {
         return buf;
 }
 
-static bool has_control_characters(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return true;
-        return false;
-}
-
 void ctl_print_cell(FILE *f, const char *s, int width) {
         _cleanup_free_ char *e = NULL;
 
-        /* The daemon sends UTF-8 (bytes that are not come escaped); only
-         * what could steer the terminal is escaped here. */
-        s = strempty(s);
-        if (has_control_characters(s)) {
-                e = cescape(s);
-                s = e ?: "?";
-        }
-        fprintf(f, "%-*s", width, s);
+        fprintf(f, "%-*s", width, ctl_cell_text(s, &e));
 }

@@ -1,92 +1,84 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmwardenctl holders NAME through the daemon: the holder records of its
- * last scan of a watched device, one row per reference. */
+/* dmwardenctl holders: the table of references, one row each, whoever
+ * found them; and holders NAME through the daemon, the holder records of
+ * its last scan of a watched device. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "basic/escape.h"
+#include "basic/array.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"
 #include "shared/bus-error.h"
 
-typedef struct Row {
-        uint32_t pid;
-        const char *comm, *unit;
-        uint64_t mntns, mount_id;
-        int root_member;
-        const char *kind, *path;
-        uint64_t tid;
-} Row;
+static const CtlColumn holder_columns[] = {
+        CTL_COLUMN("PID", CTL_CELL_U32_ID, CtlHolder, pid, true),
+        CTL_COLUMN("TID", CTL_CELL_U64_ID, CtlHolder, tid, false),
+        CTL_COLUMN("COMM", CTL_CELL_STRING, CtlHolder, comm, true),
+        CTL_COLUMN("UNIT", CTL_CELL_STRING, CtlHolder, unit, true),
+        CTL_COLUMN("MNTNS", CTL_CELL_U64_ID, CtlHolder, mntns, true),
+        CTL_COLUMN("MOUNT-ID", CTL_CELL_U64_ID, CtlHolder, mount_id, false),
+        CTL_COLUMN("ROOT-MEMBER", CTL_CELL_BOOL, CtlHolder, root_member, false),
+        CTL_COLUMN("KIND", CTL_CELL_STRING, CtlHolder, kind, true),
+        CTL_COLUMN("PATH", CTL_CELL_STRING, CtlHolder, path, true),
+};
 
-static int read_row(sd_bus_message *m, Row *row) {
-        return sd_bus_message_read(m, "(ussttbsst)", &row->pid, &row->comm, &row->unit, &row->mntns,
-                                   &row->mount_id, &row->root_member, &row->kind, &row->path, &row->tid);
-}
+const CtlTableType ctl_holder_table = {
+        .name = "holders",
+        .columns = holder_columns,
+        .n_columns = ELEMENTSOF(holder_columns),
+};
 
-static int print_table(sd_bus_message *m, const char *name) {
-        size_t n = 0;
-        Row row;
+int ctl_print_holders(const CtlOutput *o, const CtlHolder *rows, size_t n) {
+        _cleanup_(ctl_table_freep) CtlTable *t = NULL;
         int r;
 
-        printf("%-8s %-16s %-28s %-12s %-11s %s\n", "PID", "COMM", "UNIT", "MNTNS", "KIND", "PATH");
-        while ((r = read_row(m, &row)) > 0) {
-                if (row.pid > 0)
-                        printf("%-8" PRIu32 " ", row.pid);
-                else
-                        printf("%-8s ", "-");
-                ctl_print_cell(stdout, isempty(row.comm) ? "-" : row.comm, 16);
-                putchar(' ');
-                ctl_print_cell(stdout, isempty(row.unit) ? "-" : row.unit, 28);
-                printf(" %-12" PRIu64 " ", row.mntns);
-                ctl_print_cell(stdout, row.kind, 11);
-                putchar(' ');
-                ctl_print_cell(stdout, row.path, 0);
-                putchar('\n');
-                n++;
+        r = ctl_table_new(&ctl_holder_table, o, &t);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = ctl_table_add(t, &rows[i]);
+        if (r >= 0)
+                r = ctl_table_print(t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the holders: %m");
+                return EXIT_FAILED;
         }
-        if (r < 0)
-                return r;
-        printf("\n%zu reference%s to ", n, n == 1 ? "" : "s");
-        /* Escaped as in the cells: a newline in a name would break the line. */
-        ctl_print_cell(stdout, name, 0);
-        printf(" outside the engine's namespace.\n");
         return 0;
 }
 
-static int print_json(sd_bus_message *m, const char *name) {
-        bool first = true;
-        Row row;
-        int r;
+typedef struct HolderRows {
+        CtlHolder *rows;
+        size_t n;
+        size_t allocated;
+} HolderRows;
 
-        fputs("{\"device\":", stdout);
-        json_write_string(stdout, name);
-        fputs(",\"holders\":[", stdout);
-        while ((r = read_row(m, &row)) > 0) {
-                printf("%s{\"pid\":%" PRIu32 ",\"comm\":", first ? "" : ",", row.pid);
-                json_write_string(stdout, row.comm);
-                fputs(",\"unit\":", stdout);
-                json_write_string(stdout, row.unit);
-                printf(",\"mntns\":%" PRIu64 ",\"mount_id\":%" PRIu64 ",\"root_member\":%s,\"kind\":", row.mntns,
-                       row.mount_id, row.root_member ? "true" : "false");
-                json_write_string(stdout, row.kind);
-                fputs(",\"path\":", stdout);
-                json_write_string(stdout, row.path);
-                printf(",\"tid\":%" PRIu64 "}", row.tid);
-                first = false;
-        }
-        if (r < 0)
-                return r;
-        fputs("]}\n", stdout);
-        return 0;
+static void holder_rows_done(HolderRows *h) {
+        free(h->rows);
 }
 
-int ctl_holders(sd_bus *bus, const char *name, bool json) {
+/* The rows point into m. */
+static int read_rows(sd_bus_message *m, HolderRows *h) {
+        CtlHolder row;
+        int root_member, r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(ussttbsst)");
+        while (r >= 0 &&
+               (r = sd_bus_message_read(m, "(ussttbsst)", &row.pid, &row.comm, &row.unit, &row.mntns, &row.mount_id,
+                                        &root_member, &row.kind, &row.path, &row.tid)) > 0) {
+                row.root_member = root_member;
+                if (ARRAY_RESERVE(h->rows, h->allocated, h->n + 1) < 0)
+                        return -ENOMEM;
+                h->rows[h->n++] = row;
+        }
+        return r;
+}
+
+int ctl_holders(sd_bus *bus, const char *name, const CtlOutput *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(holder_rows_done) HolderRows h = {};
         int r;
 
         r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "ListHolders", &error,
@@ -98,14 +90,19 @@ int ctl_holders(sd_bus *bus, const char *name, bool json) {
         if (r < 0)
                 return ctl_call_failed(r, &error, "list the holders");
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ussttbsst)");
-        if (r >= 0)
-                r = json ? print_json(reply, name) : print_table(reply, name);
+        r = read_rows(reply, &h);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the daemon's answer: %m");
                 return EXIT_FAILED;
         }
-        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+        r = ctl_print_holders(o, h.rows, h.n);
+        if (r == 0 && ctl_output_summary(o)) {
+                fprintf(stderr, "%zu reference%s to ", h.n, h.n == 1 ? "" : "s");
+                /* Escaped as in the cells: a newline in a name would break the line. */
+                ctl_print_cell(stderr, name, 0);
+                fprintf(stderr, " outside the engine's namespace, at dmwardend's last scan.\n");
+        }
+        return r;
 }
 
 int ctl_device_name_by_number(sd_bus *bus, dev_t dev, char **ret) {

@@ -1,78 +1,61 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dmwardenctl list: every watched device and where it is in its life. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "basic/escape.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 
-static void print_table(const CtlDevice *devices, size_t n) {
-        char when[CTL_TIMESTAMP_MAX], number[32];
+static char *format_devnum(const void *row) {
+        const CtlDevice *d = row;
+        char *text = NULL;
 
-        printf("%-32s %-9s %-8s %-20s %-9s %5s %7s %12s  %s\n", "NAME", "STATE", "TARGET", "POOL", "DEVICE", "OPEN",
-               "HOLDERS", "MAPPED", "LEAKED SINCE");
-        for (size_t i = 0; i < n; i++) {
-                const CtlDevice *d = &devices[i];
+        return asprintf(&text, "%" PRIu32 ":%" PRIu32, d->major, d->minor) < 0 ? NULL : text;
+}
 
-                ctl_print_cell(stdout, d->name, 32);
-                putchar(' ');
-                ctl_print_cell(stdout, d->state, 9);
-                putchar(' ');
-                ctl_print_cell(stdout, d->target, 8);
-                putchar(' ');
-                ctl_print_cell(stdout, isempty(d->pool) ? "-" : d->pool, 20);
-                (void) snprintf(number, sizeof(number), "%" PRIu32 ":%" PRIu32, d->major, d->minor);
-                printf(" %-9s ", number);
-                if (d->open_count == UINT32_MAX)
-                        printf("%5s", "?");
-                else
-                        printf("%5" PRIu32, d->open_count);
-                printf(" %7" PRIu32, d->n_holders);
-                if (d->mapped_bytes == UINT64_MAX)
-                        printf(" %12s", "-");
-                else
-                        printf(" %12" PRIu64, d->mapped_bytes);
-                printf("  %s\n",
-                       ctl_format_timestamp(when, sizeof(when), d->leaked_since_usec));
+static const CtlColumn device_columns[] = {
+        CTL_COLUMN("NAME", CTL_CELL_STRING, CtlDevice, name, true),
+        CTL_COLUMN("STATE", CTL_CELL_STRING, CtlDevice, state, true),
+        CTL_COLUMN("TARGET", CTL_CELL_STRING, CtlDevice, target, true),
+        CTL_COLUMN("POOL", CTL_CELL_STRING, CtlDevice, pool, true),
+        { .name = "MAJ:MIN", .type = CTL_CELL_FUNC, .shown = true, .format = format_devnum },
+        CTL_COLUMN("OPEN", CTL_CELL_U32_COUNT, CtlDevice, open_count, true),
+        CTL_COLUMN("HOLDERS", CTL_CELL_U32, CtlDevice, n_holders, true),
+        CTL_COLUMN("MAPPED", CTL_CELL_U64_COUNT, CtlDevice, mapped_bytes, true),
+        CTL_COLUMN("LEAKED-SINCE", CTL_CELL_TIMESTAMP, CtlDevice, leaked_since_usec, true),
+        CTL_COLUMN("STATE-SINCE", CTL_CELL_TIMESTAMP, CtlDevice, state_since_usec, false),
+        CTL_COLUMN("LAST-ACTION", CTL_CELL_STRING, CtlDevice, last_action, false),
+        CTL_COLUMN("UUID", CTL_CELL_STRING, CtlDevice, uuid, false),
+        CTL_COLUMN("MAJ", CTL_CELL_U32, CtlDevice, major, false),
+        CTL_COLUMN("MIN", CTL_CELL_U32, CtlDevice, minor, false),
+        CTL_COLUMN("PATH", CTL_CELL_STRING, CtlDevice, path, false),
+};
+
+const CtlTableType ctl_device_table = {
+        .name = "devices",
+        .columns = device_columns,
+        .n_columns = ELEMENTSOF(device_columns),
+};
+
+int ctl_print_devices(const CtlOutput *o, const CtlDevice *devices, size_t n, bool (*filter)(const CtlDevice *d)) {
+        _cleanup_(ctl_table_freep) CtlTable *t = NULL;
+        int r;
+
+        r = ctl_table_new(&ctl_device_table, o, &t);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (!filter || filter(&devices[i]))
+                        r = ctl_table_add(t, &devices[i]);
+        if (r >= 0)
+                r = ctl_table_print(t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the devices: %m");
+                return EXIT_FAILED;
         }
-        printf("\n%zu device%s listed.\n", n, n == 1 ? "" : "s");
+        return 0;
 }
 
-static void print_json_string(const char *key, const char *value) {
-        printf(",\"%s\":", key);
-        json_write_string(stdout, value);
-}
-
-static void print_json(const CtlDevice *devices, size_t n) {
-        fputc('[', stdout);
-        for (size_t i = 0; i < n; i++) {
-                const CtlDevice *d = &devices[i];
-
-                fputs(i > 0 ? ",{\"Name\":" : "{\"Name\":", stdout);
-                json_write_string(stdout, d->name);
-                print_json_string("Path", d->path);
-                print_json_string("State", d->state);
-                print_json_string("UUID", d->uuid);
-                print_json_string("Target", d->target);
-                print_json_string("Pool", d->pool);
-                print_json_string("LastAction", d->last_action);
-                printf(",\"Major\":%" PRIu32 ",\"Minor\":%" PRIu32, d->major, d->minor);
-                if (d->open_count == UINT32_MAX)
-                        fputs(",\"OpenCount\":null", stdout);
-                else
-                        printf(",\"OpenCount\":%" PRIu32, d->open_count);
-                if (d->mapped_bytes == UINT64_MAX)
-                        fputs(",\"MappedBytes\":null", stdout);
-                else
-                        printf(",\"MappedBytes\":%" PRIu64, d->mapped_bytes);
-                printf(",\"Holders\":%" PRIu32 ",\"LeakedSinceUSec\":%" PRIu64 ",\"StateSinceUSec\":%" PRIu64 "}",
-                       d->n_holders, d->leaked_since_usec, d->state_since_usec);
-        }
-        fputs("]\n", stdout);
-}
-
-int ctl_list(sd_bus *bus, bool json) {
+int ctl_list(sd_bus *bus, const CtlOutput *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
         int r;
@@ -80,9 +63,8 @@ int ctl_list(sd_bus *bus, bool json) {
         r = ctl_get_devices(bus, &l, &error);
         if (r < 0)
                 return ctl_call_failed(r, &error, "list the devices");
-        if (json)
-                print_json(l.devices, l.n);
-        else
-                print_table(l.devices, l.n);
-        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+        r = ctl_print_devices(o, l.devices, l.n, NULL);
+        if (r == 0 && ctl_output_summary(o))
+                fprintf(stderr, "%zu device%s listed.\n", l.n, l.n == 1 ? "" : "s");
+        return r;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "basic/escape.h"
 #include "basic/log.h"
 #include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"
@@ -45,44 +44,15 @@ static bool is_held(const CtlDevice *d) {
         return d->state && (streq(d->state, "leaked") || streq(d->state, "reaping") || streq(d->state, "stuck"));
 }
 
-static void print_scan_table(const CtlManager *s, const CtlDeviceList *l) {
+static void print_scan_summary(const CtlManager *s) {
         char took[FORMAT_TIMESPAN_MAX];
 
-        printf("Scanned %" PRIu32 " watched device%s in %s: %" PRIu32 " leaked.\n", s->watched,
-               s->watched == 1 ? "" : "s", format_timespan(took, sizeof(took), s->last_scan_duration_usec),
-               s->leaked);
-        for (size_t i = 0; i < l->n; i++) {
-                if (!is_held(&l->devices[i]))
-                        continue;
-                fputs("  ", stdout);
-                ctl_print_cell(stdout, l->devices[i].name, 0);
-                printf(": %s, %" PRIu32 " holder%s (dmwardenctl holders ", l->devices[i].state,
-                       l->devices[i].n_holders, l->devices[i].n_holders == 1 ? "" : "s");
-                ctl_print_cell(stdout, l->devices[i].name, 0);
-                fputs(")\n", stdout);
-        }
+        fprintf(stderr, "Scanned %" PRIu32 " watched device%s in %s: %" PRIu32 " leaked.\n", s->watched,
+                s->watched == 1 ? "" : "s", format_timespan(took, sizeof(took), s->last_scan_duration_usec),
+                s->leaked);
 }
 
-static void print_scan_json(const CtlManager *s, const CtlDeviceList *l) {
-        bool first = true;
-
-        printf("{\"WatchedDevices\":%" PRIu32 ",\"LeakedDevices\":%" PRIu32 ",\"LastScanUSec\":%" PRIu64
-               ",\"LastScanDurationUSec\":%" PRIu64 ",\"Held\":[",
-               s->watched, s->leaked, s->last_scan_usec, s->last_scan_duration_usec);
-        for (size_t i = 0; i < l->n; i++) {
-                if (!is_held(&l->devices[i]))
-                        continue;
-                fputs(first ? "{\"Name\":" : ",{\"Name\":", stdout);
-                json_write_string(stdout, l->devices[i].name);
-                fputs(",\"State\":", stdout);
-                json_write_string(stdout, l->devices[i].state);
-                printf(",\"Holders\":%" PRIu32 "}", l->devices[i].n_holders);
-                first = false;
-        }
-        fputs("]}\n", stdout);
-}
-
-int ctl_scan(sd_bus *bus, bool json) {
+int ctl_scan(sd_bus *bus, const CtlOutput *o) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(ctl_device_list_done) CtlDeviceList l = {};
@@ -99,11 +69,9 @@ int ctl_scan(sd_bus *bus, bool json) {
         if (r < 0)
                 return ctl_call_failed(r, &error, "list the devices");
 
-        if (json)
-                print_scan_json(&s, &l);
-        else
-                print_scan_table(&s, &l);
-        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+        if (ctl_output_summary(o))
+                print_scan_summary(&s);
+        return ctl_print_devices(o, l.devices, l.n, is_held);
 }
 
 /* The device's state and last action after an action; "removed" when the
@@ -137,9 +105,60 @@ static int read_outcome(sd_bus *bus, const char *name, char **ret_state, char **
         return r;
 }
 
+typedef struct Outcome {
+        const char *name;
+        const char *action;
+        const char *state;
+        const char *last_action;
+} Outcome;
+
+static const CtlColumn outcome_columns[] = {
+        CTL_COLUMN("NAME", CTL_CELL_STRING, Outcome, name, true),
+        CTL_COLUMN("ACTION", CTL_CELL_STRING, Outcome, action, true),
+        CTL_COLUMN("STATE", CTL_CELL_STRING, Outcome, state, true),
+        CTL_COLUMN("LAST-ACTION", CTL_CELL_STRING, Outcome, last_action, true),
+};
+
+static const CtlTableType outcome_table = {
+        .name = "actions",
+        .columns = outcome_columns,
+        .n_columns = ELEMENTSOF(outcome_columns),
+};
+
+static int print_outcome_json(const Outcome *outcome) {
+        _cleanup_(ctl_table_freep) CtlTable *t = NULL;
+        int r;
+
+        r = ctl_table_new(&outcome_table, &(CtlOutput) { .json = true }, &t);
+        if (r >= 0)
+                r = ctl_table_add(t, outcome);
+        if (r >= 0)
+                r = ctl_table_print(t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the outcome: %m");
+                return EXIT_FAILED;
+        }
+        return 0;
+}
+
+static void print_outcome_text(const Outcome *outcome, bool remove) {
+        ctl_print_cell(stdout, outcome->name, 0);
+        if (remove)
+                printf(": removal requested; now %s", outcome->state);
+        else
+                printf(": %s done; now %s", outcome->action, outcome->state);
+        if (!isempty(outcome->last_action)) {
+                fputs(" (last action: ", stdout);
+                ctl_print_cell(stdout, outcome->last_action, 0);
+                putchar(')');
+        }
+        fputs(".\n", stdout);
+}
+
 /* action: what reap ran, NULL for remove. */
 static int print_outcome(sd_bus *bus, const char *name, const char *action, bool json) {
         _cleanup_free_ char *state = NULL, *last_action = NULL;
+        Outcome outcome;
         int r;
 
         r = read_outcome(bus, name, &state, &last_action);
@@ -148,31 +167,10 @@ static int print_outcome(sd_bus *bus, const char *name, const char *action, bool
                 log_warning_errno(r, "Done, but failed to read the state of %s afterwards: %m", name);
                 return 0;
         }
-        if (json) {
-                fputs("{\"Name\":", stdout);
-                json_write_string(stdout, name);
-                if (action) {
-                        fputs(",\"Action\":", stdout);
-                        json_write_string(stdout, action);
-                }
-                fputs(",\"State\":", stdout);
-                json_write_string(stdout, state);
-                fputs(",\"LastAction\":", stdout);
-                json_write_string(stdout, last_action);
-                fputs("}\n", stdout);
-        } else {
-                ctl_print_cell(stdout, name, 0);
-                if (action)
-                        printf(": %s done; now %s", action, state);
-                else
-                        printf(": removal requested; now %s", state);
-                if (!isempty(last_action)) {
-                        fputs(" (last action: ", stdout);
-                        ctl_print_cell(stdout, last_action, 0);
-                        putchar(')');
-                }
-                fputs(".\n", stdout);
-        }
+        outcome = (Outcome) { name, action ?: "remove", state, last_action };
+        if (json)
+                return print_outcome_json(&outcome);
+        print_outcome_text(&outcome, !action);
         return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 }
 

@@ -1,109 +1,98 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* dmwardenctl status: the manager's properties, for people or programs. */
+/* dmwardenctl status: the manager's properties, one row of columns that a
+ * person reads as lines. */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-#include "basic/escape.h"
 #include "basic/log.h"
-#include "dmwardenctl/ctl.h"
 #include "shared/bus-api.h"
+#include "dmwardenctl/ctl.h"
 
-/* "12.3%": per mille, as df rounds. */
-static void print_fill(uint64_t used, uint64_t total) {
-        uint64_t pm = total > 0 ? (uint64_t) ((unsigned __int128) used * 1000 / total) : 0;
+static const CtlColumn status_columns[] = {
+        CTL_COLUMN("VERSION", CTL_CELL_STRING, CtlManager, version, true),
+        CTL_COLUMN("ENGINE", CTL_CELL_STRING, CtlManager, engine_state, true),
+        CTL_COLUMN("ENGINE-PID", CTL_CELL_U32_ID, CtlManager, engine_pid, true),
+        CTL_COLUMN("ENGINE-MNTNS", CTL_CELL_U64_ID, CtlManager, engine_namespace, true),
+        CTL_COLUMN("ENGINE-MNTNS-PATH", CTL_CELL_STRING, CtlManager, engine_namespace_path, true),
+        CTL_COLUMN("PROPAGATION", CTL_CELL_STRING, CtlManager, propagation, true),
+        CTL_COLUMN("DEFAULT-ACTION", CTL_CELL_STRING, CtlManager, default_action, true),
+        CTL_COLUMN("WATCHED", CTL_CELL_U32, CtlManager, watched, true),
+        CTL_COLUMN("LEAKED", CTL_CELL_U32, CtlManager, leaked, true),
+        CTL_COLUMN("HOLDERS-REAPED", CTL_CELL_U64, CtlManager, holders_reaped, true),
+        CTL_COLUMN("DEVICES-REMOVED", CTL_CELL_U64, CtlManager, devices_removed, true),
+        CTL_COLUMN("LAST-SCAN", CTL_CELL_TIMESTAMP, CtlManager, last_scan_usec, true),
+        CTL_COLUMN("LAST-SCAN-TOOK", CTL_CELL_TIMESPAN, CtlManager, last_scan_duration_usec, true),
+        CTL_COLUMN("LEAKED-BYTES", CTL_CELL_U64, CtlManager, leaked_bytes, true),
+        CTL_COLUMN("POOLS", CTL_CELL_STRING, CtlManager, pools, true),
+};
 
-        printf("%" PRIu64 ".%" PRIu64 "%%", pm / 10, pm % 10);
+static double percent(uint64_t used, uint64_t total) {
+        return total > 0 ? 100.0 * (double) used / (double) total : 0.0;
 }
 
-/* The Pools property, read apart from GetAll so a daemon without it still
- * answers the rest. */
-static void print_pools(sd_bus *bus, bool json) {
+/* "NAME data 62.5% of 67108864, metadata 1.2% of 16777216, leaked
+ * 41943040" for each thin pool, joined by "; "; what the bytes leaked
+ * devices hold in them add up to. An older daemon without Pools: "". */
+static int read_pools(sd_bus *bus, char **ret_text, uint64_t *ret_leaked) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *text = NULL;
+        uint64_t du, dt, mu, mt, leaked, sum = 0;
+        size_t size = 0;
         const char *name;
-        uint64_t du, dt, mu, mt, leaked;
-        bool first = true;
+        FILE *f;
+        int r;
 
-        if (sd_bus_get_property(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Pools", &error, &reply,
-                                "a" BUS_POOL) < 0 ||
-            sd_bus_message_enter_container(reply, 'a', BUS_POOL) < 0) {
-                if (json)
-                        fputs("[]", stdout);
-                return;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        r = sd_bus_get_property(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Pools", &error, &reply,
+                                "a" BUS_POOL);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', BUS_POOL);
+        for (bool first = true; r >= 0 && sd_bus_message_read(reply, BUS_POOL, &name, &du, &dt, &mu, &mt, &leaked) > 0;
+             first = false) {
+                fprintf(f, "%s%s data %.1f%% of %" PRIu64 ", metadata %.1f%% of %" PRIu64 ", leaked %" PRIu64,
+                        first ? "" : "; ", name, percent(du, dt), dt, percent(mu, mt), mt, leaked);
+                sum += leaked;
         }
-        while (sd_bus_message_read(reply, BUS_POOL, &name, &du, &dt, &mu, &mt, &leaked) > 0) {
-                if (json) {
-                        fputs(first ? "[{\"Name\":" : ",{\"Name\":", stdout);
-                        json_write_string(stdout, name);
-                        printf(",\"DataUsedBytes\":%" PRIu64 ",\"DataTotalBytes\":%" PRIu64
-                               ",\"MetadataUsedBytes\":%" PRIu64 ",\"MetadataTotalBytes\":%" PRIu64
-                               ",\"LeakedBytes\":%" PRIu64 "}",
-                               du, dt, mu, mt, leaked);
-                } else {
-                        printf(first ? "          Pools: %s: data " : "                 %s: data ", name);
-                        print_fill(du, dt);
-                        fputs(", metadata ", stdout);
-                        print_fill(mu, mt);
-                        printf(", %" PRIu64 " bytes leaked\n", leaked);
-                }
-                first = false;
-        }
-        if (json)
-                fputs(first ? "[]" : "]", stdout);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret_text = TAKE_PTR(text);
+        *ret_leaked = sum;
+        return 0;
 }
 
-static void print_table(const CtlManager *s) {
-        char when[CTL_TIMESTAMP_MAX], took[FORMAT_TIMESPAN_MAX];
+const CtlTableType ctl_status_table = {
+        .name = "status",
+        .columns = status_columns,
+        .n_columns = ELEMENTSOF(status_columns),
+        .vertical = true,
+};
 
-        printf("        Version: %s\n", strna(s->version));
-        printf("         Engine: %s (PID %" PRIu32 ")\n", strna(s->engine_state), s->engine_pid);
-        printf("      Namespace: %" PRIu64 " (%s)\n", s->engine_namespace, strna(s->engine_namespace_path));
-        printf("    Propagation: %s\n", strna(s->propagation));
-        printf(" Default action: %s\n", strna(s->default_action));
-        printf("        Devices: %" PRIu32 " watched, %" PRIu32 " leaked\n", s->watched, s->leaked);
-        printf(" Holders reaped: %" PRIu64 "\n", s->holders_reaped);
-        printf("Devices removed: %" PRIu64 "\n", s->devices_removed);
-        printf("      Last scan: %s", ctl_format_timestamp(when, sizeof(when), s->last_scan_usec));
-        if (s->last_scan_usec > 0)
-                printf(", took %s", format_timespan(took, sizeof(took), s->last_scan_duration_usec));
-        putchar('\n');
-}
-
-static void print_json_field(const char *key, const char *value, bool last) {
-        printf("\"%s\":", key);
-        json_write_string(stdout, value);
-        fputs(last ? "}\n" : ",", stdout);
-}
-
-static void print_json(const CtlManager *s) {
-        fputc('{', stdout);
-        print_json_field("Version", s->version, false);
-        print_json_field("EngineState", s->engine_state, false);
-        printf("\"EnginePID\":%" PRIu32 ",\"EngineNamespace\":%" PRIu64 ",", s->engine_pid, s->engine_namespace);
-        print_json_field("EngineNamespacePath", s->engine_namespace_path, false);
-        print_json_field("Propagation", s->propagation, false);
-        print_json_field("DefaultAction", s->default_action, false);
-        printf("\"WatchedDevices\":%" PRIu32 ",\"LeakedDevices\":%" PRIu32 ",\"HoldersReaped\":%" PRIu64
-               ",\"DevicesRemoved\":%" PRIu64 ",\"LastScanUSec\":%" PRIu64 ",\"LastScanDurationUSec\":%" PRIu64
-               ",\"Pools\":",
-               s->watched, s->leaked, s->holders_reaped, s->devices_removed, s->last_scan_usec,
-               s->last_scan_duration_usec);
-}
-
-int ctl_status(sd_bus *bus, bool json) {
+int ctl_status(sd_bus *bus, const CtlOutput *o) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(ctl_table_freep) CtlTable *t = NULL;
+        _cleanup_free_ char *pools = NULL;
         CtlManager s = {};
         int r;
 
         r = ctl_get_manager(bus, &s, "read the daemon's status", &reply);
         if (r != 0)
                 return r;
-        if (json) {
-                print_json(&s);
-                print_pools(bus, true);
-                fputs("}\n", stdout);
-        } else {
-                print_table(&s);
-                print_pools(bus, false);
+        r = read_pools(bus, &pools, &s.leaked_bytes);
+        if (r < 0)
+                return log_oom(), EXIT_FAILED;
+        s.pools = pools;
+        r = ctl_table_new(&ctl_status_table, o, &t);
+        if (r >= 0)
+                r = ctl_table_add(t, &s);
+        if (r >= 0)
+                r = ctl_table_print(t);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the status: %m");
+                return EXIT_FAILED;
         }
-        return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+        return 0;
 }

@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 
 #include "basic/time-util.h"
+#include "dmwardenctl/ctl-table.h"
 
 /* Distinct so scripts can tell them apart; 2, 3 and 4 follow the LSB
  * meanings ("invalid argument", "program is not running", "insufficient
@@ -51,6 +52,8 @@ typedef struct CtlManager {
         uint64_t devices_removed;
         uint64_t last_scan_usec;
         uint64_t last_scan_duration_usec;
+        uint64_t leaked_bytes;          /* in every pool (from Pools) */
+        const char *pools;              /* each pool's fill, one text */
 } CtlManager;
 
 /* The strings point into *ret_reply. Returns 0, or the exit status with
@@ -92,15 +95,44 @@ char *ctl_format_timestamp(char *buf, size_t size, usec_t t);
 /* Writes s for a terminal (control characters escaped), padded to width. */
 void ctl_print_cell(FILE *f, const char *s, int width);
 
-int ctl_status(sd_bus *bus, bool json);
-int ctl_list(sd_bus *bus, bool json);
+/* The tables of status, list (and scan) and holders, for the option
+ * parser to check -o against. */
+extern const CtlTableType ctl_status_table;
+extern const CtlTableType ctl_device_table;
+extern const CtlTableType ctl_holder_table;
+
+/* One reference to a device as ListHolders sends it (a(ussttbsst), see
+ * HolderRecord), and as a scan here makes it, strings in their bus form
+ * (bytes that are not UTF-8 as \xNN). */
+typedef struct CtlHolder {
+        uint32_t pid;
+        const char *comm;
+        const char *unit;
+        uint64_t mntns;
+        uint64_t mount_id;
+        bool root_member;
+        const char *kind;
+        const char *path;
+        uint64_t tid;
+} CtlHolder;
+
+/* The rows as a table or JSON. Returns 0, or the exit status with the
+ * reason logged. */
+int ctl_print_holders(const CtlOutput *o, const CtlHolder *rows, size_t n);
+
+/* The devices (those filter passes, if given) as a table or JSON. Returns
+ * the exit status. */
+int ctl_print_devices(const CtlOutput *o, const CtlDevice *devices, size_t n, bool (*filter)(const CtlDevice *d));
+
+int ctl_status(sd_bus *bus, const CtlOutput *o);
+int ctl_list(sd_bus *bus, const CtlOutput *o);
 /* holders NAME through the daemon. Returns the exit status, or -ENODEV if
  * the daemon watches no such device, -ESRCH if it is not running, so the
  * caller may scan in-process instead. */
-int ctl_holders(sd_bus *bus, const char *name, bool json);
+int ctl_holders(sd_bus *bus, const char *name, const CtlOutput *o);
 /* The managing methods (root, or polkit's org.dmwarden1.manage). reap with
  * action NULL runs the daemon's DefaultAction. */
-int ctl_scan(sd_bus *bus, bool json);
+int ctl_scan(sd_bus *bus, const CtlOutput *o);
 int ctl_reap(sd_bus *bus, const char *name, const char *action, bool json);
 int ctl_remove(sd_bus *bus, const char *name, bool json);
 /* The daemon's name for the watched device with number dev. Returns 0,

@@ -5,6 +5,7 @@
  * when it is not there. */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,10 @@
 #include <sys/sysmacros.h>
 
 #include "basic/log.h"
+#include "dmwardenctl/ctl-holders-scan.h"
 #include "dmwardenctl/ctl.h"
 #include "holders/block-device.h"
 #include "holders/holder-scan-bounded.h"
-#include "holders/holders-format.h"
 #include "shared/bus-error.h"
 #include "shared/reap-action.h"
 
@@ -33,6 +34,9 @@ typedef struct Verb Verb;
  * takes, and the parser refuses the rest. */
 typedef enum Option {
         OPTION_JSON,
+        OPTION_NOHEADINGS,
+        OPTION_OUTPUT,
+        OPTION_RAW,
         OPTION_FULL,
         OPTION_SOURCE,
         OPTION_ACTION,
@@ -44,7 +48,7 @@ typedef struct Arguments {
         const Verb *verb;
         const char *device;      /* the verb's operand: DEVICE or NAME */
         const char *action;
-        bool json;
+        CtlOutput output;
         bool full;
         MountSource source;
         unsigned given;          /* OPT() of each Option on the command line */
@@ -64,6 +68,7 @@ struct Verb {
         unsigned max_args;
         VerbFlags flags;
         unsigned options;
+        const CtlTableType *table; /* what -o names columns of */
         int (*run)(sd_bus *bus, const Arguments *args);
 };
 
@@ -92,12 +97,17 @@ static void help(void) {
                "Options:\n"
                "  -h --help           Show this help\n"
                "     --version        Show the version\n"
-               "     --json           Print JSON instead of a table\n"
+               "  -J --json           Print one JSON document instead of a table\n"
+               "  -n --noheadings     Print no headings, and no summary on stderr\n"
+               "  -o --output=COLUMNS The columns to print, separated by commas; +COLUMNS\n"
+               "                      adds them to the default ones (dmwardenctl(1) lists them)\n"
+               "  -r --raw            Print the table unaligned, with spaces, backslashes and\n"
+               "                      control characters in cells as \\xNN\n"
                "     --full           With holders: scan here; scan every process's open files\n"
                "                      even when the device's open count says its mounts explain\n"
                "                      it (the default for devices that are not device-mapper),\n"
-               "                      and name every process of a holding namespace, not only\n"
-               "                      its root members\n"
+               "                      and add a \"member\" row for every process of a holding\n"
+               "                      namespace that no other row names\n"
                "     --source=SOURCE  With holders: scan here, reading mount tables with auto\n"
                "                      (default), listmount (Linux 6.12+), mountinfo\n"
                "     --action=ACTION  With reap: report, detach, restart-unit or kill\n\n"
@@ -156,7 +166,7 @@ static void log_bad_device(const char *arg, int r) {
 
 /* The scan the daemon would make: files only when the open count demands
  * it, or always where nobody counts opens, or when asked with --full. */
-static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
+static int scan(const Arguments *args, dev_t dev, HolderScan **ret, int *ret_open_count) {
         _cleanup_(scan_limit_unrefp) ScanLimit *limit = NULL;
         HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
         unsigned open_count = 0;
@@ -166,6 +176,7 @@ static int scan(const Arguments *args, dev_t dev, HolderScan **ret) {
         if (r < 0)
                 return r;
         r = dm_open_count(dev, &open_count);
+        *ret_open_count = r < 0 ? -1 : (int) open_count;
         o.scan_files = args->full || r < 0;
         if (r < 0 && r != -ENOTTY)
                 log_debug_errno(r, "Cannot get the open count of %s, scanning files: %m", args->device);
@@ -217,22 +228,9 @@ static int resolve_here(const char *device, DaemonAnswer daemon, dev_t *ret) {
         }
 }
 
-static int print_holders(const Arguments *args, const HolderScan *s) {
-        int r;
-
-        if (args->json)
-                r = holders_print_json(stdout, s, args->device);
-        else
-                r = holders_print_table(stdout, s, args->device, args->full);
-        if (r < 0) {
-                log_error_errno(r, "Failed to print the result: %m");
-                return EXIT_SCAN_FAILED;
-        }
-        return EXIT_SUCCESS;
-}
-
 static int scan_here(const Arguments *args, DaemonAnswer daemon) {
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
+        int open_count = -1;
         dev_t dev;
         int r;
 
@@ -243,7 +241,7 @@ static int scan_here(const Arguments *args, DaemonAnswer daemon) {
                 log_error("Looking into other processes' namespaces and files needs root.");
                 return EXIT_NOT_ROOT;
         }
-        r = scan(args, dev, &s);
+        r = scan(args, dev, &s, &open_count);
         if (r == -ETIMEDOUT) {
                 log_error("The scan for holders of %s did not finish in %llu s: a filesystem or process it "
                           "looked at did not answer (a hung FUSE or NFS server?).",
@@ -254,7 +252,7 @@ static int scan_here(const Arguments *args, DaemonAnswer daemon) {
                 log_error_errno(r, "Failed to scan for holders of %s: %m", args->device);
                 return EXIT_SCAN_FAILED;
         }
-        return print_holders(args, s);
+        return ctl_print_scan(&args->output, s, args->device, open_count, args->full);
 }
 
 /* Asks the daemon first: a path or MAJ:MIN is looked up among its devices
@@ -271,14 +269,14 @@ static int holders_from_daemon(const Arguments *args) {
         if (r != 0)
                 return r;
         if (!names_a_number(args->device))
-                return ctl_holders(bus, args->device, args->json);
+                return ctl_holders(bus, args->device, &args->output);
         r = block_device_resolve(args->device, &dev);
         if (r < 0)
                 return -ENODEV; /* scan_here() says why */
         r = ctl_device_name_by_number(bus, dev, &name);
         if (r != 0)
                 return r;
-        return ctl_holders(bus, name, args->json);
+        return ctl_holders(bus, name, &args->output);
 }
 
 static int verb_holders(sd_bus *bus _unused_, const Arguments *args) {
@@ -293,36 +291,38 @@ static int verb_holders(sd_bus *bus _unused_, const Arguments *args) {
 }
 
 static int verb_status(sd_bus *bus, const Arguments *args) {
-        return ctl_status(bus, args->json);
+        return ctl_status(bus, &args->output);
 }
 
 static int verb_list(sd_bus *bus, const Arguments *args) {
-        return ctl_list(bus, args->json);
+        return ctl_list(bus, &args->output);
 }
 
 static int verb_scan(sd_bus *bus, const Arguments *args) {
-        return ctl_scan(bus, args->json);
+        return ctl_scan(bus, &args->output);
 }
 
 static int verb_reap(sd_bus *bus, const Arguments *args) {
-        return ctl_reap(bus, args->device, args->action, args->json);
+        return ctl_reap(bus, args->device, args->action, args->output.json);
 }
 
 static int verb_remove(sd_bus *bus, const Arguments *args) {
-        return ctl_remove(bus, args->device, args->json);
+        return ctl_remove(bus, args->device, args->output.json);
 }
 
-#define HOLDERS_OPTIONS (OPT(OPTION_JSON) | OPT(OPTION_FULL) | OPT(OPTION_SOURCE))
+#define TABLE_OPTIONS (OPT(OPTION_JSON) | OPT(OPTION_NOHEADINGS) | OPT(OPTION_OUTPUT) | OPT(OPTION_RAW))
+#define HOLDERS_OPTIONS (TABLE_OPTIONS | OPT(OPTION_FULL) | OPT(OPTION_SOURCE))
 
 /* In the order --help lists them. holders connects on its own: without the
- * daemon it scans here. */
+ * daemon it scans here. scan prints list's table, of the devices it found
+ * held. */
 static const Verb verbs[] = {
-        { "status",  NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_status },
-        { "list",    NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_list },
-        { "holders", "DEVICE", 1, 1, 0,              HOLDERS_OPTIONS,                      verb_holders },
-        { "scan",    NULL,     0, 0, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_scan },
-        { "reap",    "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON) | OPT(OPTION_ACTION), verb_reap },
-        { "remove",  "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON),                     verb_remove },
+        { "status",  NULL,     0, 0, VERB_ON_DAEMON, TABLE_OPTIONS,                         &ctl_status_table, verb_status },
+        { "list",    NULL,     0, 0, VERB_ON_DAEMON, TABLE_OPTIONS,                         &ctl_device_table, verb_list },
+        { "holders", "DEVICE", 1, 1, 0,              HOLDERS_OPTIONS,                       &ctl_holder_table, verb_holders },
+        { "scan",    NULL,     0, 0, VERB_ON_DAEMON, TABLE_OPTIONS,                         &ctl_device_table, verb_scan },
+        { "reap",    "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON) | OPT(OPTION_ACTION), NULL,              verb_reap },
+        { "remove",  "NAME",   1, 1, VERB_ON_DAEMON, OPT(OPTION_JSON),                      NULL,              verb_remove },
 };
 
 static const Verb *verb_find(const char *name) {
@@ -342,6 +342,9 @@ static const struct option long_options[] = {
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, ARG_VERSION },
         { "json", no_argument, NULL, ARG_OPTION + OPTION_JSON },
+        { "noheadings", no_argument, NULL, ARG_OPTION + OPTION_NOHEADINGS },
+        { "output", required_argument, NULL, ARG_OPTION + OPTION_OUTPUT },
+        { "raw", no_argument, NULL, ARG_OPTION + OPTION_RAW },
         { "full", no_argument, NULL, ARG_OPTION + OPTION_FULL },
         { "source", required_argument, NULL, ARG_OPTION + OPTION_SOURCE },
         { "action", required_argument, NULL, ARG_OPTION + OPTION_ACTION },
@@ -390,8 +393,25 @@ static int parse_option(int c, const char *arg, Arguments *args) {
         case ARG_VERSION:
                 printf("dmwardenctl %s\n", DMWARDEN_VERSION);
                 return 0;
+        case 'J':
         case ARG_OPTION + OPTION_JSON:
-                args->json = true;
+                args->output.json = true;
+                c = ARG_OPTION + OPTION_JSON;
+                break;
+        case 'n':
+        case ARG_OPTION + OPTION_NOHEADINGS:
+                args->output.noheadings = true;
+                c = ARG_OPTION + OPTION_NOHEADINGS;
+                break;
+        case 'o':
+        case ARG_OPTION + OPTION_OUTPUT:
+                args->output.columns = arg;
+                c = ARG_OPTION + OPTION_OUTPUT;
+                break;
+        case 'r':
+        case ARG_OPTION + OPTION_RAW:
+                args->output.raw = true;
+                c = ARG_OPTION + OPTION_RAW;
                 break;
         case ARG_OPTION + OPTION_FULL:
                 args->full = true;
@@ -418,7 +438,7 @@ static int parse_option(int c, const char *arg, Arguments *args) {
 static int parse_options(int argc, char *argv[], Arguments *args) {
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", long_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hJno:r", long_options, NULL)) >= 0) {
                 r = parse_option(c, optarg, args);
                 if (r <= 0)
                         return r;
@@ -441,6 +461,8 @@ static int parse_verb(size_t n_words, char *words[], Arguments *args) {
         for (Option o = 0; o < _OPTION_MAX; o++)
                 if (extra & OPT(o))
                         return usage_error("--%s does not go with %s.", option_name(o), args->verb->name);
+        if (args->verb->table && ctl_output_check(args->verb->table, &args->output) < 0)
+                return log_try_help();
         n = n_words - 1;
         if (n < args->verb->min_args)
                 return usage_error("%s needs a %s.", args->verb->name, args->verb->operand);
@@ -477,6 +499,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_parse_environment();
+        /* Cells are measured in the characters the terminal shows. */
+        (void) setlocale(LC_CTYPE, "");
 
         r = parse_arguments(argc, argv, &args);
         if (r < 0)

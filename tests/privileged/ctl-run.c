@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,8 +74,18 @@ int run_ctl(uid_t uid, char **out, const char *const *args) {
 }
 
 bool json_valid(const char *text) {
-        FILE *p = popen("/usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)'", "w");
+        return json_check(text, "True");
+}
 
+bool json_check(const char *text, const char *expression) {
+        char command[1024];
+        FILE *p;
+
+        cr_assert(!strchr(expression, '\''), "quote the expression with \"");
+        snprintf(command, sizeof(command),
+                 "/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if (%s) else 1)'",
+                 expression);
+        p = popen(command, "w");
         cr_assert_not_null(p);
         fputs(text, p);
         return pclose(p) == 0;

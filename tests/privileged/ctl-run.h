@@ -24,3 +24,6 @@ int run_daemon_err(char **out, char **err, const char *const *args);
 
 /* Whether text is one valid JSON document. */
 bool json_valid(const char *text);
+/* Whether text is one JSON document, d, for which the Python expression
+ * holds ("d['devices'] == []"). */
+bool json_check(const char *text, const char *expression);

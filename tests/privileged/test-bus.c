@@ -522,14 +522,15 @@ Test(bus, a_question_polkit_never_answers_is_denied_at_exit) {
 }
 
 Test(bus, dmwardenctl_scan_as_root_names_what_it_found) {
-        char *out = NULL, *json = NULL, *gone = NULL, *err = NULL;
+        char *out = NULL, *json = NULL, *gone = NULL, *err = NULL, *summary = NULL, *quiet = NULL;
 
-        cr_assert_eq(RUN_CTL(0, &out, "scan"), 0);
-        cr_assert(strstr(out, "Scanned 2 watched devices in ") && strstr(out, ": 0 leaked."), "scan said:\n%s", out);
-        cr_assert_eq(RUN_CTL(0, &json, "scan", "--json"), 0);
-        cr_assert(json_valid(json), "%s", json);
-        cr_assert(strstr(json, "\"WatchedDevices\":2,\"LeakedDevices\":0,") && strstr(json, "\"Held\":[]"), "%s",
-                  json);
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &summary, "scan"), 0);
+        cr_assert(strstr(summary, "Scanned 2 watched devices in ") && strstr(summary, ": 0 leaked."),
+                  "scan said:\n%s", summary);
+        cr_assert_str_empty(out, "no device is held: no rows");
+        cr_assert_eq(RUN_CTL_ERR(0, &json, &quiet, "scan", "--json", "-n"), 0);
+        cr_assert(json_check(json, "d == {\"devices\": []}"), "%s", json);
+        cr_assert_str_empty(quiet, "-n: no summary");
 
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);
         cr_assert_eq(RUN_CTL_ERR(0, &gone, &err, "scan"), 3, "no daemon: exit status 3");
@@ -538,6 +539,8 @@ Test(bus, dmwardenctl_scan_as_root_names_what_it_found) {
         free(json);
         free(gone);
         free(err);
+        free(summary);
+        free(quiet);
 }
 
 Test(bus, dmwardenctl_managing_as_nobody_is_not_allowed) {
@@ -584,6 +587,24 @@ Test(bus, dmwardenctl_blames_the_input_not_the_daemon) {
         cr_assert(strstr(full_err, "thin-a: no such file in /dev/mapper or /dev"), "%s", full_err);
         cr_assert_null(strstr(full_err, "not running"), "%s", full_err);
         cr_assert(process_exists(world.pid));
+}
+
+/* remove -J: one document, whatever the daemon made of the request (thin-a
+ * is no real device here, so the daemon may refuse). */
+Test(bus, dmwardenctl_remove_json_is_one_document) {
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        int status;
+
+        status = RUN_CTL_ERR(0, &json, &err, "remove", "thin-a", "-J");
+        if (status != 0) {
+                cr_assert_eq(status, 1, "%s", err);
+                cr_assert(strstr(err, "Cannot remove the device: ") || strstr(err, "Failed to remove the device: "),
+                          "%s", err);
+                cr_assert_str_empty(json);
+                return;
+        }
+        cr_assert(json_check(json, "[(a[\"name\"], a[\"action\"]) for a in d[\"actions\"]] == [(\"thin-a\", \"remove\")] "
+                                   "and d[\"actions\"][0][\"state\"]"), "%s", json);
 }
 
 Test(bus, dmwardenctl_reap_refuses_a_bad_action_before_asking) {
@@ -639,15 +660,16 @@ Test(bus, hostile_names_reach_the_bus_intact) {
 /* The table's summary line names the device as the cells do: a newline in a
  * name must not break the line. */
 Test(bus, dmwardenctl_holders_escapes_the_name_in_its_summary) {
-        char expect[512], *out = NULL;
+        char expect[512], *out = NULL, *err = NULL;
 
         write_device("nl", "new\nline", makedev(7, 220), "open_count=0\n");
         snprintf(expect, sizeof(expect), "InterfacesAdded %s %s\n", BUS_MANAGER_PATH, "/org/dmwarden1/device/new_0aline");
         cr_assert(signal_log_wait(bus, &signals, expect, WAIT_MS), "new\\nline never came:\n%s", signals.text);
-        cr_assert_eq(RUN_CTL(0, &out, "holders", "new\nline"), 0);
-        cr_assert(strstr(out, "0 references to new\\nline outside the engine's namespace.\n"), "said:\n%s", out);
-        cr_assert_null(strstr(out, "new\nline"), "a raw newline in:\n%s", out);
+        cr_assert_eq(RUN_CTL_ERR(0, &out, &err, "holders", "new\nline"), 0);
+        cr_assert(strstr(err, "0 references to new\\nline outside the engine's namespace"), "said:\n%s", err);
+        cr_assert_null(strstr(err, "new\nline"), "a raw newline in:\n%s", err);
         free(out);
+        free(err);
 }
 
 /* A holder in a namespace of its own: the leak as the design describes it,
@@ -733,31 +755,78 @@ Test(bus, a_leak_is_reported_with_its_holders_until_released) {
         free(path);
 }
 
+/* holders -J is one document whoever answers: dmwardend from its last scan,
+ * or a scan here once it is gone, on the same holder. */
+Test(bus, dmwardenctl_holders_reads_the_same_from_the_daemon_and_here) {
+        _cleanup_free_ char *path = device_path("thin-same"), *daemon_json = NULL, *daemon_err = NULL;
+        _cleanup_free_ char *here_json = NULL, *here_err = NULL, *reap_json = NULL, *reap_err = NULL;
+        char mount_point[128], expect[512];
+
+        test_loop_new(&loop, 16);
+        world_path(&world, "mnt", mount_point, sizeof(mount_point));
+        cr_assert_eq(mkdir(mount_point, 0755), 0);
+        holder = spawn_holder(mount_point);
+        close(loop.fd);
+        loop.fd = -1;
+        write_device("same", "thin-same", loop.devnum, "deferred_remove=1\n");
+        snprintf(expect, sizeof(expect), "LeakDetected %s thin-same %s holders=", BUS_MANAGER_PATH, path);
+        cr_assert(signal_log_wait(bus, &signals, expect, WAIT_MS), "no LeakDetected:\n%s", signals.text);
+
+        cr_assert_eq(RUN_CTL_ERR(0, &daemon_json, &daemon_err, "holders", loop.node, "-J"), 0, "%s", daemon_err);
+        cr_assert(strstr(daemon_err, "at dmwardend's last scan"), "the daemon did not answer: %s", daemon_err);
+        snprintf(expect, sizeof(expect),
+                 "(%d, \"mount\", \"%s\", True, True) in [(h[\"pid\"], h[\"kind\"], h[\"path\"], "
+                 "h[\"root-member\"], (h[\"mount-id\"] or 0) > 0) for h in d[\"holders\"]]",
+                 (int) holder, mount_point);
+        cr_assert(json_check(daemon_json, expect), "the daemon's answer: %s", daemon_json);
+        cr_assert_eq(RUN_CTL_ERR(0, &reap_json, &reap_err, "reap", "thin-same", "--action=report", "-J"), 0, "%s",
+                     reap_err);
+        cr_assert(json_check(reap_json, "[(a[\"name\"], a[\"action\"]) for a in d[\"actions\"]] == "
+                                        "[(\"thin-same\", \"report\")] and d[\"actions\"][0][\"state\"]"),
+                  "reap -J said: %s", reap_json);
+
+        cr_assert_eq(world_stop(&world, WAIT_MS), 0);
+        cr_assert_eq(RUN_CTL_ERR(0, &here_json, &here_err, "holders", loop.node, "-J"), 0, "%s", here_err);
+        cr_assert(strstr(here_err, "Scanned "), "no scan here: %s", here_err);
+        cr_assert_str_eq(here_json, daemon_json, "a scan here and the daemon disagree");
+}
+
 Test(bus, dmwardenctl_agrees_with_the_bus) {
+        _cleanup_free_ char *list_err = NULL, *table_err = NULL, *human = NULL;
+        const char *watched_line;
         char *status = NULL, *list = NULL, *json = NULL, *table = NULL, *mine = NULL, *none = NULL, *gone = NULL;
         char expect[64];
 
-        snprintf(expect, sizeof(expect), "\"WatchedDevices\":%u",
+        snprintf(expect, sizeof(expect), "d[\"status\"][0][\"watched\"] == %u",
                  get_u32(BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WatchedDevices"));
         cr_assert_eq(RUN_CTL(0, &status, "status", "--json"), 0);
-        cr_assert(json_valid(status), "%s", status);
-        cr_assert(strstr(status, expect), "status --json said %s", status);
-        cr_assert(strstr(status, "\"EngineState\":\"none\""), "%s", status);
-        cr_assert(strstr(status, ",\"Pools\":["), "%s", status);
+        cr_assert(json_check(status, expect), "status --json said %s", status);
+        cr_assert(json_check(status, "d[\"status\"][0][\"engine\"] == \"none\" and d[\"status\"][0][\"engine-pid\"] > 0"),
+                  "%s", status);
+        cr_assert(json_check(status, "d[\"status\"][0][\"pools\"] is None and d[\"status\"][0][\"leaked-bytes\"] == 0"),
+                  "no pools (a directory source), nothing leaked: %s", status);
 
-        cr_assert_eq(RUN_CTL(0, &json, "list", "--json"), 0);
-        cr_assert(json_valid(json), "%s", json);
-        cr_assert(strstr(json, "{\"Name\":\"thin-a\",\"Path\":\"/org/dmwarden1/device/thin_2da\",\"State\":\"idle\""),
+        cr_assert_eq(RUN_CTL(0, &json, "list", "-J"), 0);
+        cr_assert(json_check(json, "[(x[\"name\"], x[\"path\"], x[\"state\"], x[\"maj:min\"], x[\"open\"]) for x in "
+                                   "d[\"devices\"]] == [(\"thin-a\", \"/org/dmwarden1/device/thin_2da\", \"idle\", "
+                                   "\"7:250\", 0), (\"thin-b\", \"/org/dmwarden1/device/thin_2db\", \"idle\", \"7:251\", 0)]"),
                   "%s", json);
-        cr_assert(strstr(json, "{\"Name\":\"thin-b\""), "%s", json);
-        cr_assert(strstr(json, "\"MappedBytes\":null"), "no status line: unknown; %s", json);
+        cr_assert(json_check(json, "[x[\"mapped\"] for x in d[\"devices\"]] == [None, None]"),
+                  "no status line: mapped bytes unknown; %s", json);
 
-        cr_assert_eq(RUN_CTL(NOBODY, &list, "list"), 0, "reading is open to everyone");
-        cr_assert(strstr(list, "thin-a") && strstr(list, "thin-b") && strstr(list, "2 devices listed"), "%s", list);
-        cr_assert_eq(RUN_CTL(NOBODY, &mine, "status"), 0);
-        cr_assert(strstr(mine, "2 watched, 0 leaked"), "%s", mine);
-        cr_assert_eq(RUN_CTL(0, &table, "holders", "thin-a"), 0);
-        cr_assert(strstr(table, "0 references to thin-a"), "%s", table);
+        cr_assert_eq(RUN_CTL_ERR(NOBODY, &list, &list_err, "list"), 0, "reading is open to everyone");
+        cr_assert(strstr(list, "thin-a") && strstr(list, "thin-b") && strstr(list_err, "2 devices listed"), "%s%s",
+                  list, list_err);
+        cr_assert_eq(RUN_CTL(NOBODY, &mine, "status", "-n", "-o", "watched,LEAKED"), 0);
+        cr_assert_str_eq(mine, "2\n0\n");
+        /* For people: a line a column, "COLUMN value". */
+        cr_assert_eq(RUN_CTL(NOBODY, &human, "status"), 0);
+        cr_assert(strncmp(human, "VERSION ", 8) == 0, "%s", human);
+        watched_line = strstr(human, "\nWATCHED ");
+        cr_assert(watched_line && strncmp(watched_line + 9 + strspn(watched_line + 9, " "), "2\n", 2) == 0, "%s",
+                  human);
+        cr_assert_eq(RUN_CTL_ERR(0, &table, &table_err, "holders", "thin-a"), 0);
+        cr_assert(strstr(table_err, "0 references to thin-a"), "%s", table_err);
         cr_assert_eq(RUN_CTL(0, &none, "holders", "nope"), 5, "an unknown device has its own status");
 
         cr_assert_eq(world_stop(&world, WAIT_MS), 0);

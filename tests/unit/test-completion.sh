@@ -3,7 +3,7 @@
 # The bash completion for dmwardenctl, run as bash-completion runs it: the
 # words of a command line in COMP_WORDS (split at "=" as bash splits them),
 # the function called, COMPREPLY checked. Device names come from a stand-in
-# dmwardenctl that prints a list table.
+# dmwardenctl that prints them as "dmwardenctl list -n -o name" does.
 set -u
 
 completion=${DMWARDEN_COMPLETION:?run through meson}
@@ -22,9 +22,9 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 cat >"$bin/dmwardenctl" <<'STUB'
 #!/bin/sh
-[ "$1" = list ] || exit 2
-printf '%-32s %-9s %s\n' NAME STATE TARGET thin-a idle thin thin-b leaked thin other leaked thin
-printf '\n3 devices listed.\n'
+[ "$*" = "list -n -o name" ] || exit 2
+printf '%s\n' thin-a thin-b other 'with space'
+echo '4 devices listed.' >&2
 STUB
 chmod +x "$bin/dmwardenctl"
 PATH=$bin:$PATH
@@ -56,18 +56,31 @@ expect 'dmwardenctl ' status list holders scan reap remove
 expect 'dmwardenctl re' reap remove
 expect 'dmwardenctl --json s' status scan
 expect 'dmwardenctl --j' --json
-expect 'dmwardenctl reap ' thin-a thin-b other
+expect 'dmwardenctl reap ' thin-a thin-b other 'with\ space'
 expect 'dmwardenctl reap thin-' thin-a thin-b
 expect 'dmwardenctl remove o' other
+expect 'dmwardenctl remove wi' 'with\ space'
 expect 'dmwardenctl holders thin-b' thin-b
 expect 'dmwardenctl reap thin-a ' ''
 expect 'dmwardenctl status ' ''
 expect 'dmwardenctl reap thin-a --action=' report detach restart-unit kill
 expect 'dmwardenctl reap thin-a --action=re' report restart-unit
 expect 'dmwardenctl reap thin-a --action k' kill
-expect 'dmwardenctl --action kill reap ' thin-a thin-b other
+expect 'dmwardenctl --action kill reap ' thin-a thin-b other 'with\ space'
 expect 'dmwardenctl holders x --source=l' listmount
 expect 'dmwardenctl --source mountinfo holders t' thin-a thin-b
+# Each command its own options; before a command, all of them.
+expect 'dmwardenctl status -' -J --json -n --noheadings -o --output= -r --raw
+expect 'dmwardenctl reap x -' -J --json --action=
+expect 'dmwardenctl remove x -' -J --json
+expect 'dmwardenctl holders x --f' --full
+expect 'dmwardenctl list --f' ''
+expect 'dmwardenctl --v' --version
+expect 'dmwardenctl status --v' ''
+# -o's columns, the command's own, after the commas typed.
+expect 'dmwardenctl list -o n' name
+expect 'dmwardenctl holders x -o pid,k' pid,kind
+expect 'dmwardenctl status --output=engine-p' engine-pid
 
 echo "1..$((passed + failed))"
 echo "completion: $passed passed, $failed failed"

@@ -38,7 +38,7 @@ Test(escape, json_strings) {
         expect_json("q\"b\\s/", "\"q\\\"b\\\\s/\"");
         expect_json("nl\ntab\tcr\rbell\a\x7f", "\"nl\\ntab\\tcr\\rbell\\u0007\\u007f\"");
         expect_json("gr\xc3\xbc\xc3\x9f", "\"gr\xc3\xbc\xc3\x9f\"");
-        expect_json("bad\xff\xc3(", "\"bad\\ufffd\\ufffd(\"");
+        expect_json("bad\xff\xc3(", "\"bad\\\\xff\\\\xc3(\"");
         expect_json("", "\"\"");
         expect_json(NULL, "null");
 }
@@ -104,7 +104,7 @@ Test(holders_format, json_is_exact_and_valid) {
         const char *expected =
                 "{\"device\":\"/dev/dm-7\",\"major\":253,\"minor\":7,\"source\":\"listmount\","
                 "\"files_scanned\":false,\"mntns\":100,\"namespaces\":[{\"mntns\":200,\"mntns_id\":7,"
-                "\"ours\":false,\"mount_points\":[\"/mnt/a\\\"b\\ufffd\"],\"members\":[10,11],\"threads\":[12],"
+                "\"ours\":false,\"mount_points\":[\"/mnt/a\\\"b\\\\xff\"],\"members\":[10,11],\"threads\":[12],"
                 "\"pinned_by\":[{\"kind\":\"mount\",\"mntns\":100,\"path\":\"/run/p\"}],"
                 "\"processes\":[{\"pid\":10,\"ppid\":1,\"comm\":\"evil\\u001b]0;\",\"unit\":\"a.service\","
                 "\"root_member\":true,\"references\":[{\"kind\":\"cwd\",\"path\":\"/\"},"

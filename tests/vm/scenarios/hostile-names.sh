@@ -136,19 +136,28 @@ done
 assert "GetDevice takes the raw bytes of a UTF-8 name too" test -n "$(dmwarden_device_path "${NAMES[0]}")"
 assert_eq "$(grep -o '"/org/dmwarden1/device/[^"]*"' "$A/list-devices.json" | wc -l)" "$N" "devices in ListDevices"
 
-dmwardenctl list >"$A/dmwardenctl-list-idle.txt"
+# status: how many watched and leaked, values only.
+status_counts() { dmwardenctl status -n -o watched,leaked | paste -sd ' '; }
+
+dmwardenctl list >"$A/dmwardenctl-list-idle.txt" 2>"$A/dmwardenctl-list-idle.summary"
 dmwardenctl list --json >"$A/dmwardenctl-list-idle.json"
 dmwardenctl status >"$A/dmwardenctl-status-idle.txt"
-cat "$A/dmwardenctl-list-idle.txt"
-# One line a device: the newline, tab and control byte come escaped.
-assert_eq "$(wc -l <"$A/dmwardenctl-list-idle.txt")" "$((N + 3))" "lines of dmwardenctl list"
+cat "$A/dmwardenctl-list-idle.txt" "$A/dmwardenctl-list-idle.summary"
+# One line a device under the header: the newline, tab and control byte
+# come escaped; the count goes to stderr.
+assert_eq "$(wc -l <"$A/dmwardenctl-list-idle.txt")" "$((N + 1))" "lines of dmwardenctl list"
+assert "dmwardenctl list counts them on stderr" grep -qx "$N devices listed." "$A/dmwardenctl-list-idle.summary"
 assert "dmwardenctl list writes the newline as \\n" grep -qF 'new\nline ' "$A/dmwardenctl-list-idle.txt"
 assert "dmwardenctl list writes bytes that are not UTF-8 as \\xNN" grep -qF 'bad\x80\xff ' "$A/dmwardenctl-list-idle.txt"
 for ((i = 0; i < N; i++)); do
         assert "dmwardenctl list --json has $(printf '%q' "${NAMES[i]}")" \
-                grep -qF "{\"Name\":$(json_str "${BUS[i]}")," "$A/dmwardenctl-list-idle.json"
+                grep -qF "\"name\": $(json_str "${BUS[i]}")," "$A/dmwardenctl-list-idle.json"
 done
-assert "dmwardenctl status counts them" grep -q "Devices: $N watched, 0 leaked" "$A/dmwardenctl-status-idle.txt"
+assert_eq "$(grep -c '^ *"name": ' "$A/dmwardenctl-list-idle.json")" "$N" "devices in dmwardenctl list --json"
+dmwardenctl list -n -o name >"$A/dmwardenctl-list-names.txt"
+assert_eq "$(wc -l <"$A/dmwardenctl-list-names.txt")" "$N" "lines of dmwardenctl list -n -o name"
+assert "dmwardenctl list -n -o name keeps the blank" grep -qx 'with space' "$A/dmwardenctl-list-names.txt"
+assert_eq "$(status_counts)" "$N 0" "dmwardenctl status: watched and leaked"
 
 # --- removed by name when asked ----------------------------------------------
 t0=$SECONDS
@@ -178,7 +187,7 @@ dmwardenctl list >"$A/dmwardenctl-list-stuck.txt"
 dmwardenctl status >"$A/dmwardenctl-status-stuck.txt"
 cat "$A/dmwardenctl-list-stuck.txt" "$A/dmwardenctl-status-stuck.txt"
 assert_eq "$(grep -c ' stuck ' "$A/dmwardenctl-list-stuck.txt")" "$N" "stuck rows in dmwardenctl list"
-assert "dmwardenctl status counts the leaks" grep -q "Devices: $N watched, $N leaked" "$A/dmwardenctl-status-stuck.txt"
+assert_eq "$(status_counts)" "$N $N" "dmwardenctl status counts the leaks"
 journal_alerts "$ALERT_LEAK_DETECTED"
 for ((i = 0; i < N; i++)); do
         assert "the leak alert of $(printf '%q' "${NAMES[i]}") has DM_NAME= with its exact bytes" \
@@ -191,9 +200,17 @@ for ((i = 0; i < N; i++)); do
         assert_eq "$(alert_count "$ALERT_LEAK_STUCK" "${NAMES[i]}")" 1 "stuck alerts of $q (journalctl DM_NAME= match)"
         assert "the holder of $q lives on (detach cannot free a cwd)" alive "${holders[i]}"
 done
-dmwardenctl holders -- "${BUS[1]}" >"$A/dmwardenctl-holders-newline.txt"
-dmwardenctl holders -- "${BUS[3]}" >"$A/dmwardenctl-holders-bad-utf8.txt"
+dmwardenctl holders -- "${BUS[1]}" >"$A/dmwardenctl-holders-newline.txt" 2>&1
+dmwardenctl holders -- "${BUS[3]}" >"$A/dmwardenctl-holders-bad-utf8.txt" 2>&1
 cat "$A/dmwardenctl-holders-newline.txt" "$A/dmwardenctl-holders-bad-utf8.txt"
+# holders -J: the daemon's rows for the device (its holder's cwd, which
+# it sees as "/"); nowhere in dmwardenctl's JSON a U+FFFD for the bytes
+# that are not UTF-8 (the list above has them as \xNN).
+dmwardenctl holders -J -- "${BUS[3]}" >"$A/dmwardenctl-holders-bad-utf8.json"
+cat "$A/dmwardenctl-holders-bad-utf8.json"
+assert "dmwardenctl holders -J names the holder" grep -qE "^ *\"pid\": ${holders[3]},\$" "$A/dmwardenctl-holders-bad-utf8.json"
+refute "dmwardenctl's JSON has no U+FFFD" grep -q $'\xef\xbf\xbd' "$A/dmwardenctl-list-idle.json" \
+        "$A/dmwardenctl-holders-bad-utf8.json"
 assert_eq "$(alerts_of_daemon "$ALERT_LEAK_DETECTED")" "$N" "leak alerts in all (none under another name)"
 
 t0=$SECONDS
@@ -216,6 +233,6 @@ done
 assert_eq "$(alerts_of_daemon "$ALERT_REAP_FAILED")" 0 "failed reaps"
 assert_eq "$(alerts_of_daemon "$ALERT_REMOVAL_FAILED")" 0 "failed removals"
 dmwardenctl status >"$A/dmwardenctl-status-end.txt"
-assert "dmwardenctl status: nothing left" grep -q "Devices: 0 watched, 0 leaked" "$A/dmwardenctl-status-end.txt"
+assert_eq "$(status_counts)" "0 0" "dmwardenctl status: nothing left"
 assert "dmwardend still runs" systemctl -q is-active dmwarden-vm.service
 journalctl -b "_PID=$DAEMON_PID" -o export --no-pager >"$A/dmwardend-export.bin"

@@ -163,8 +163,8 @@ docker_run_container installed
 watched=$(manager_number WatchedDevices)
 log "WatchedDevices: $watched"
 assert "the running container's device is watched" test "$watched" -ge 1
-assert "dmwardenctl status agrees with busctl" sh -c "dmwardenctl status | grep -qE 'Devices: $watched watched'"
-assert_eq "$(dmwardenctl list --json | grep -o '"Name"' | wc -l)" "$watched" "devices in dmwardenctl list --json"
+assert_eq "$(dmwardenctl status -n -o watched)" "$watched" "dmwardenctl status agrees with busctl"
+assert_eq "$(dmwardenctl list --json | grep -c '^ *"name": ')" "$watched" "devices in dmwardenctl list --json"
 docker rm -f installed >/dev/null
 
 pid=$(main_pid)

@@ -112,7 +112,7 @@ static void manager_update_status(Manager *m) {
 /* READY=1 once the engine is up (or there is none) and the first scan of
  * the devices is done. */
 static void manager_maybe_ready(Manager *m) {
-        if (m->ready_sent || !m->watch)
+        if (m->ready_sent || !m->watch || !m->first_scan_done)
                 return;
         if (m->engine && m->engine->state != ENGINE_RUNNING)
                 return;
@@ -416,6 +416,17 @@ static const LeakHandlerOps leak_handler_ops = {
         .holder_reaped = on_holder_reaped,
 };
 
+static void on_first_scan(DeviceWatch *w, int r, const char *message, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        (void) w;
+        (void) message;
+        if (r == -ECANCELED)
+                return;  /* stopping before it ended */
+        m->first_scan_done = true;
+        manager_maybe_ready(m);
+}
+
 static int manager_start_devices(Manager *m) {
         _cleanup_(device_source_freep) DeviceSource *source = NULL;
         int r;
@@ -431,6 +442,10 @@ static int manager_start_devices(Manager *m) {
         r = leak_handler_new(m->event, m->config, m->watch, &leak_handler_ops, m, &m->leak_handler);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up leak handling: %m");
+        /* Before the start, so the first pass is the one waited for. */
+        r = device_watch_when_scanned(m->watch, on_first_scan, m);
+        if (r < 0)
+                return log_oom();
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");

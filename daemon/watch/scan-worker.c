@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "watch/scan-worker.h"
+
+/* What the thread and the loop share; whoever lets go last frees it. The
+ * eventfd lives here, not in the batch, so a thread abandoned by the loop
+ * still has something to write to. */
+typedef struct ScanShared {
+        pthread_mutex_t lock;
+        unsigned refs;           /* under lock */
+        int event_fd;
+        ScanRequest *requests;   /* the thread's own copies */
+        size_t n;
+        int *results;            /* under lock, [0, n_done) */
+        HolderScan **scans;      /* under lock, [0, n_done); taken by the loop */
+        size_t n_done;           /* under lock */
+        bool finished;           /* under lock: the thread is past its last scan */
+        bool abandoned;          /* under lock */
+        ScanLimit *limit;        /* a reference */
+} ScanShared;
+
+struct ScanBatch {
+        ScanShared *shared;
+        sd_event_source *io;
+        sd_event_source *deadline;
+        usec_t timeout;
+        size_t n_taken;          /* results handed to ops->result */
+        const ScanBatchOps *ops;
+        void *userdata;
+};
+
+static void requests_free(ScanRequest *r, size_t n) {
+        for (size_t i = 0; r && i < n; i++) {
+                free((char *) r[i].options.proc_root);
+                free((char *) r[i].options.sys_root);
+        }
+        free(r);
+}
+
+static void shared_release(ScanShared *s) {
+        bool last;
+
+        pthread_mutex_lock(&s->lock);
+        last = --s->refs == 0;
+        pthread_mutex_unlock(&s->lock);
+        if (!last)
+                return;
+        for (size_t i = 0; s->scans && i < s->n; i++)
+                holder_scan_free(s->scans[i]);
+        free(s->scans);
+        free(s->results);
+        requests_free(s->requests, s->n);
+        safe_close(s->event_fd);
+        scan_limit_unref(s->limit);
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
+static int copy_requests(const ScanRequest *from, size_t n, ScanRequest **ret) {
+        ScanRequest *r = calloc(n, sizeof(ScanRequest));
+
+        if (!r)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const HolderScanOptions *o = &from[i].options;
+
+                r[i] = from[i];
+                r[i].options.proc_root = o->proc_root ? strdup(o->proc_root) : NULL;
+                r[i].options.sys_root = o->sys_root ? strdup(o->sys_root) : NULL;
+                if ((o->proc_root && !r[i].options.proc_root) || (o->sys_root && !r[i].options.sys_root)) {
+                        requests_free(r, i + 1);
+                        return -ENOMEM;
+                }
+        }
+        *ret = r;
+        return 0;
+}
+
+static int shared_new(const ScanRequest *requests, size_t n, ScanLimit *limit, ScanShared **ret) {
+        ScanShared *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        s->n = n;
+        s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        s->results = calloc(n, sizeof(int));
+        s->scans = calloc(n, sizeof(HolderScan *));
+        if (s->event_fd < 0 || !s->results || !s->scans || copy_requests(requests, n, &s->requests) < 0) {
+                int r = s->event_fd < 0 ? -errno : -ENOMEM;
+
+                safe_close(s->event_fd);
+                free(s->results);
+                free(s->scans);
+                free(s);
+                return r;
+        }
+        pthread_mutex_init(&s->lock, NULL);
+        s->refs = 1;
+        s->limit = scan_limit_ref(limit);
+        *ret = s;
+        return 0;
+}
+
+static void wake_loop(ScanShared *s) {
+        uint64_t one = 1;
+
+        /* Only fails when the counter is about to overflow: it is woken. */
+        (void) write(s->event_fd, &one, sizeof(one));
+}
+
+/* Scans one request after another, handing each over as it ends, and
+ * stops early once the loop gave up on the batch. */
+static void *scan_thread(void *userdata) {
+        ScanShared *s = userdata;
+        bool go_on = true;
+
+        for (size_t i = 0; i < s->n && go_on; i++) {
+                HolderScan *scan = NULL;
+                int r;
+
+                r = holder_scan_for_open_count(&s->requests[i].options, s->requests[i].open_count, &scan);
+                pthread_mutex_lock(&s->lock);
+                s->results[i] = r;
+                s->scans[i] = r >= 0 ? scan : NULL;
+                s->n_done++;
+                go_on = !s->abandoned;
+                pthread_mutex_unlock(&s->lock);
+                wake_loop(s);
+        }
+        pthread_mutex_lock(&s->lock);
+        s->finished = true;
+        if (s->abandoned)
+                scan_limit_unstall(s->limit);
+        pthread_mutex_unlock(&s->lock);
+        shared_release(s);
+        return NULL;
+}
+
+/* Detached, and with every signal blocked, so signals stay the event
+ * loop's: nobody waits for this thread, which may never end. */
+static int start_thread(ScanShared *s) {
+        pthread_attr_t attr;
+        sigset_t all, old;
+        pthread_t thread;
+        int r;
+
+        r = pthread_attr_init(&attr);
+        if (r != 0)
+                return -r;
+        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        s->refs++;  /* the thread's; nobody else sees s yet */
+        r = pthread_create(&thread, &attr, scan_thread, s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (r != 0) {
+                s->refs--;
+                return -r;
+        }
+        return 0;
+}
+
+/* Abandons the thread unless it is past its last scan already. */
+static void abandon(ScanBatch *b) {
+        ScanShared *s = b->shared;
+
+        pthread_mutex_lock(&s->lock);
+        if (!s->finished && !s->abandoned) {
+                s->abandoned = true;
+                scan_limit_stall(s->limit);
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void arm_deadline(ScanBatch *b) {
+        if (b->timeout == USEC_INFINITY)
+                return;
+        (void) sd_event_source_set_time_relative(b->deadline, b->timeout);
+        (void) sd_event_source_set_enabled(b->deadline, SD_EVENT_ONESHOT);
+}
+
+/* Hands over what the thread finished since last time; true when the batch
+ * is complete (done was called, and b may be gone). */
+static bool take_results(ScanBatch *b) {
+        ScanShared *s = b->shared;
+        size_t done;
+
+        pthread_mutex_lock(&s->lock);
+        done = s->n_done;
+        pthread_mutex_unlock(&s->lock);
+        if (done > b->n_taken)
+                arm_deadline(b);
+        for (; b->n_taken < done; b->n_taken++) {
+                HolderScan *scan;
+
+                /* Written before n_done moved past it, never again. */
+                pthread_mutex_lock(&s->lock);
+                scan = TAKE_PTR(s->scans[b->n_taken]);
+                pthread_mutex_unlock(&s->lock);
+                b->ops->result(b, b->n_taken, s->results[b->n_taken], scan, b->userdata);
+        }
+        if (b->n_taken < s->n)
+                return false;
+        (void) sd_event_source_set_enabled(b->io, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(b->deadline, SD_EVENT_OFF);
+        b->ops->done(b, 0, 0, b->userdata);
+        return true;
+}
+
+static int on_progress(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        ScanBatch *b = ASSERT_PTR(userdata);
+        uint64_t n;
+
+        (void) source;
+        (void) revents;
+        (void) read(fd, &n, sizeof(n));
+        (void) take_results(b);
+        return 0;
+}
+
+static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        ScanBatch *b = ASSERT_PTR(userdata);
+
+        (void) source;
+        (void) usec;
+        /* A scan that ended just now is no stall. */
+        if (take_results(b))
+                return 0;
+        if (sd_event_source_get_enabled(b->deadline, NULL) > 0)
+                return 0;  /* progress re-armed it */
+        abandon(b);
+        (void) sd_event_source_set_enabled(b->io, SD_EVENT_OFF);
+        b->ops->done(b, -ETIMEDOUT, b->n_taken, b->userdata);
+        return 0;
+}
+
+int scan_batch_start(sd_event *event, const ScanRequest *requests, size_t n, usec_t timeout, ScanLimit *limit,
+                     const ScanBatchOps *ops, void *userdata, ScanBatch **ret) {
+        _cleanup_(scan_batch_freep) ScanBatch *b = NULL;
+        int r;
+
+        if (n == 0)
+                return -EINVAL;
+        if (scan_limit_full(limit))
+                return -EBUSY;
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->timeout = timeout;
+        b->ops = ops;
+        b->userdata = userdata;
+        r = shared_new(requests, n, limit, &b->shared);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(event, &b->io, b->shared->event_fd, EPOLLIN, on_progress, b);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(b->io, "holder-scan-progress");
+        r = sd_event_add_time_relative(event, &b->deadline, CLOCK_MONOTONIC,
+                                       timeout == USEC_INFINITY ? 0 : timeout, 0, on_deadline, b);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(b->deadline, "holder-scan-deadline");
+        if (timeout == USEC_INFINITY)
+                (void) sd_event_source_set_enabled(b->deadline, SD_EVENT_OFF);
+        r = start_thread(b->shared);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+ScanBatch *scan_batch_free(ScanBatch *b) {
+        if (!b)
+                return NULL;
+        sd_event_source_disable_unref(b->io);
+        sd_event_source_disable_unref(b->deadline);
+        if (b->shared) {
+                abandon(b);
+                shared_release(b->shared);
+        }
+        free(b);
+        return NULL;
+}

@@ -83,6 +83,8 @@ static int property_get_stats(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "u", s.n_leaked);
         if (streq(property, "LastScanUSec"))
                 return sd_bus_message_append(reply, "t", s.last_scan_usec);
+        if (streq(property, "ProcWalks"))
+                return sd_bus_message_append(reply, "t", s.n_proc_walks);
         return sd_bus_message_append(reply, "t", s.last_scan_duration_usec);
 }
 
@@ -348,6 +350,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
          * that changed no device: introspection says they do not signal. */
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
         SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
+        /* Walks over /proc the holder scans made: one a pass for every
+         * device's mounts, one more per device whose files are looked at. */
+        SD_BUS_PROPERTY("ProcWalks", "t", property_get_stats, 0, 0),
 
         SD_BUS_METHOD_WITH_NAMES("ListDevices", NULL,, "a(sos)", SD_BUS_PARAM(devices),
                                  method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),

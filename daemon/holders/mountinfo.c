@@ -131,7 +131,7 @@ static int parse_line(const char *line, size_t size, dev_t dev, MountTable *t) {
         if (sep + 3 > n)
                 return 0;
         is_nsfs = lengths[sep + 1] == 4 && memcmp(starts[sep + 1], "nsfs", 4) == 0;
-        if (entry.dev != dev && !is_nsfs)
+        if (dev != MOUNT_DEV_ANY && entry.dev != dev && !is_nsfs)
                 return 0;
 
         entry.root = unescape_field(starts[3], lengths[3]);

@@ -505,7 +505,7 @@ static void on_scan_done(ScanBatch *b, int r, size_t stalled, void *userdata) {
         DeviceWatch *w = ASSERT_PTR(userdata);
         char buf[FORMAT_TIMESPAN_MAX], message[512];
 
-        (void) b;
+        w->stats.n_proc_walks += scan_batch_walks(b);
         w->scan_limit_logged = false;
         if (r != -ETIMEDOUT) {
                 pass_finished(w, r, NULL);

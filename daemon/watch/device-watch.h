@@ -47,7 +47,8 @@ typedef struct DeviceWatchStats {
         unsigned n_leaked;              /* leaked, reaping or stuck */
         usec_t last_scan_usec;          /* CLOCK_REALTIME, end of the last pass */
         usec_t last_scan_duration_usec;
-        unsigned n_scans;
+        unsigned n_scans;               /* scan passes */
+        uint64_t n_proc_walks;          /* walks over /proc the scans made */
 } DeviceWatchStats;
 
 /* A pass of scans ended: r 0, or why some device could not be scanned

@@ -22,6 +22,7 @@ typedef struct ScanShared {
         int *results;            /* under lock, [0, n_done) */
         HolderScan **scans;      /* under lock, [0, n_done); taken by the loop */
         size_t n_done;           /* under lock */
+        unsigned n_walks;        /* under lock: passes over /proc so far */
         bool finished;           /* under lock: the thread is past its last scan */
         bool abandoned;          /* under lock */
         ScanLimit *limit;        /* a reference */
@@ -116,25 +117,84 @@ static void wake_loop(ScanShared *s) {
         (void) write(s->event_fd, &one, sizeof(one));
 }
 
-/* Scans one request after another, handing each over as it ends, and
- * stops early once the loop gave up on the batch. */
+/* Hands scan i over to the loop; false once the loop gave up on the
+ * batch, when the thread has nothing more to do. */
+static bool hand_over(ScanShared *s, size_t i, int r, HolderScan *scan, unsigned walks) {
+        bool go_on;
+
+        pthread_mutex_lock(&s->lock);
+        s->results[i] = r;
+        s->scans[i] = r >= 0 ? scan : NULL;
+        s->n_done++;
+        s->n_walks += walks;
+        go_on = !s->abandoned;
+        pthread_mutex_unlock(&s->lock);
+        wake_loop(s);
+        return go_on;
+}
+
+/* The mounts of every device that asks for no file scan, in one walk over
+ * /proc. Each whose open count they explain is done; the others (and those
+ * that asked for files) are scanned with their files afterwards, one walk
+ * each, since files are matched by device as they are read. Without
+ * requests for mounts alone, scans[] stays empty. */
+static int scan_mounts(ScanShared *s, HolderScan **scans) {
+        _cleanup_free_ dev_t *devs = calloc(s->n, sizeof(dev_t));
+        _cleanup_free_ HolderScan **found = calloc(s->n, sizeof(HolderScan *));
+        HolderScanOptions o = {};
+        size_t n = 0;
+        int r;
+
+        if (!devs || !found)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n; i++)
+                if (!s->requests[i].options.scan_files) {
+                        o = s->requests[i].options;
+                        devs[n++] = o.dev;
+                }
+        if (n == 0)
+                return 0;
+        r = holder_scan_many(&o, devs, n, found);
+        if (r < 0)
+                return r;
+        for (size_t i = 0, j = 0; i < s->n; i++)
+                if (!s->requests[i].options.scan_files)
+                        scans[i] = found[j++];
+        return 1;
+}
+
 static void *scan_thread(void *userdata) {
         ScanShared *s = userdata;
+        _cleanup_free_ HolderScan **scans = calloc(s->n, sizeof(HolderScan *));
         bool go_on = true;
+        int r;
 
+        r = scans ? scan_mounts(s, scans) : -ENOMEM;
         for (size_t i = 0; i < s->n && go_on; i++) {
-                HolderScan *scan = NULL;
-                int r;
+                const ScanRequest *q = &s->requests[i];
+                HolderScanOptions files = q->options;
+                HolderScan *scan = TAKE_PTR(scans[i]);
+                unsigned walks = 0;
+                int k = 0;
 
-                r = holder_scan_for_open_count(&s->requests[i].options, s->requests[i].open_count, &scan);
-                pthread_mutex_lock(&s->lock);
-                s->results[i] = r;
-                s->scans[i] = r >= 0 ? scan : NULL;
-                s->n_done++;
-                go_on = !s->abandoned;
-                pthread_mutex_unlock(&s->lock);
-                wake_loop(s);
+                if (r > 0) {
+                        walks++;  /* the shared walk, told with the first result */
+                        r = 0;
+                }
+                if (r < 0 && !q->options.scan_files) {
+                        go_on = hand_over(s, i, r, NULL, walks);
+                        continue;
+                }
+                if (!scan || !holder_scan_explains_open_count(scan, q->open_count)) {
+                        scan = holder_scan_free(scan);
+                        files.scan_files = true;
+                        k = holder_scan(&files, &scan);
+                        walks++;
+                }
+                go_on = hand_over(s, i, k, scan, walks);
         }
+        for (size_t i = 0; scans && i < s->n; i++)
+                holder_scan_free(scans[i]);
         pthread_mutex_lock(&s->lock);
         s->finished = true;
         if (s->abandoned)
@@ -277,6 +337,15 @@ int scan_batch_start(sd_event *event, const ScanRequest *requests, size_t n, use
                 return r;
         *ret = TAKE_PTR(b);
         return 0;
+}
+
+unsigned scan_batch_walks(ScanBatch *b) {
+        unsigned n;
+
+        pthread_mutex_lock(&b->shared->lock);
+        n = b->shared->n_walks;
+        pthread_mutex_unlock(&b->shared->lock);
+        return n;
 }
 
 ScanBatch *scan_batch_free(ScanBatch *b) {

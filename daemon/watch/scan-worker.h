@@ -39,6 +39,10 @@ typedef struct ScanBatchOps {
  * its maximum, -EAGAIN when no thread could be made, -ENOMEM. */
 int scan_batch_start(sd_event *event, const ScanRequest *requests, size_t n, usec_t timeout, ScanLimit *limit,
                      const ScanBatchOps *ops, void *userdata, ScanBatch **ret);
+/* Walks over /proc the batch made so far: one for the mounts of every
+ * device, and one for the files of each device whose open count its
+ * mounts do not explain. */
+unsigned scan_batch_walks(ScanBatch *b);
 /* Lets go of the batch: a thread still running is abandoned, as at the
  * deadline, and no callback is called again. */
 ScanBatch *scan_batch_free(ScanBatch *b);

@@ -23,13 +23,15 @@ typedef struct ScanShared {
         HolderScan **scans;      /* under lock, [0, n_done); taken by the loop */
         size_t n_done;           /* under lock */
         unsigned n_walks;        /* under lock: passes over /proc so far */
-        bool finished;           /* under lock: the thread is past its last scan */
+        bool finished;           /* under lock: no thread, or it is past its last scan */
         bool abandoned;          /* under lock */
         ScanLimit *limit;        /* a reference */
 } ScanShared;
 
 struct ScanBatch {
         ScanShared *shared;
+        pthread_t thread;
+        bool started;
         sd_event_source *io;
         sd_event_source *deadline;
         usec_t timeout;
@@ -105,6 +107,7 @@ static int shared_new(const ScanRequest *requests, size_t n, ScanLimit *limit, S
         }
         pthread_mutex_init(&s->lock, NULL);
         s->refs = 1;
+        s->finished = true;  /* until a thread runs */
         s->limit = scan_limit_ref(limit);
         *ret = s;
         return 0;
@@ -117,8 +120,20 @@ static void wake_loop(ScanShared *s) {
         (void) write(s->event_fd, &one, sizeof(one));
 }
 
+/* The thread is done with the batch; under lock. An abandoned one is
+ * counted out of the limit. */
+static void finish(ScanShared *s) {
+        if (s->finished)
+                return;
+        s->finished = true;
+        if (s->abandoned)
+                scan_limit_unstall(s->limit);
+}
+
 /* Hands scan i over to the loop; false once the loop gave up on the
- * batch, when the thread has nothing more to do. */
+ * batch, when the thread has nothing more to do. The last one finishes the
+ * thread's part in the same step, so a loop that has every result knows
+ * the thread will not block again. */
 static bool hand_over(ScanShared *s, size_t i, int r, HolderScan *scan, unsigned walks) {
         bool go_on;
 
@@ -128,6 +143,8 @@ static bool hand_over(ScanShared *s, size_t i, int r, HolderScan *scan, unsigned
         s->n_done++;
         s->n_walks += walks;
         go_on = !s->abandoned;
+        if (s->n_done == s->n)
+                finish(s);
         pthread_mutex_unlock(&s->lock);
         wake_loop(s);
         return go_on;
@@ -196,49 +213,50 @@ static void *scan_thread(void *userdata) {
         for (size_t i = 0; scans && i < s->n; i++)
                 holder_scan_free(scans[i]);
         pthread_mutex_lock(&s->lock);
-        s->finished = true;
-        if (s->abandoned)
-                scan_limit_unstall(s->limit);
+        finish(s);
         pthread_mutex_unlock(&s->lock);
         shared_release(s);
         return NULL;
 }
 
-/* Detached, and with every signal blocked, so signals stay the event
- * loop's: nobody waits for this thread, which may never end. */
-static int start_thread(ScanShared *s) {
-        pthread_attr_t attr;
+/* With every signal blocked, so signals stay the event loop's. Joined
+ * once it has handed over its last scan (so it is gone, its malloc cache
+ * given back, before the next starts), detached if abandoned: it may
+ * never end. */
+static int start_thread(ScanBatch *b) {
+        ScanShared *s = b->shared;
         sigset_t all, old;
-        pthread_t thread;
         int r;
 
-        r = pthread_attr_init(&attr);
-        if (r != 0)
-                return -r;
-        (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         s->refs++;  /* the thread's; nobody else sees s yet */
-        r = pthread_create(&thread, &attr, scan_thread, s);
+        s->finished = false;
+        r = pthread_create(&b->thread, NULL, scan_thread, s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
         if (r != 0) {
                 s->refs--;
+                s->finished = true;
                 return -r;
         }
+        b->started = true;
         return 0;
 }
 
-/* Abandons the thread unless it is past its last scan already. */
-static void abandon(ScanBatch *b) {
+/* Abandons the thread unless it is past its last scan already; returns
+ * whether it was. */
+static bool abandon(ScanBatch *b) {
         ScanShared *s = b->shared;
+        bool finished;
 
         pthread_mutex_lock(&s->lock);
-        if (!s->finished && !s->abandoned) {
+        finished = s->finished;
+        if (!finished && !s->abandoned) {
                 s->abandoned = true;
                 scan_limit_stall(s->limit);
         }
         pthread_mutex_unlock(&s->lock);
+        return finished;
 }
 
 static void arm_deadline(ScanBatch *b) {
@@ -297,7 +315,7 @@ static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
                 return 0;
         if (sd_event_source_get_enabled(b->deadline, NULL) > 0)
                 return 0;  /* progress re-armed it */
-        abandon(b);
+        (void) abandon(b);
         (void) sd_event_source_set_enabled(b->io, SD_EVENT_OFF);
         b->ops->done(b, -ETIMEDOUT, b->n_taken, b->userdata);
         return 0;
@@ -332,7 +350,7 @@ int scan_batch_start(sd_event *event, const ScanRequest *requests, size_t n, use
         (void) sd_event_source_set_description(b->deadline, "holder-scan-deadline");
         if (timeout == USEC_INFINITY)
                 (void) sd_event_source_set_enabled(b->deadline, SD_EVENT_OFF);
-        r = start_thread(b->shared);
+        r = start_thread(b);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(b);
@@ -353,10 +371,14 @@ ScanBatch *scan_batch_free(ScanBatch *b) {
                 return NULL;
         sd_event_source_disable_unref(b->io);
         sd_event_source_disable_unref(b->deadline);
-        if (b->shared) {
-                abandon(b);
-                shared_release(b->shared);
+        if (b->started) {
+                if (abandon(b))
+                        (void) pthread_join(b->thread, NULL);
+                else
+                        (void) pthread_detach(b->thread);
         }
+        if (b->shared)
+                shared_release(b->shared);
         free(b);
         return NULL;
 }

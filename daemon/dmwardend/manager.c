@@ -442,10 +442,6 @@ static int manager_start_devices(Manager *m) {
         r = leak_handler_new(m->event, m->config, m->watch, &leak_handler_ops, m, &m->leak_handler);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up leak handling: %m");
-        /* Before the start, so the first pass is the one waited for. */
-        r = device_watch_when_scanned(m->watch, on_first_scan, m);
-        if (r < 0)
-                return log_oom();
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");
@@ -522,6 +518,13 @@ int manager_start(Manager *m) {
         r = manager_start_bus(m);
         if (r < 0)
                 log_warning_errno(r, "Running without the D-Bus interface: %m");
+        /* Once the scans the start queued are over (they run off the loop),
+         * and never before the bus is up. */
+        r = device_watch_when_scanned(m->watch, on_first_scan, m);
+        if (r < 0) {
+                log_oom();
+                m->first_scan_done = true;
+        }
         manager_maybe_ready(m);
         return 0;
 }

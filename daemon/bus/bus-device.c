@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,9 @@ int bus_lookup_device(Bus *b, const char *name, Device **ret, sd_bus_error *erro
         return 0;
 }
 
-int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h) {
+int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h, const HolderViewer *viewer) {
+        static const HolderViewer anyone = HOLDER_VIEWER_ANYONE;
+        bool visible = holder_path_visible(viewer ?: &anyone, AT_FDCWD, h);
         int r;
 
         r = sd_bus_message_open_container(m, 'r', "ussttbsst");
@@ -93,7 +96,7 @@ int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h) {
         if (r >= 0)
                 r = bus_message_append_kernel_string(m, h->kind);
         if (r >= 0)
-                r = bus_message_append_kernel_string(m, h->path);
+                r = bus_message_append_kernel_string(m, visible ? h->path : "");
         if (r >= 0)
                 r = sd_bus_message_append(m, "t", h->tid);
         if (r < 0)
@@ -101,14 +104,14 @@ int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h) {
         return sd_bus_message_close_container(m);
 }
 
-int bus_message_append_holders(sd_bus_message *m, const HolderRecords *records) {
+int bus_message_append_holders(sd_bus_message *m, const HolderRecords *records, const HolderViewer *viewer) {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "(ussttbsst)");
         if (r < 0)
                 return r;
         for (size_t i = 0; i < records->n_rows; i++) {
-                r = bus_message_append_holder(m, &records->rows[i]);
+                r = bus_message_append_holder(m, &records->rows[i], viewer);
                 if (r < 0)
                         return r;
         }
@@ -146,8 +149,10 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
 static int property_get_holders(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Device *d = ASSERT_PTR(userdata);
+        /* The request being answered; none when a change is signalled. */
+        HolderViewer viewer = holder_viewer_of_message(sd_bus_get_current_message(bus));
 
-        return bus_message_append_holders(reply, &d->holders);
+        return bus_message_append_holders(reply, &d->holders, &viewer);
 }
 
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE

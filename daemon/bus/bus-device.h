@@ -7,6 +7,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus/bus-holders-view.h"
+
 #include "basic/time-util.h" /* device.h needs usec_t */
 #include "holders/holder-records.h"
 #include "watch/device.h"
@@ -31,5 +33,7 @@ int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
 int bus_lookup_device(Bus *b, const char *name, Device **ret, sd_bus_error *error);
 
 /* Holder records as D-Bus a(ussttbsst), one struct per row. */
-int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h);
-int bus_message_append_holders(sd_bus_message *m, const HolderRecords *r);
+/* Appends holders as viewer may see them (bus-holders-view.h); NULL: as
+ * anyone may. */
+int bus_message_append_holder(sd_bus_message *m, const HolderRecord *h, const HolderViewer *viewer);
+int bus_message_append_holders(sd_bus_message *m, const HolderRecords *r, const HolderViewer *viewer);

@@ -160,6 +160,7 @@ static int method_get_device(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_list_holders(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        HolderViewer viewer;
         Device *d;
         int r;
 
@@ -169,7 +170,8 @@ static int method_list_holders(sd_bus_message *message, void *userdata, sd_bus_e
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = bus_message_append_holders(reply, &d->holders);
+        viewer = holder_viewer_of_message(message);
+        r = bus_message_append_holders(reply, &d->holders, &viewer);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

@@ -143,7 +143,7 @@ static void emit_device_signal(Bus *b, Device *d, const char *member) {
 
         r = new_device_signal(b, d, member, &s);
         if (r >= 0 && streq(member, "LeakDetected"))
-                r = bus_message_append_holders(s, &d->holders);
+                r = bus_message_append_holders(s, &d->holders, NULL);
         if (r >= 0)
                 r = sd_bus_send(b->bus, s, NULL);
         if (r < 0)
@@ -158,7 +158,7 @@ void bus_holder_reaped(Bus *b, Device *d, const HolderRecord *h, const char *act
                 return;
         r = new_device_signal(b, d, "HolderReaped", &s);
         if (r >= 0)
-                r = bus_message_append_holder(s, h);
+                r = bus_message_append_holder(s, h, NULL);
         if (r >= 0)
                 r = sd_bus_message_append(s, "s", action);
         if (r >= 0)

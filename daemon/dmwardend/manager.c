@@ -57,6 +57,7 @@ Manager *manager_free(Manager *m) {
         /* Before the watch: it holds pointers to the watch's devices. */
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
+        m->watched = engine_watched_free(m->watched);
         if (m->engine) {
                 m->engine = engine_free(m->engine);
                 (void) runtime_dir_release(m->runtime_dir);
@@ -70,9 +71,16 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* Watch-only: the process whose namespace is the engine's; 0 while none. */
+static pid_t manager_watched_pid(const Manager *m) {
+        return m->watched ? engine_watched_pid(m->watched) : 0;
+}
+
 /* The engine namespace's inode: the engine's, or the watched process's. */
 static uint64_t manager_engine_namespace(const Manager *m) {
-        return m->engine ? m->engine->namespace_inode : m->watched_namespace;
+        if (m->engine)
+                return m->engine->namespace_inode;
+        return m->watched ? engine_watched_namespace(m->watched) : 0;
 }
 
 int manager_set_device_source_dir(Manager *m, const char *dir) {
@@ -98,9 +106,11 @@ static void manager_update_status(Manager *m) {
         const Engine *e = m->engine;
         char status[512];
 
-        if (!e)
-                (void) snprintf(status, sizeof(status), "Watch-only: engine namespace %lu (PID %d).",
-                                (unsigned long) m->watched_namespace, (int) m->watched_pid);
+        if (!e && manager_watched_pid(m) <= 0)
+                (void) snprintf(status, sizeof(status), "Watch-only: no engine running (waiting for PIDFile=).");
+        else if (!e)
+                (void) snprintf(status, sizeof(status), "Watch-only: engine namespace %" PRIu64 " (PID %d).",
+                                manager_engine_namespace(m), (int) manager_watched_pid(m));
         else if (e->state == ENGINE_RUNNING)
                 (void) snprintf(status, sizeof(status), "Engine running (PID %d)%s%s", (int) e->main_pid,
                                 e->status ? ": " : ".", strempty(e->status));
@@ -303,36 +313,28 @@ static int take_listen_fds(int **ret_fds, size_t *ret_n, char **ret_names) {
         return 0;
 }
 
-/* The first number in a PID file (PIDFile=), as engines write them. */
-static int pid_file_read(const char *path, pid_t *ret) {
-        _cleanup_fclose_ FILE *f = NULL;
-        int pid;
+/* The watched engine exited, or its successor was found. */
+static void on_watched_changed(EngineWatched *w, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
 
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
-        if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
-                return -EBADMSG;
-        *ret = pid;
-        return 0;
+        (void) w;
+        manager_update_status(m);
+        if (m->watch)
+                device_watch_engine_changed(m->watch);
+        if (m->leak_handler)
+                leak_handler_engine_changed(m->leak_handler);
+        bus_manager_changed(m->bus, "EnginePID", "EngineNamespace", NULL);
 }
 
 static int manager_start_watch_only(Manager *m) {
         int r;
 
-        m->watched_pid = 1;
-        if (m->config->pid_file) {
-                r = pid_file_read(m->config->pid_file, &m->watched_pid);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the engine's PID from PIDFile=%s: %m",
-                                               m->config->pid_file);
-        }
-        r = proc_read_mntns(AT_FDCWD, m->watched_pid, &m->watched_namespace);
+        r = engine_watched_new(m->event, m->config->pid_file, on_watched_changed, m, &m->watched);
         if (r < 0)
-                return log_error_errno(r, "Failed to find the mount namespace of PID %d: %m", (int) m->watched_pid);
-
-        log_info("Watch-only mode: the engine namespace is %lu, that of PID %d.",
-                 (unsigned long) m->watched_namespace, (int) m->watched_pid);
+                return log_error_errno(r, "Failed to set up watch-only mode: %m");
+        r = engine_watched_start(m->watched);
+        if (r < 0)
+                return r;
         manager_update_status(m);
         return 0;
 }
@@ -373,8 +375,8 @@ static void manager_engine_location(void *userdata, uint64_t *ret_mntns, pid_t *
         *ret_mntns = 0;
         *ret_pid = -1;
         if (!m->engine) {
-                *ret_mntns = m->watched_namespace;
-                *ret_pid = m->watched_pid;
+                *ret_mntns = manager_engine_namespace(m);
+                *ret_pid = manager_watched_pid(m) > 0 ? manager_watched_pid(m) : -1;
         } else if (engine_is_alive(m->engine) && m->engine->state != ENGINE_STOPPING) {
                 *ret_mntns = m->engine->namespace_inode;
                 *ret_pid = m->engine->pid;
@@ -453,7 +455,7 @@ static void manager_engine_info(void *userdata, BusEngineInfo *ret) {
 
         *ret = (BusEngineInfo) {
                 .state = m->engine ? m->engine->state : ENGINE_NONE,
-                .pid = m->engine ? m->engine->main_pid : m->watched_pid,
+                .pid = m->engine ? m->engine->main_pid : manager_watched_pid(m),
                 .namespace_inode = manager_engine_namespace(m),
                 .namespace_path = m->engine ? m->engine->pin_path : NULL,
         };

@@ -13,6 +13,7 @@
 #include "bus/bus.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "engine/engine-watched.h"
 #include "reap/leak-handler.h"
 #include "watch/device-watch.h"
 
@@ -24,8 +25,7 @@ typedef struct Manager {
         char *runtime_dir;
 
         Engine *engine;                 /* NULL in watch-only mode */
-        pid_t watched_pid;              /* watch-only: whose namespace is the engine's */
-        uint64_t watched_namespace;
+        EngineWatched *watched;         /* watch-only: whose namespace is the engine's */
 
         DeviceWatch *watch;
         LeakHandler *leak_handler;      /* alerts, reaping, removal */

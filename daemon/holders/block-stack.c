@@ -94,7 +94,25 @@ static bool loop_backed_by(const char *dev_root, const char *name, dev_t dev) {
         return info.lo_device == (uint64_t) dev;
 }
 
-static int find_loops(int sys_fd, const char *dev_root, dev_t dev, StackedHolder **stacked, size_t *n) {
+/* loop_backed_by() unless an earlier look at the same device never came
+ * back: its backing file is on a filesystem that does not answer. */
+static bool loop_backed_by_guarded(const char *dev_root, const char *name, dev_t loop_dev, dev_t dev,
+                                   StallGuard *guard, unsigned *n_skipped) {
+        uint64_t key = STALL_KEY_BLOCK(loop_dev);
+        bool backed;
+
+        if (loop_dev != 0 && stall_guard_enter(guard, key) == -EBUSY) {
+                (*n_skipped)++;
+                return false;
+        }
+        backed = loop_backed_by(dev_root, name, dev);
+        if (loop_dev != 0)
+                stall_guard_leave(guard, key);
+        return backed;
+}
+
+static int find_loops(int sys_fd, const char *dev_root, dev_t dev, StallGuard *guard, StackedHolder **stacked,
+                      size_t *n, unsigned *n_skipped) {
         _cleanup_close_ int block_fd = -EBADF;
         struct dirent *de;
         DIR *d;
@@ -111,6 +129,7 @@ static int find_loops(int sys_fd, const char *dev_root, dev_t dev, StackedHolder
         while (r >= 0 && (de = readdir(d))) {
                 char attr[300];
                 char *name;
+                dev_t loop_dev;
 
                 if (strncmp(de->d_name, "loop", 4) != 0)
                         continue;
@@ -118,17 +137,18 @@ static int find_loops(int sys_fd, const char *dev_root, dev_t dev, StackedHolder
                 (void) snprintf(attr, sizeof(attr), "%s/loop/backing_file", de->d_name);
                 if (faccessat(dirfd(d), attr, F_OK, 0) < 0)
                         continue;
-                if (!loop_backed_by(dev_root, de->d_name, dev))
+                loop_dev = read_dev_attr(dirfd(d), de->d_name);
+                if (!loop_backed_by_guarded(dev_root, de->d_name, loop_dev, dev, guard, n_skipped))
                         continue;
                 name = strdup(de->d_name);
-                r = name ? add_stacked(stacked, n, STACKED_LOOP, name, read_dev_attr(dirfd(d), de->d_name)) : -ENOMEM;
+                r = name ? add_stacked(stacked, n, STACKED_LOOP, name, loop_dev) : -ENOMEM;
         }
         closedir(d);
         return r;
 }
 
-int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev,
-                     StackedHolder **stacked, size_t *n_stacked) {
+int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev, StallGuard *guard,
+                     StackedHolder **stacked, size_t *n_stacked, unsigned *n_skipped) {
         _cleanup_close_ int sys_fd = -EBADF;
         int r;
 
@@ -140,5 +160,5 @@ int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev,
                 return r;
         if (!dev_root)
                 return 0;
-        return find_loops(sys_fd, dev_root, dev, stacked, n_stacked);
+        return find_loops(sys_fd, dev_root, dev, guard, stacked, n_stacked, n_skipped);
 }

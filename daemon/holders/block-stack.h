@@ -9,11 +9,14 @@
 #include <sys/types.h>
 
 #include "holders/holder-scan.h"
+#include "holders/stall-guard.h"
 
 /* Appends to *stacked with array_append(), so *stacked is NULL or grown by
  * it alone. sys_root is "/sys" or a fixture; dev_root is where loop device
- * nodes are opened ("/dev"), NULL to skip the loop check. */
-int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev,
-                     StackedHolder **stacked, size_t *n_stacked);
+ * nodes are opened ("/dev"), NULL to skip the loop check. A loop device
+ * whose status guard says is stalled is skipped and counted in *n_skipped
+ * (guard NULL: none is). */
+int block_stack_find(const char *sys_root, const char *dev_root, dev_t dev, StallGuard *guard,
+                     StackedHolder **stacked, size_t *n_stacked, unsigned *n_skipped);
 
 void stacked_holder_done(StackedHolder *h);

@@ -85,6 +85,7 @@ static void scan_job_release(ScanJob *j) {
         free(j->proc_root);
         free(j->sys_root);
         scan_limit_unref(j->limit);
+        stall_guard_unref(j->options.stall_guard);
         pthread_cond_destroy(&j->finished);
         pthread_mutex_destroy(&j->lock);
         free(j);
@@ -144,6 +145,8 @@ static int scan_job_new(const HolderScanOptions *o, unsigned open_count, ScanLim
         pthread_mutex_init(&j->lock, NULL);
         j->refs = 1;
         j->limit = scan_limit_ref(limit);
+        /* An abandoned thread leaves its steps when it comes back. */
+        j->options.stall_guard = stall_guard_ref(o->stall_guard);
         *ret = j;
         return 0;
 }

@@ -237,14 +237,23 @@ static int scan_process(pid_t pid, void *userdata) {
         r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
         if (r < 0)
                 return r;
+        /* Files, cwd, root and maps can wait on a filesystem that does not
+         * answer, threads' too: skipped while an earlier scan still waits. */
+        r = stall_guard_enter(st->o->stall_guard, STALL_KEY_PROCESS(pid));
+        if (r == -EBUSY) {
+                st->result->n_steps_skipped++;
+                return 0;
+        }
+        if (r < 0)
+                return r;
         if (st->o->scan_files) {
                 r = proc_files_scan(st->proc_fd, e.pid, st->o->dev, st->nsfs_dev, &files);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
+                if (r < 0 && r != -ENOMEM)
                         count_failure(st->result, pid, r);
         }
-        r = scan_threads(st, &e, &files);
+        if (r != -ENOMEM)
+                r = scan_threads(st, &e, &files);
+        stall_guard_leave(st->o->stall_guard, STALL_KEY_PROCESS(pid));
         if (r < 0)
                 return r;
         return keep_files(st, e.pid, e.mntns, &files);
@@ -547,8 +556,8 @@ static int build_result(ScanState *st, dev_t dev) {
         if (st->result->n_namespaces > 0)
                 qsort(st->result->namespaces, st->result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
 
-        r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", dev, &st->result->stacked,
-                             &st->result->n_stacked);
+        r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", dev, o->stall_guard,
+                             &st->result->stacked, &st->result->n_stacked, &st->result->n_steps_skipped);
         if (r < 0 && r != -ENOENT)
                 return r;
         return 0;
@@ -601,6 +610,7 @@ int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, Ho
                         s->n_processes_vanished = shared.n_processes_vanished;
                         s->n_namespaces_scanned = shared.n_namespaces_scanned;
                         s->n_namespaces_inaccessible = shared.n_namespaces_inaccessible;
+                        s->n_steps_skipped = shared.n_steps_skipped;
                         r = build_result(&st, devs[i]);
                 }
                 if (r < 0) {

@@ -13,6 +13,7 @@
 
 #include "basic/macro.h"
 #include "holders/mount-table.h"
+#include "holders/stall-guard.h"
 
 typedef enum HolderRefKind {
         HOLDER_REF_FD,           /* an open file on the device's filesystem */
@@ -104,6 +105,8 @@ typedef struct HolderScanOptions {
         /* Trees to read; NULL means /proc and /sys. Tests pass fixtures. */
         const char *proc_root;
         const char *sys_root;
+        /* Steps earlier scans stalled on, to skip (NULL: none). */
+        StallGuard *stall_guard;
 } HolderScanOptions;
 
 typedef struct HolderScan {
@@ -120,6 +123,7 @@ typedef struct HolderScan {
         unsigned n_processes;               /* looked at */
         unsigned n_processes_inaccessible;  /* EACCES/EPERM: skipped */
         unsigned n_processes_vanished;      /* exited during the scan */
+        unsigned n_steps_skipped;           /* an earlier scan stalled there */
         unsigned n_namespaces_scanned;
         unsigned n_namespaces_inaccessible;
         uint64_t duration_usec;

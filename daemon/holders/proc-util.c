@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #include "basic/fileio.h"
@@ -220,10 +223,26 @@ int proc_read_comm(int proc_fd, pid_t pid, char **ret) {
         return 0;
 }
 
+/* Whether proc_fd is procfs itself, not one of the tests' fixture trees. */
+static bool is_procfs(int proc_fd) {
+        struct statfs sfs;
+
+        return fstatfs(proc_fd, &sfs) >= 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
 int proc_read_unit(int proc_fd, pid_t pid, char **ret) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
+        /* The real thing: systemd's own reading of the cgroup. */
+        if (is_procfs(proc_fd)) {
+                r = sd_pid_get_unit(pid, ret);
+                if (r >= 0)
+                        return 0;
+                *ret = NULL;
+                /* No unit (a cgroup systemd does not manage, no systemd). */
+                return IN_SET(r, -ENODATA, -ENXIO, -ENOMEDIUM) ? 0 : r;
+        }
         r = proc_read_file(proc_fd, pid, "cgroup", 1024 * 1024, &buf, NULL);
         if (r < 0)
                 return r;

@@ -50,6 +50,8 @@ int proc_read_task_count(int proc_fd, pid_t pid, unsigned *ret);
 int proc_read_stat(int proc_fd, pid_t pid, pid_t *ret_ppid, unsigned *ret_flags);
 /* The command name, any bytes but NUL; only the kernel's newline is cut. */
 int proc_read_comm(int proc_fd, pid_t pid, char **ret);
+/* The systemd unit of the process (sd_pid_get_unit() on procfs, the same
+ * reading of /proc/PID/cgroup on a fixture tree); *ret NULL if it has none. */
 int proc_read_unit(int proc_fd, pid_t pid, char **ret);
 /* The signals the process ignores (SigIgn of status; bit sig-1 for sig). */
 int proc_read_ignored_signals(int proc_fd, pid_t pid, uint64_t *ret);

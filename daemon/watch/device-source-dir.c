@@ -47,6 +47,18 @@ static int parse_unsigned_value(const char *v, unsigned *ret) {
         return 0;
 }
 
+static int parse_u64_value(const char *v, uint64_t *ret) {
+        char *end;
+        unsigned long long u;
+
+        errno = 0;
+        u = strtoull(v, &end, 10);
+        if (errno != 0 || end == v || *end || *v == '-')
+                return -EINVAL;
+        *ret = u;
+        return 0;
+}
+
 static int set_string(char **field, const char *v) {
         char *copy = strdup(v);
 
@@ -82,6 +94,8 @@ static int parse_line(DeviceInfo *info, const char *key, const char *v) {
                 info->dev = makedev(ma, mi);
                 return 0;
         }
+        if (streq(key, "diskseq"))
+                return parse_u64_value(v, &info->diskseq);
         if (streq(key, "open_count"))
                 return parse_unsigned_value(v, &info->open_count);
         if (streq(key, "deferred_remove"))

@@ -2,6 +2,7 @@
 /* The real device source: udev tells when a device-mapper device came,
  * changed or went; libdevmapper says what it is now. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libdevmapper.h>
 #include <libudev.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "basic/array.h"
+#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "watch/device-source.h"
@@ -109,6 +111,21 @@ static int query_table(const char *name, DeviceInfo *info) {
         return info->pool ? 0 : -ENOMEM;
 }
 
+/* The disk's sequence number from sysfs (the kernel's own tree, not a path
+ * anyone else chose); 0 where the kernel has none (before 5.15). */
+static uint64_t read_diskseq(dev_t dev) {
+        _cleanup_free_ char *line = NULL;
+        char path[64], *end;
+        unsigned long long seq;
+
+        (void) snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major(dev), minor(dev));
+        if (read_line_at(AT_FDCWD, path, &line) < 0)
+                return 0;
+        errno = 0;
+        seq = strtoull(line, &end, 10);
+        return errno == 0 && end != line && *end == '\0' ? seq : 0;
+}
+
 static int dm_source_query(DeviceSource *s, const char *name, DeviceInfo *ret) {
         _cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
         _cleanup_(device_info_done) DeviceInfo info = {};
@@ -132,6 +149,7 @@ static int dm_source_query(DeviceSource *s, const char *name, DeviceInfo *ret) {
         if (!info.name || !info.uuid)
                 return -ENOMEM;
         info.dev = makedev((unsigned) di.major, (unsigned) di.minor);
+        info.diskseq = read_diskseq(info.dev);
         info.open_count = (unsigned) di.open_count;
         info.suspended = di.suspended;
         info.deferred_remove = di.deferred_remove;

@@ -58,8 +58,8 @@ int device_infos_append(DeviceInfo **infos, size_t *n, DeviceInfo *info);
 int device_source_dm_new(DeviceSource **ret);
 /* Test source: one file per device in dir (any file name not starting with
  * "."), lines "key=value": name (C-escaped, so any byte fits), uuid, dev
- * (MAJ:MIN), target, pool, open_count (absent: unknown), deferred_remove,
- * suspended. inotify on dir reports changes (name NULL: re-read all);
+ * (MAJ:MIN), diskseq (absent: unknown), target, pool, open_count (absent:
+ * unknown), deferred_remove, suspended. inotify on dir reports changes (name NULL: re-read all);
  * write files by rename() so no half file is read. remove() deletes the
  * file. */
 int device_source_dir_new(const char *dir, DeviceSource **ret);

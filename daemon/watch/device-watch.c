@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -74,6 +75,8 @@ struct DeviceWatch {
         size_t n_waiters;
         ScanWaiter *pass_waiters;       /* for the pass that runs */
         size_t n_pass_waiters;
+        StallGuard *stall_guard;        /* steps abandoned scans wait in */
+        bool stall_logged;
 
         DeviceWatchStats stats;
 };
@@ -196,8 +199,15 @@ static void drop_device(DeviceWatch *w, size_t index, bool exists) {
         device_free(d);
 }
 
+/* Whether a and b describe one device: the same number, and the same disk
+ * sequence number where both are known (device-mapper gives a new device the
+ * lowest free minor, often its predecessor's). */
+static bool same_device(const DeviceInfo *a, const DeviceInfo *b) {
+        return a->dev == b->dev && (a->diskseq == 0 || b->diskseq == 0 || a->diskseq == b->diskseq);
+}
+
 static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
-        return a->dev == b->dev && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
+        return same_device(a, b) && a->diskseq == b->diskseq && a->open_count == b->open_count && a->deferred_remove == b->deferred_remove &&
                a->suspended == b->suspended && streq(a->uuid, b->uuid) && streq(a->target, b->target) &&
                streq(a->pool, b->pool);
 }
@@ -206,7 +216,7 @@ static bool info_equal(const DeviceInfo *a, const DeviceInfo *b) {
  * "error": the device it failed to remove is the one to keep watching, as
  * it was (its thin volume is still in that pool). */
 static bool forced_removal_of(const Device *d, DeviceInfo *info) {
-        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || info->dev != d->info.dev)
+        if (!d || !info || !streq(info->target, DEVICE_TARGET_ERROR) || !same_device(&d->info, info))
                 return false;
         if (isempty(info->pool) && !isempty(d->info.pool)) {
                 char *pool = strdup(d->info.pool);
@@ -235,6 +245,15 @@ static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
                         drop_device(w, index, info != NULL);
                 }
                 return 0;
+        }
+        if (d && !same_device(&d->info, info)) {
+                /* Removed and made again between two looks: its state,
+                 * holders and alerts were its predecessor's. */
+                log_debug("%s is a new device (%u:%u, disk %" PRIu64 ") where %u:%u (disk %" PRIu64 ") was.",
+                          name, major(info->dev), minor(info->dev), info->diskseq, major(d->info.dev),
+                          minor(d->info.dev), d->info.diskseq);
+                drop_device(w, index, false);
+                d = NULL;
         }
         if (!d)
                 return add_device(w, info, index);
@@ -383,6 +402,10 @@ static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
 /* Scans are abandoned at ScanTimeoutSec=, and none is started while
  * MAX_STALLED_SCANS are stuck. */
 #define MAX_STALLED_SCANS 4
+/* A step of a scan (one process's files, one loop device's status) takes
+ * microseconds; one under way this long waits on something that does not
+ * answer, and the next scans go round it. */
+#define STALLED_STEP_USEC USEC_PER_SEC
 
 static usec_t scan_timeout(const DeviceWatch *w) {
         return w->config->scan_timeout_usec ?: USEC_INFINITY;
@@ -496,6 +519,13 @@ static void on_scan_result(ScanBatch *b, size_t i, int r, HolderScan *scan, void
                 log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m", d->info.name);
                 return;
         }
+        log_debug("Scanned the holders of %s: %u processes, %zu namespaces holding it, %u steps skipped.",
+                  d->info.name, owned->n_processes, owned->n_namespaces, owned->n_steps_skipped);
+        if (owned->n_steps_skipped > 0 && !w->stall_logged)
+                log_warning("The holder scan of %s went round %u processes or loop devices that an earlier scan "
+                            "is still waiting on (a filesystem that does not answer); what they hold is unknown.",
+                            d->info.name, owned->n_steps_skipped);
+        w->stall_logged = owned->n_steps_skipped > 0;
         r = scan_apply(w, d, owned, w->targets[i].open_count);
         if (r < 0)
                 log_warning_errno(r, "Cannot take in the holders of %s, keeping its state: %m", d->info.name);
@@ -550,7 +580,8 @@ static int add_target(DeviceWatch *w, ScanRequest **requests, const Device *d) {
          * says something else holds it too, or nobody counts. */
         (*requests)[w->n_targets++] = (ScanRequest) {
                 .options = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO,
-                             .scan_files = d->info.open_count == OPEN_COUNT_UNKNOWN },
+                             .scan_files = d->info.open_count == OPEN_COUNT_UNKNOWN,
+                             .stall_guard = w->stall_guard },
                 .open_count = d->info.open_count,
         };
         return 0;
@@ -842,6 +873,9 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
         r = scan_limit_new(MAX_STALLED_SCANS, &w->scan_limit);
         if (r < 0)
                 return r;
+        r = stall_guard_new(STALLED_STEP_USEC, &w->stall_guard);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(w);
         return 0;
 }
@@ -862,6 +896,7 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         w->batch = scan_batch_free(w->batch);
         targets_free(w);
         scan_limit_unref(w->scan_limit);
+        stall_guard_unref(w->stall_guard);
         sd_event_source_disable_unref(w->pass_source);
         sd_event_source_disable_unref(w->reconcile_source);
         sd_event_source_disable_unref(w->ask_again_source);

@@ -74,6 +74,7 @@ static int strdup_or_empty(const char *s, char **ret) {
 int device_info_copy(const DeviceInfo *from, DeviceInfo *to) {
         DeviceInfo c = {
                 .dev = from->dev,
+                .diskseq = from->diskseq,
                 .open_count = from->open_count,
                 .deferred_remove = from->deferred_remove,
                 .suspended = from->suspended,

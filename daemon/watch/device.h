@@ -33,6 +33,10 @@ typedef struct DeviceInfo {
         char *name;
         char *uuid;             /* "" if it has none */
         dev_t dev;
+        uint64_t diskseq;       /* the kernel's number for this disk, never
+                                 * reused until reboot (Linux 5.15+; 0:
+                                 * unknown): a device re-created under the
+                                 * same name and number is another device */
         char *target;           /* type of the first target: "thin", "linear" */
         char *pool;             /* thin: the pool's device-mapper name (or
                                  * "MAJ:MIN" if it has none); else "" */

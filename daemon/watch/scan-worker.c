@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "holders/stall-guard.h"
 #include "watch/scan-worker.h"
 
 /* What the thread and the loop share; whoever lets go last frees it. The
@@ -44,6 +45,7 @@ static void requests_free(ScanRequest *r, size_t n) {
         for (size_t i = 0; r && i < n; i++) {
                 free((char *) r[i].options.proc_root);
                 free((char *) r[i].options.sys_root);
+                stall_guard_unref(r[i].options.stall_guard);
         }
         free(r);
 }
@@ -78,6 +80,7 @@ static int copy_requests(const ScanRequest *from, size_t n, ScanRequest **ret) {
                 r[i] = from[i];
                 r[i].options.proc_root = o->proc_root ? strdup(o->proc_root) : NULL;
                 r[i].options.sys_root = o->sys_root ? strdup(o->sys_root) : NULL;
+                r[i].options.stall_guard = o->stall_guard ? stall_guard_ref(o->stall_guard) : NULL;
                 if ((o->proc_root && !r[i].options.proc_root) || (o->sys_root && !r[i].options.sys_root)) {
                         requests_free(r, i + 1);
                         return -ENOMEM;

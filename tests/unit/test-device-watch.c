@@ -20,6 +20,7 @@ typedef struct FakeSource {
         DeviceSource base;
         const char *names[MAX_FAKE];
         dev_t devs[MAX_FAKE];
+        uint64_t diskseqs[MAX_FAKE];
         int enumerate_error;
         unsigned n_queries;
 } FakeSource;
@@ -29,6 +30,7 @@ static int fake_fill(FakeSource *f, size_t i, DeviceInfo *ret) {
                 .name = strdup(f->names[i]),
                 .uuid = strdup(""),
                 .dev = f->devs[i],
+                .diskseq = f->diskseqs[i],
                 .target = strdup("thin"),
                 .pool = strdup("pool"),
                 .open_count = 0,
@@ -100,6 +102,19 @@ static sd_event *event;
 static Config *config;
 static FakeSource *fake;
 static DeviceWatch *watch;
+/* What the watch told, in order. */
+static DeviceEvent events[16];
+static size_t n_events;
+
+static void record(DeviceWatch *w, Device *d, DeviceEvent ev, DeviceState old_state, void *userdata) {
+        (void) w;
+        (void) d;
+        (void) old_state;
+        (void) userdata;
+        if (n_events < sizeof(events) / sizeof(events[0]))
+                events[n_events] = ev;
+        n_events++;
+}
 
 /* Two thin devices, one with a name udev would not keep as it is. */
 static void start_watch(void) {
@@ -112,8 +127,10 @@ static void start_watch(void) {
         fake->devs[0] = makedev(253, 4);
         fake->names[1] = "plain";
         fake->devs[1] = makedev(253, 5);
-        cr_assert_eq(device_watch_new(event, config, &fake->base, NULL, NULL, NULL, &watch), 0);
+        fake->diskseqs[1] = 41;
+        cr_assert_eq(device_watch_new(event, config, &fake->base, NULL, record, NULL, &watch), 0);
         cr_assert_eq(device_watch_start(watch), 0);
+        n_events = 0;
 }
 
 static void stop_watch(void) {
@@ -172,6 +189,43 @@ Test(device_watch, a_failed_device_list_keeps_the_known_devices) {
         cr_assert_eq(device_watch_scan_all(watch, NULL, NULL), 0);
         run_ready();
         cr_assert_eq(n_watched(), 1, "a list that works still drops what is gone");
+}
+
+/* Removed and created again under its name between two looks (the udev
+ * events lost, or read late): the same number, device-mapper's lowest free
+ * minor, but a new disk. */
+Test(device_watch, a_device_made_again_under_its_name_is_a_new_device) {
+        const Device *d;
+
+        fake->diskseqs[1] = 57;
+        fake->base.on_changed(&fake->base, "plain", makedev(253, 5), fake->base.userdata);
+        run_ready();
+        cr_assert_geq(n_events, 2, "told %zu events, not removed and added", n_events);
+        cr_assert_eq(events[0], DEVICE_EVENT_REMOVED, "first told: %d", events[0]);
+        cr_assert_eq(events[1], DEVICE_EVENT_ADDED, "then told: %d", events[1]);
+        d = device_watch_get(watch, "plain");
+        cr_assert_not_null(d);
+        cr_assert_eq(d->info.diskseq, 57);
+}
+
+/* Without disk sequence numbers (kernels before 5.15), a new number. */
+Test(device_watch, a_device_made_again_under_another_number_is_a_new_device) {
+        fake->diskseqs[1] = 0;
+        fake->devs[1] = makedev(253, 9);
+        fake->base.on_changed(&fake->base, "plain", 0, fake->base.userdata);
+        run_ready();
+        cr_assert_geq(n_events, 2, "told %zu events, not removed and added", n_events);
+        cr_assert_eq(events[0], DEVICE_EVENT_REMOVED, "first told: %d", events[0]);
+        cr_assert_eq(events[1], DEVICE_EVENT_ADDED, "then told: %d", events[1]);
+}
+
+Test(device_watch, a_change_of_the_same_device_is_a_change) {
+        fake->diskseqs[1] = 41;
+        fake->base.on_changed(&fake->base, "plain", makedev(253, 5), fake->base.userdata);
+        run_ready();
+        for (size_t i = 0; i < n_events; i++)
+                cr_assert(events[i] != DEVICE_EVENT_REMOVED && events[i] != DEVICE_EVENT_ADDED,
+                          "the same device was told removed or added (event %zu: %d)", i, events[i]);
 }
 
 Test(device_source_dm, names_are_not_mangled) {

@@ -16,6 +16,8 @@
 set -euo pipefail
 
 VM_BUSYBOX_TAR=/usr/local/share/dmwarden-vm/busybox-rootfs.tar
+# The scenarios' own programs (tests/vm/tools), copied in by tests/vm/run.
+VM_TOOLS=/run/dmwarden-vm/in/tools
 VM_BUSYBOX_IMAGE=dmwarden-vm/busybox:latest
 # The unit that runs dockerd: docker.service, or a unit whose main process
 # is dmwardend with dockerd as its child (see dockerd_pid).
@@ -264,7 +266,8 @@ dockerd_pid() {
 # so a dockerd started otherwise finds no system containerd to attach to.
 docker_stop() {
         local t0=$SECONDS
-        systemctl stop docker.socket docker.service containerd.service
+        # The trixie image has no Docker units: what is not there is stopped.
+        systemctl stop docker.socket docker.service containerd.service 2>/dev/null || true
         wait_for 120 "dockerd and containerd to exit" _no_process dockerd containerd
         timing docker-stop "$((SECONDS - t0))"
 }

@@ -62,6 +62,17 @@ log "ListHolders: $holders"
 assert "ListHolders names holder $holder" grep -qE "^a\(ussttbsst\) [0-9]+ $holder " <<<"$holders"
 assert "ListHolders names its comm" grep -qF '"sleep"' <<<"$holders"
 assert "ListHolders names the pinned cwd" grep -qF '"cwd"' <<<"$holders"
+assert "ListHolders shows root the cwd's path" grep -qF '"cwd" "/' <<<"$holders"
+# What /proc would show the user: the holder (root's) and its kind, not
+# where its cwd is.
+user_holders=$(nobody busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager ListHolders s "$dev")
+log "ListHolders as dmw-user: $user_holders"
+assert "ListHolders names holder $holder to a user" grep -qE "^a\(ussttbsst\) [0-9]+ $holder " <<<"$user_holders"
+assert "ListHolders tells a user the kind" grep -qF '"cwd" ""' <<<"$user_holders"
+refute "ListHolders shows a user where another user's process has its cwd" grep -qF '"cwd" "/' <<<"$user_holders"
+user_prop=$(nobody busctl get-property org.dmwarden1 "$path" org.dmwarden1.Device Holders)
+refute "the Holders property shows a user where another user's process has its cwd" \
+        grep -qF '"cwd" "/' <<<"$user_prop"
 assert "dmwardenctl list agrees" sh -c "dmwardenctl list | grep -F -- '$dev' | grep -qwE 'leaked|stuck'"
 assert "dmwardenctl status counts the leak" sh -c "dmwardenctl status | grep -qE 'Devices: [0-9]+ watched, 1 leaked'"
 

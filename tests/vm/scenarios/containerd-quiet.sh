@@ -13,7 +13,7 @@
 # gone (by containerd's hand: dmwarden tells removals of leaked devices
 # only, and counts them in DevicesRemoved). Figures: artifacts/quiet.tsv.
 #
-# The default fits CI; the measured run in the README is
+# The default fits CI; the measured run in docs/benchmarks.md is
 #     tests/vm/run --build-dir build --env CONTAINERD_QUIET_CYCLES=50 \
 #             tests/vm/scenarios/containerd-quiet.sh
 set -euo pipefail

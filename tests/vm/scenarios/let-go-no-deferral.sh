@@ -16,7 +16,7 @@
 # with no holder: not one leak alert, not one device dmwarden removed.
 # Figures: artifacts/let-go.tsv (one line a leak cycle) and let-go.txt.
 #
-# The default fits CI; the measured run in the README is
+# The default fits CI; the measured run in docs/benchmarks.md is
 #     tests/vm/run --build-dir build --env LETGO_CYCLES=20 \
 #             tests/vm/scenarios/let-go-no-deferral.sh
 set -euo pipefail

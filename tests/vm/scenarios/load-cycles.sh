@@ -15,7 +15,7 @@
 # Figures: artifacts/load-cycles.txt, every round's sample in
 # load-samples.tsv, each device's latencies in load-latency.tsv.
 #
-# The default fits CI (about 3 minutes); the measured run in the README is
+# The default fits CI (about 3 minutes); the measured run in docs/reliability.md is
 #     tests/vm/run --build-dir build --timeout 3000 --env LOAD_CYCLES=500 \
 #             tests/vm/scenarios/load-cycles.sh
 set -euo pipefail

@@ -12,6 +12,8 @@ packages=(
         scdoc
         # unit and privileged suites
         libcriterion-dev e2fsprogs util-linux dbus-daemon bash-completion systemd
+        # promtool: the alerting rules and the metrics format
+        prometheus
         # fuzz targets (libFuzzer and sanitizers come with clang) and valgrind runs
         clang libclang-rt-14-dev valgrind
         # VM suite: image build and boot

@@ -176,6 +176,9 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_PROPERTY("StateSinceUSec", "t", NULL, offsetof(Device, state_since_usec), CHANGES),
         /* Rescans that change nothing are not announced. */
         SD_BUS_PROPERTY("LastScanUSec", "t", NULL, offsetof(Device, last_scan_usec), 0),
+        /* As of the last query or space refresh ([Pool] RefreshSec=); every
+         * write moves it, so it does not signal. UINT64_MAX: unknown. */
+        SD_BUS_PROPERTY("MappedBytes", "t", NULL, offsetof(Device, info.mapped_bytes), 0),
         SD_BUS_PROPERTY("LastAction", "s", property_get_kernel_string, offsetof(Device, last_action), CHANGES),
         SD_BUS_VTABLE_END,
 };

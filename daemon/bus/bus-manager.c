@@ -42,6 +42,17 @@ static int property_get_engine_namespace(sd_bus *bus, const char *path, const ch
         return sd_bus_message_append(reply, "t", engine_info(userdata).namespace_inode);
 }
 
+static int property_get_engine_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(engine_info(userdata).unit));
+}
+
+static int property_get_engine_adopted(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", engine_info(userdata).adopted);
+}
+
 static int property_get_engine_namespace_path(sd_bus *bus, const char *path, const char *interface,
                                               const char *property, sd_bus_message *reply, void *userdata,
                                               sd_bus_error *error) {
@@ -96,6 +107,50 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
         if (b->leak_handler)
                 leak_handler_counters(b->leak_handler, &holders_reaped, &devices_removed);
         return sd_bus_message_append(reply, "t", streq(property, "HoldersReaped") ? holders_reaped : devices_removed);
+}
+
+/* Space is read when asked for: it changes with every write, so no signal
+ * could follow it. */
+static int property_get_leaked_bytes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Bus *b = ASSERT_PTR(userdata);
+
+        return sd_bus_message_append(reply, "t", b->watch ? device_watch_leaked_bytes(b->watch, NULL) : 0);
+}
+
+static int property_get_pools(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Bus *b = ASSERT_PTR(userdata);
+        const DeviceInfo *pools = NULL;
+        size_t n = 0;
+        int r;
+
+        if (b->watch) {
+                device_watch_refresh_pools(b->watch);
+                pools = device_watch_pools(b->watch, &n);
+        }
+        r = sd_bus_message_open_container(reply, 'a', BUS_POOL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const DeviceInfo *p = &pools[i];
+
+                if (!p->pool_space_known)
+                        continue;  /* failed, or its status said nothing we know */
+                r = sd_bus_message_open_container(reply, 'r', BUS_POOL_FIELDS);
+                if (r >= 0)
+                        r = bus_message_append_kernel_string(reply, p->name);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "ttttt", p->pool_space.data_used_bytes,
+                                                  p->pool_space.data_total_bytes, p->pool_space.metadata_used_bytes,
+                                                  p->pool_space.metadata_total_bytes,
+                                                  device_watch_leaked_bytes(b->watch, p->name));
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
 }
 
 /* Methods: parse, validate with a named error, authorize (polkit may answer
@@ -339,6 +394,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("EngineState", "s", property_get_engine_state, 0, CHANGES),
         SD_BUS_PROPERTY("EnginePID", "u", property_get_engine_pid, 0, CHANGES),
         SD_BUS_PROPERTY("EngineNamespace", "t", property_get_engine_namespace, 0, CHANGES),
+        /* The engine's scope, "" without systemd; whether this dmwardend
+         * adopted the engine rather than started it. */
+        SD_BUS_PROPERTY("EngineUnit", "s", property_get_engine_unit, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineAdopted", "b", property_get_engine_adopted, 0, CHANGES),
         /* The pin's path, or the watched process's: fixed for the daemon's life. */
         SD_BUS_PROPERTY("EngineNamespacePath", "s", property_get_engine_namespace_path, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
@@ -355,6 +414,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         /* Walks over /proc the holder scans made: one a pass for every
          * device's mounts, one more per device whose files are looked at. */
         SD_BUS_PROPERTY("ProcWalks", "t", property_get_stats, 0, 0),
+        SD_BUS_PROPERTY("LeakedBytes", "t", property_get_leaked_bytes, 0, 0),
+        SD_BUS_PROPERTY("Pools", "a" BUS_POOL, property_get_pools, 0, 0),
 
         SD_BUS_METHOD_WITH_NAMES("ListDevices", NULL,, "a(sos)", SD_BUS_PARAM(devices),
                                  method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),

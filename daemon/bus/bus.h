@@ -8,6 +8,7 @@
  * configuration); what only the daemon knows, the engine and reloading, it
  * asks through BusOps. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
@@ -27,6 +28,8 @@ typedef struct BusEngineInfo {
         pid_t pid;                      /* its main PID, or the watched process's; 0: none */
         uint64_t namespace_inode;
         const char *namespace_path;     /* the pin; NULL: /proc/PID/ns/mnt of pid */
+        const char *unit;               /* the engine's own scope; NULL: none */
+        bool adopted;                   /* left running by a previous dmwardend */
 } BusEngineInfo;
 
 typedef struct BusOps {

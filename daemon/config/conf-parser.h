@@ -45,6 +45,8 @@ extern const ConfigType config_type_enum;
 extern const ConfigType config_type_sec;
 /* A decimal unsigned int (unsigned field). */
 extern const ConfigType config_type_unsigned;
+/* 0 to 100, with or without "%" (unsigned field). */
+extern const ConfigType config_type_percent;
 /* Bytes with an optional K, M or G suffix (size_t field); arg: the least
  * and the most accepted, a const size_t[2]. */
 extern const ConfigType config_type_size;

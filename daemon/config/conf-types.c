@@ -166,6 +166,29 @@ static int format_unsigned_value(const ConfigItem *item _unused_, const void *da
 
 const ConfigType config_type_unsigned = { .parse = parse_unsigned_value, .format = format_unsigned_value };
 
+static int parse_percent(const ConfigItem *item, const char *value, void *data, char *reason, size_t size) {
+        unsigned v;
+        int r;
+
+        /* "90" and "90%" alike. */
+        if (*value && value[strlen(value) - 1] == '%') {
+                _cleanup_free_ char *bare = strndup(value, strlen(value) - 1);
+
+                if (!bare)
+                        return -ENOMEM;
+                return parse_percent(item, bare, data, reason, size);
+        }
+        r = parse_unsigned_value(item, value, &v, reason, size);
+        if (r != 0)
+                return r;
+        if (v > 100)
+                return reject(reason, size, "more than 100%%");
+        *(unsigned *) data = v;
+        return 0;
+}
+
+const ConfigType config_type_percent = { .parse = parse_percent, .format = format_unsigned_value };
+
 /* Bytes, with an optional K, M or G suffix (1024-based, as in systemd's
  * ReceiveBuffer=); arg is a two-element size_t array: the least and the
  * most accepted. */

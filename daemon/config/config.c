@@ -82,6 +82,11 @@ static const ConfigItem config_items[] = {
         ITEM("Policy", "ProtectUnits", strv, protect_units, NULL),
         ITEM("Policy", "ProtectComms", comm_list, protect_comms, NULL),
         ITEM("Policy", "Remove", enum, remove, remove_names),
+
+        ITEM("Pool", "RefreshSec", sec, pool_refresh_usec, NULL),
+        ITEM("Pool", "WarnPercent", percent, pool_warn_percent, NULL),
+
+        ITEM("Metrics", "TextfileDirectory", path, metrics_directory, NULL),
 };
 
 /* Units whose restart would hurt the whole host more than a leaked device;
@@ -122,7 +127,15 @@ int config_new(Config **ret) {
                 .action = REAP_DETACH,
                 .grace_usec = 10 * USEC_PER_SEC,
                 .remove = REMOVE_DEFERRED,
+                /* A few ioctls per device: cheap, and fresher than a
+                 * Prometheus scrape interval needs. */
+                .pool_refresh_usec = 30 * USEC_PER_SEC,
+                .pool_warn_percent = 90,
         };
+
+        c->metrics_directory = strdup(DMWARDEN_METRICS_DIRECTORY);
+        if (!c->metrics_directory)
+                return -ENOMEM;
 
         r = strv_extend(&c->targets, "thin");
         if (r < 0)
@@ -149,6 +162,7 @@ Config *config_free(Config *c) {
         strv_free(c->pools);
         strv_free(c->protect_units);
         strv_free(c->protect_comms);
+        free(c->metrics_directory);
         free(c);
         return NULL;
 }

@@ -11,6 +11,8 @@
 #include "shared/reap-action.h"
 
 #define CONFIG_DEFAULT_PATH DMWARDEN_CONFIG_PATH /* sysconfdir/dmwarden/dmwarden.conf */
+/* Where Debian's prometheus-node-exporter reads *.prom files. */
+#define DMWARDEN_METRICS_DIRECTORY "/var/lib/prometheus/node-exporter"
 
 typedef enum Propagation {
         PROPAGATION_SLAVE,
@@ -70,6 +72,13 @@ typedef struct Config {
         char **protect_units;
         char **protect_comms;
         RemoveMode remove;
+
+        /* [Pool] */
+        usec_t pool_refresh_usec;       /* space re-read (and metrics written) this often */
+        unsigned pool_warn_percent;     /* 0: no fill warning */
+
+        /* [Metrics] */
+        char *metrics_directory;        /* node_exporter's textfile directory; NULL: off */
 } Config;
 
 /* A Config holding every default. */

@@ -217,6 +217,7 @@ static const CtlProperty device_properties[] = {
         DEVICE_PROPERTY("Holders", 'H', n_holders),
         DEVICE_PROPERTY("LeakedSinceUSec", 't', leaked_since_usec),
         DEVICE_PROPERTY("StateSinceUSec", 't', state_since_usec),
+        DEVICE_PROPERTY("MappedBytes", 't', mapped_bytes),
         {},
 };
 
@@ -246,7 +247,7 @@ static int read_object(sd_bus_message *m, void *userdata) {
                 return -ENOMEM;
         l->devices = grown;
         d = &l->devices[l->n];
-        *d = (CtlDevice) {};
+        *d = (CtlDevice) { .mapped_bytes = UINT64_MAX };
         r = sd_bus_message_read(m, "o", &d->path);
         if (r >= 0)
                 r = for_each_entry(m, "sa{sv}", read_interface, d);

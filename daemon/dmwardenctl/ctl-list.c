@@ -10,8 +10,8 @@
 static void print_table(const CtlDevice *devices, size_t n) {
         char when[CTL_TIMESTAMP_MAX], number[32];
 
-        printf("%-32s %-9s %-8s %-20s %-9s %5s %7s  %s\n", "NAME", "STATE", "TARGET", "POOL", "DEVICE", "OPEN",
-               "HOLDERS", "LEAKED SINCE");
+        printf("%-32s %-9s %-8s %-20s %-9s %5s %7s %12s  %s\n", "NAME", "STATE", "TARGET", "POOL", "DEVICE", "OPEN",
+               "HOLDERS", "MAPPED", "LEAKED SINCE");
         for (size_t i = 0; i < n; i++) {
                 const CtlDevice *d = &devices[i];
 
@@ -28,7 +28,12 @@ static void print_table(const CtlDevice *devices, size_t n) {
                         printf("%5s", "?");
                 else
                         printf("%5" PRIu32, d->open_count);
-                printf(" %7" PRIu32 "  %s\n", d->n_holders,
+                printf(" %7" PRIu32, d->n_holders);
+                if (d->mapped_bytes == UINT64_MAX)
+                        printf(" %12s", "-");
+                else
+                        printf(" %12" PRIu64, d->mapped_bytes);
+                printf("  %s\n",
                        ctl_format_timestamp(when, sizeof(when), d->leaked_since_usec));
         }
         printf("\n%zu device%s listed.\n", n, n == 1 ? "" : "s");
@@ -57,6 +62,10 @@ static void print_json(const CtlDevice *devices, size_t n) {
                         fputs(",\"OpenCount\":null", stdout);
                 else
                         printf(",\"OpenCount\":%" PRIu32, d->open_count);
+                if (d->mapped_bytes == UINT64_MAX)
+                        fputs(",\"MappedBytes\":null", stdout);
+                else
+                        printf(",\"MappedBytes\":%" PRIu64, d->mapped_bytes);
                 printf(",\"Holders\":%" PRIu32 ",\"LeakedSinceUSec\":%" PRIu64 ",\"StateSinceUSec\":%" PRIu64 "}",
                        d->n_holders, d->leaked_since_usec, d->state_since_usec);
         }

@@ -71,6 +71,7 @@ typedef struct CtlDevice {
         uint32_t n_holders;
         uint64_t leaked_since_usec;
         uint64_t state_since_usec;
+        uint64_t mapped_bytes;          /* UINT64_MAX: unknown */
         bool is_device;
 } CtlDevice;
 

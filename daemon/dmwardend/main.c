@@ -128,6 +128,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         manager_set_config_flags(m, args.config_flags);
+        manager_set_argv(m, argv);
         if (args.test_device_source) {
                 r = manager_set_device_source_dir(m, args.test_device_source);
                 if (r < 0) {

@@ -53,14 +53,21 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);
         sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->sigusr2_source);
         m->bus = bus_free(m->bus);
+        manager_space_done(m);
         /* Before the watch: it holds pointers to the watch's devices. */
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
         m->watched = engine_watched_free(m->watched);
         if (m->engine) {
+                /* An engine left running keeps its pin below the runtime
+                 * directory's mount, for the next dmwardend. */
+                bool keep = engine_is_alive(m->engine);
+
                 m->engine = engine_free(m->engine);
-                (void) runtime_dir_release(m->runtime_dir);
+                if (!keep)
+                        (void) runtime_dir_release(m->runtime_dir);
         }
         sd_event_unref(m->event);
         config_free(m->config);
@@ -91,6 +98,10 @@ int manager_set_device_source_dir(Manager *m, const char *dir) {
         free(m->device_source_dir);
         m->device_source_dir = copy;
         return 0;
+}
+
+void manager_set_argv(Manager *m, char **argv) {
+        m->argv = argv;
 }
 
 void manager_set_config_flags(Manager *m, ConfigLoadFlags flags) {
@@ -171,7 +182,8 @@ static void on_engine_changed(Engine *e, void *userdata) {
                 device_watch_engine_changed(m->watch);
         if (m->leak_handler)
                 leak_handler_engine_changed(m->leak_handler);
-        bus_manager_changed(m->bus, "EngineState", "EnginePID", "EngineNamespace", NULL);
+        bus_manager_changed(m->bus, "EngineState", "EnginePID", "EngineNamespace", "EngineUnit", "EngineAdopted",
+                            NULL);
         manager_maybe_ready(m);
         if (m->stopping && !engine_is_alive(e)) {
                 manager_exit(m, EXIT_SUCCESS);
@@ -252,6 +264,34 @@ static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *s
                         log_warning_errno(r, "Failed to forward SIGHUP to the engine: %m");
         }
         (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+/* The upgrade path: the new binary takes over without touching the engine.
+ * Same PID, so systemd sees a reload, not a restart; the engine, its scope,
+ * pin and record stay, and the new dmwardend adopts the engine. */
+static int on_reexec_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+        int r;
+
+        if (!m->argv || !m->argv[0] || m->stopping)
+                return 0;
+        if (m->engine) {
+                r = engine_prepare_reexec(m->engine);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to hand the inherited sockets on, not re-executing: %m");
+                        return 0;
+                }
+        }
+        log_notice("Received SIGUSR2: re-executing %s; the engine%s keeps running.", m->argv[0],
+                   m->engine && engine_is_alive(m->engine) ? "" : " (none running)");
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Re-executing.");
+        /* The signals stay blocked across execve(): one that arrives now
+         * waits for the new dmwardend instead of killing us. */
+        execv(m->argv[0], m->argv);
+        log_error_errno(negative_errno(), "Failed to re-execute %s, carrying on: %m", m->argv[0]);
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
         return 0;
 }
 
@@ -362,6 +402,11 @@ static int manager_start_engine(Manager *m) {
         m->engine->on_change = on_engine_changed;
         m->engine->userdata = m;
 
+        /* One a previous dmwardend left running is ours now: a crash,
+         * restart or upgrade of dmwardend never stops the engine. */
+        r = engine_adopt(m->engine);
+        if (r != 0)
+                return r < 0 ? r : 0;
         (void) sd_notify(false, "STATUS=Starting the engine.");
         /* A failed spawn is the restart policy's to retry; if the engine
          * never comes up, on_engine_changed() ends the daemon. */
@@ -447,7 +492,7 @@ static int manager_start_devices(Manager *m) {
         r = device_watch_start(m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot start watching devices: %m");
-        return 0;
+        return manager_start_space(m);
 }
 
 static void manager_engine_info(void *userdata, BusEngineInfo *ret) {
@@ -458,6 +503,8 @@ static void manager_engine_info(void *userdata, BusEngineInfo *ret) {
                 .pid = m->engine ? m->engine->main_pid : manager_watched_pid(m),
                 .namespace_inode = manager_engine_namespace(m),
                 .namespace_path = m->engine ? m->engine->pin_path : NULL,
+                .unit = m->engine && engine_is_alive(m->engine) ? m->engine->scope : NULL,
+                .adopted = m->engine && m->engine->adopted,
         };
 }
 
@@ -498,6 +545,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = add_signal_source(m, SIGHUP, on_reload_signal, "sighup", &m->sighup_source);
+        if (r < 0)
+                return r;
+        r = add_signal_source(m, SIGUSR2, on_reexec_signal, "sigusr2", &m->sigusr2_source);
         if (r < 0)
                 return r;
         /* sd-event's child sources need SIGCHLD blocked too. */

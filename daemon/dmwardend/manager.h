@@ -14,7 +14,9 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine/engine-watched.h"
+#include "dmwardend/metrics-file.h"
 #include "reap/leak-handler.h"
+#include "reap/pool-warning.h"
 #include "watch/device-watch.h"
 
 typedef struct Manager {
@@ -33,6 +35,11 @@ typedef struct Manager {
 
         Bus *bus;                       /* NULL when running without the bus */
 
+        /* Pool space, its warning and the metrics: manager-space.c */
+        sd_event_source *space_timer;
+        PoolWarnings pool_warnings;
+        MetricsFile *metrics_file;
+
         pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
 
         bool first_scan_done;           /* READY=1 waits for it */
@@ -43,6 +50,9 @@ typedef struct Manager {
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;
         sd_event_source *sighup_source;
+        sd_event_source *sigusr2_source;
+
+        char **argv;                    /* borrowed from main(): how to re-execute */
 } Manager;
 
 /* Takes ownership of config, also on failure. */
@@ -54,6 +64,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * privileged tests' stand-in). Call before manager_start(). */
 int manager_set_device_source_dir(Manager *m, const char *dir);
 
+/* The command line to re-execute with (SIGUSR2): borrowed, must live on. */
+void manager_set_argv(Manager *m, char **argv);
+
 /* How manager_reload() loads the configuration: as it was at start-up. */
 void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);
 
@@ -62,5 +75,12 @@ void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);
 int manager_start(Manager *m);
 /* Runs the loop until stopped; returns the process exit status. */
 int manager_run(Manager *m);
+/* Starts the space timer: every [Pool] RefreshSec= it re-reads the space
+ * of devices and pools, checks the fill warning and writes the metrics. */
+int manager_start_space(Manager *m);
+/* One tick of it, now (tests, and the first one). */
+void manager_space_tick(Manager *m);
+void manager_space_done(Manager *m);
+
 /* Re-reads the configuration; a bad one is rejected and the old one kept. */
 int manager_reload(Manager *m);

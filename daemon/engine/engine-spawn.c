@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,9 +108,10 @@ _noreturn_ static void child_run(const SpawnParams *p, pid_t parent, int sync_fd
         char c;
         int r;
 
-        /* If dmwardend dies, its engine must not live on unsupervised with
-         * nobody to pin or watch its namespace. */
-        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* No PR_SET_PDEATHSIG: the engine, and every container, must live
+         * through a dmwardend that crashes or is replaced; the next one
+         * adopts it. Only a parent gone before we got here is a reason to
+         * stop: nobody would let us go on. */
         if (getppid() != parent)
                 _exit(127);
         reset_signals();
@@ -222,7 +222,11 @@ int engine_spawn(const SpawnParams *p, pid_t *ret_pid, char *reason, size_t reas
                 }
         }
 
-        /* Step 3: let it exec, and learn whether that worked. */
+        /* Step 3: into its own cgroup before it can fork containers. */
+        if (p->before_exec)
+                p->before_exec(pid, p->userdata);
+
+        /* Step 4: let it exec, and learn whether that worked. */
         if (write(go_w, "g", 1) != 1)
                 return spawn_failed(p, pid, &failure, negative_errno(), reason, reason_size);
         go_w = safe_close(go_w);

@@ -2,7 +2,8 @@
 #pragma once
 
 /* Starting the engine process: fork, a new mount namespace, the namespace
- * pinned for operators, inherited sockets and NOTIFY_SOCKET, then exec. */
+ * pinned for operators, inherited sockets and NOTIFY_SOCKET, then exec. The
+ * engine does not die with dmwardend: it is meant to outlive it. */
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -17,6 +18,11 @@ typedef struct SpawnParams {
         size_t n_listen_fds;
         const char *listen_fdnames;     /* LISTEN_FDNAMES, NULL: unset */
         const char *pin_path;           /* where to pin the new namespace; NULL: don't */
+        /* Called once the child is in its namespace and pinned, before it
+         * execs (so before the engine can fork anything): to move it into a
+         * cgroup of its own. Not a reason to fail the spawn. */
+        void (*before_exec)(pid_t pid, void *userdata);
+        void *userdata;
 } SpawnParams;
 
 /* Returns once the engine has been exec'd (0, *ret_pid set) or could not be

@@ -6,11 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "basic/log.h"
+#include "engine/engine-adopt.h"
+#include "engine/engine-record.h"
+#include "engine/engine-scope.h"
 #include "engine/engine-spawn.h"
 #include "engine/engine.h"
 #include "engine/namespace-pin.h"
@@ -79,9 +85,38 @@ int engine_kill(Engine *e, int sig) {
 
         if (pid <= 0)
                 return -ESRCH;
+        /* The process we started or adopted by its pidfd: its PID may be
+         * reused once it is gone. */
+        if (pid == e->pid && e->pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, e->pidfd, sig, NULL, 0) < 0)
+                        return negative_errno();
+                return 0;
+        }
         if (kill(pid, sig) < 0)
                 return negative_errno();
         return 0;
+}
+
+/* Keeps runtime_dir/engine.state current for a successor. */
+static void engine_save_record(Engine *e) {
+        EngineRecord rec = {
+                .pid = e->pid,
+                .start_time = e->start_time,
+                .namespace_inode = e->namespace_inode,
+                .main_pid = e->main_pid,
+                .ready = e->state == ENGINE_RUNNING,
+        };
+        int r;
+
+        if (e->pid <= 0)
+                return;
+        if (e->scope)
+                (void) snprintf(rec.scope, sizeof(rec.scope), "%s", e->scope);
+        r = engine_record_save(e->runtime_dir, &rec);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the engine in %s/" ENGINE_RECORD_NAME
+                                     ": a dmwardend started after this one will not adopt it: %m",
+                                  e->runtime_dir);
 }
 
 static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -115,6 +150,7 @@ static void engine_ready(Engine *e) {
         engine_disarm(e);
         log_info("Engine (PID %d) is ready.", (int) e->pid);
         engine_set_state(e, ENGINE_RUNNING);
+        engine_save_record(e);
 }
 
 static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -155,6 +191,7 @@ static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Engine *e = ASSERT_PTR(userdata);
 
         e->timer_source = sd_event_source_disable_unref(e->timer_source);
+        e->restarts++;
         (void) engine_start(e);
         return 0;
 }
@@ -198,29 +235,74 @@ static void log_exit(const Engine *e, const siginfo_t *si) {
                          sigabbrev_np(si->si_status) ?: "unknown");
 }
 
-static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        Engine *e = ASSERT_PTR(userdata);
-        bool failed;
+/* Whatever the engine left in its scope (shims, containers) goes once the
+ * engine was asked to stop: systemctl stop dmwarden stops it all, as the
+ * unit's KillMode=mixed did when the engine lived in dmwardend's cgroup. */
+static void engine_stop_scope(Engine *e) {
         int r;
 
-        log_exit(e, si);
-        e->last_exit_code = si->si_code;
-        e->last_exit_status = si->si_status;
-        failed = !(si->si_code == CLD_EXITED && si->si_status == 0) || e->start_timed_out;
+        if (!e->scope)
+                return;
+        r = engine_scope_kill(e->scope);
+        if (r < 0)
+                log_warning_errno(r, "Failed to end what the engine left in %s: %m", e->scope);
+}
+
+static void engine_exited(Engine *e, bool failed) {
+        int r;
 
         e->child_source = sd_event_source_disable_unref(e->child_source);
+        e->pidfd_source = sd_event_source_disable_unref(e->pidfd_source);
+        e->pidfd = safe_close(e->pidfd);
         e->pid = e->main_pid = 0;
         e->namespace_inode = 0;
+        e->start_time = 0;
+        e->adopted = false;
         engine_disarm(e);
+        r = engine_record_remove(e->runtime_dir);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove the engine record: %m");
         r = namespace_unpin(e->pin_path);
         if (r < 0)
                 log_warning_errno(r, "Failed to remove the engine namespace pin %s: %m", e->pin_path);
 
         if (e->stop_requested) {
+                engine_stop_scope(e);
                 engine_set_state(e, ENGINE_NONE);
-                return 0;
+                return;
         }
         engine_after_failure(e, failed);
+}
+
+static int on_engine_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Engine *e = ASSERT_PTR(userdata);
+
+        log_exit(e, si);
+        e->last_exit_code = si->si_code;
+        e->last_exit_status = si->si_status;
+        engine_exited(e, !(si->si_code == CLD_EXITED && si->si_status == 0) || e->start_timed_out);
+        return 0;
+}
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* An adopted engine's pidfd turned readable: it exited. It is our child
+ * only if this process re-executed itself; otherwise its status went to its
+ * new parent. */
+static int on_adopted_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Engine *e = ASSERT_PTR(userdata);
+        siginfo_t si = {};
+
+        if (waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid > 0) {
+                (void) on_engine_exit(s, &si, e);
+                return 0;
+        }
+        log_full(e->stop_requested ? LOG_NOTICE : LOG_ERR,
+                 "Engine (PID %d) exited; it was adopted, so its exit status is unknown.", (int) e->pid);
+        e->last_exit_code = e->last_exit_status = 0;
+        engine_exited(e, !e->stop_requested);
         return 0;
 }
 
@@ -264,6 +346,7 @@ static void engine_apply_notification(Engine *e, const NotifyMessage *m) {
                 if (pid_is_engine(e, m->main_pid)) {
                         log_info("Engine main process is now PID %d.", (int) m->main_pid);
                         e->main_pid = m->main_pid;
+                        engine_save_record(e);
                 } else
                         log_warning("Ignoring MAINPID=%d from the engine: not in the engine namespace.",
                                     (int) m->main_pid);
@@ -324,8 +407,26 @@ static int engine_arm_readiness(Engine *e) {
         }
 }
 
+/* SpawnParams.before_exec: the engine into its scope. */
+static void engine_enter_scope(pid_t pid, void *userdata) {
+        Engine *e = ASSERT_PTR(userdata);
+        int r;
+
+        if (!e->scope)
+                return;
+        r = engine_scope_attach(e->scope, e->our_unit, pid);
+        if (r < 0)
+                log_warning_errno(r, "Failed to move the engine (PID %d) into %s; it stays in dmwardend's cgroup, "
+                                     "and whatever stops dmwardend's unit stops it and every container too: %m",
+                                  (int) pid, e->scope);
+        else
+                log_debug("Engine (PID %d) moved into %s.", (int) pid, e->scope);
+}
+
 int engine_start(Engine *e) {
         SpawnParams params = {
+                .before_exec = engine_enter_scope,
+                .userdata = e,
                 .argv = e->config->exec_start,
                 .propagation = e->config->propagation,
                 .notify_socket = e->notify_address,
@@ -374,6 +475,12 @@ int engine_start(Engine *e) {
         r = proc_read_mntns(AT_FDCWD, pid, &e->namespace_inode);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the engine's namespace inode: %m");
+        e->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (e->pidfd < 0)
+                log_warning_errno(negative_errno(), "Failed to open a pidfd for the engine (PID %d): %m", (int) pid);
+        r = proc_read_start_time(pid, &e->start_time);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read the engine's start time: %m");
 
         r = sd_event_add_child(e->event, &e->child_source, pid, WEXITED, on_engine_exit, e);
         if (r < 0) {
@@ -385,11 +492,111 @@ int engine_start(Engine *e) {
         }
         (void) sd_event_source_set_description(e->child_source, "engine-exit");
 
-        log_info("Started engine %s (PID %d) in mount namespace %lu, propagation %s, pinned at %s.",
+        log_info("Started engine %s (PID %d) in mount namespace %lu, propagation %s, pinned at %s, in %s.",
                  e->config->exec_start[0], (int) pid, (unsigned long) e->namespace_inode,
-                 propagation_to_string(e->config->propagation), e->pin_path);
+                 propagation_to_string(e->config->propagation), e->pin_path,
+                 e->scope ?: "dmwardend's own cgroup");
         engine_set_state(e, ENGINE_STARTING);
+        engine_save_record(e);
         return engine_arm_readiness(e);
+}
+
+/* The pin of an adopted engine must name its namespace; pin it anew if not
+ * (someone unmounted it, or a stale one is in the way). */
+static void engine_check_pin(Engine *e) {
+        struct stat st;
+        int r;
+
+        if (stat(e->pin_path, &st) == 0 && (uint64_t) st.st_ino == e->namespace_inode)
+                return;
+        log_notice("The engine namespace pin %s does not name the adopted engine's namespace; pinning it anew.",
+                   e->pin_path);
+        (void) namespace_unpin(e->pin_path);
+        r = namespace_pin(e->pid, e->pin_path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to pin the engine namespace at %s: %m", e->pin_path);
+}
+
+/* A record that names no engine is dropped; engine_start() then removes
+ * the stale pin it may have left. */
+static void engine_forget_record(Engine *e) {
+        (void) engine_record_remove(e->runtime_dir);
+}
+
+int engine_adopt(Engine *e) {
+        _cleanup_close_ int pidfd = -EBADF;
+        EngineRecord rec;
+        char why[128] = "";
+        int r;
+
+        r = engine_record_load(e->runtime_dir, &rec);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                log_warning_errno(r, "Ignoring the engine record in %s: %m", e->runtime_dir);
+                engine_forget_record(e);
+                return 0;
+        }
+        r = engine_record_verify(&rec, e->scope, &pidfd, why, sizeof(why));
+        if (r < 0) {
+                log_warning_errno(r, "Failed to check the recorded engine (PID %d), not adopting it: %m",
+                                  (int) rec.pid);
+                engine_forget_record(e);
+                return 0;
+        }
+        if (r == 0) {
+                log_info("Not adopting the recorded engine (PID %d): %s. Starting a new one.", (int) rec.pid, why);
+                engine_forget_record(e);
+                return 0;
+        }
+
+        r = sd_event_add_io(e->event, &e->pidfd_source, pidfd, EPOLLIN, on_adopted_exit, e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the adopted engine (PID %d): %m", (int) rec.pid);
+        (void) sd_event_source_set_description(e->pidfd_source, "engine-exit-adopted");
+        e->pidfd = TAKE_FD(pidfd);
+        e->pid = rec.pid;
+        e->main_pid = rec.main_pid != rec.pid && pid_is_engine(e, rec.main_pid) ? rec.main_pid : rec.pid;
+        e->namespace_inode = rec.namespace_inode;
+        e->start_time = rec.start_time;
+        e->adopted = true;
+        e->started_usec = loop_now(e);
+        engine_check_pin(e);
+
+        log_notice("Adopted the engine (PID %d, main PID %d) that a previous dmwardend left running, in mount "
+                   "namespace %lu, in %s.", (int) e->pid, (int) e->main_pid, (unsigned long) e->namespace_inode,
+                   e->scope ?: "no scope (no systemd)");
+        if (rec.ready) {
+                engine_set_state(e, ENGINE_RUNNING);
+                engine_save_record(e);
+                return 1;
+        }
+        /* It had not said it was ready yet: wait for it as for a new start. */
+        engine_set_state(e, ENGINE_STARTING);
+        engine_save_record(e);
+        (void) engine_arm_readiness(e);
+        return 1;
+}
+
+int engine_prepare_reexec(Engine *e) {
+        char value[32];
+
+        if (e->n_listen_fds == 0)
+                return 0;
+        /* take_listen_fds() left them where systemd put them, at 3... */
+        for (size_t i = 0; i < e->n_listen_fds; i++)
+                if (e->listen_fds[i] != SD_LISTEN_FDS_START + (int) i ||
+                    fcntl(e->listen_fds[i], F_SETFD, 0) < 0)
+                        return -EBADF;
+        (void) snprintf(value, sizeof(value), "%zu", e->n_listen_fds);
+        if (setenv("LISTEN_FDS", value, 1) < 0)
+                return negative_errno();
+        (void) snprintf(value, sizeof(value), "%d", (int) getpid());
+        if (setenv("LISTEN_PID", value, 1) < 0)
+                return negative_errno();
+        if (e->listen_fdnames && setenv("LISTEN_FDNAMES", e->listen_fdnames, 1) < 0)
+                return negative_errno();
+        return 0;
 }
 
 int engine_stop(Engine *e) {
@@ -407,6 +614,24 @@ void engine_set_config(Engine *e, const Config *config) {
         e->config = config;
 }
 
+/* Where systemd runs, the engine gets a scope of its own; elsewhere it stays
+ * in our cgroup, which is said once, loudly. */
+static int engine_open_scope(Engine *e) {
+        const char *why = NULL;
+        int r;
+
+        r = engine_scope_name(&e->scope, &e->our_unit, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_notice("No engine scope: %s. The engine runs in dmwardend's own cgroup; it still outlives "
+                           "dmwardend and is adopted by the next one, but whatever stops that cgroup stops the "
+                           "engine and every container with it.", why);
+                return 0;
+        }
+        return 0;
+}
+
 int engine_new(sd_event *event, const Config *config, const char *runtime_dir, int *listen_fds,
                size_t n_listen_fds, const char *listen_fdnames, Engine **ret) {
         _cleanup_(engine_freep) Engine *e = NULL;
@@ -415,7 +640,7 @@ int engine_new(sd_event *event, const Config *config, const char *runtime_dir, i
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        e->notify_fd = -EBADF;
+        e->notify_fd = e->pidfd = -EBADF;
         e->event = sd_event_ref(event);
         e->config = config;
         /* The engine owns the inherited sockets from here on. */
@@ -428,6 +653,12 @@ int engine_new(sd_event *event, const Config *config, const char *runtime_dir, i
         }
         if (asprintf(&e->pin_path, "%s/%s", runtime_dir, ENGINE_PIN_NAME) < 0)
                 return -ENOMEM;
+        e->runtime_dir = strdup(runtime_dir);
+        if (!e->runtime_dir)
+                return -ENOMEM;
+        r = engine_open_scope(e);
+        if (r < 0)
+                return r;
 
         r = notify_socket_open(runtime_dir, &e->notify_fd, &e->notify_address);
         if (r < 0)
@@ -446,9 +677,13 @@ Engine *engine_free(Engine *e) {
                 return NULL;
         engine_disarm(e);
         sd_event_source_disable_unref(e->child_source);
-        /* Our pin must not outlive us; the engine itself gets SIGTERM from
-         * PR_SET_PDEATHSIG when we exit. */
-        if (e->pin_path)
+        sd_event_source_disable_unref(e->pidfd_source);
+        safe_close(e->pidfd);
+        /* An engine still running outlives us, with its pin and record, for
+         * the next dmwardend to adopt. Otherwise nothing of ours may stay. */
+        if (e->pid > 0)
+                log_info("Leaving the engine (PID %d) running, for the next dmwardend to adopt.", (int) e->pid);
+        else if (e->pin_path)
                 (void) namespace_unpin(e->pin_path);
         sd_event_source_disable_unref(e->notify_source);
         safe_close(e->notify_fd);
@@ -456,10 +691,13 @@ Engine *engine_free(Engine *e) {
                 safe_close(e->listen_fds[i]);
         free(e->listen_fds);
         free(e->listen_fdnames);
-        if (e->notify_address)
+        if (e->notify_address && e->pid <= 0)
                 (void) unlink(e->notify_address);
         free(e->notify_address);
         free(e->pin_path);
+        free(e->runtime_dir);
+        free(e->scope);
+        free(e->our_unit);
         free(e->status);
         sd_event_unref(e->event);
         free(e);

@@ -14,6 +14,7 @@
 #include "basic/strv.h"
 #include "reap/alert-ids.h"
 #include "reap/alert.h"
+#include "watch/thin-status.h"
 
 static const struct {
         const char *name;
@@ -27,6 +28,7 @@ static const struct {
         [ALERT_DEVICE_RELEASED] = { "device-released", ALERT_ID_DEVICE_RELEASED, LOG_INFO },
         [ALERT_DEVICE_REMOVED] = { "device-removed", ALERT_ID_DEVICE_REMOVED, LOG_INFO },
         [ALERT_REMOVAL_FAILED] = { "removal-failed", ALERT_ID_REMOVAL_FAILED, LOG_ERR },
+        [ALERT_POOL_FILL] = { "pool-fill", ALERT_ID_POOL_FILL, LOG_WARNING },
 };
 
 const char *alert_kind_id(AlertKind k) {
@@ -102,21 +104,36 @@ static const char *describe_let_go(const char *let_go) {
         return "it no longer uses the device";
 }
 
+/* " It holds 1.2 GiB of pool docker-thinpool.": what the leak costs. */
+static char *describe_cost(const Alert *a, const char *pool) {
+        char bytes[THIN_BYTES_STRING_MAX], *s = NULL;
+
+        if (!a->mapped_bytes_known)
+                return strdup("");
+        if (asprintf(&s, " It holds %s of pool %s.", thin_format_bytes(a->mapped_bytes, bytes),
+                     *pool ? pool : "?") < 0)
+                return NULL;
+        return s;
+}
+
 static int format_message(const Alert *a, char **ret) {
         _cleanup_free_ char *name = cescape(strempty(a->dm_name)), *holder = describe_holder(a),
                             *ref = describe_reference(a), *result = cescape(strempty(a->result)),
-                            *pool = cescape(strempty(a->dm_pool)), *body = NULL;
+                            *pool = cescape(strempty(a->dm_pool)), *body = NULL, *cost = NULL;
         const char *action = a->action ?: "report";
         unsigned maj = major(a->dev), min = minor(a->dev);
         int n;
 
         if (!name || !holder || !ref || !result || !pool)
                 return -ENOMEM;
+        cost = describe_cost(a, pool);
+        if (!cost)
+                return -ENOMEM;
         switch (a->kind) {
         case ALERT_LEAK_DETECTED:
                 n = asprintf(&body, "Thin device %s (%u:%u) was let go by the engine (%s) but is still busy: %s "
-                             "holds it through %s. %s.", name, maj, min, describe_let_go(a->let_go), holder, ref,
-                             next_step(a->action));
+                             "holds it through %s.%s %s.", name, maj, min, describe_let_go(a->let_go), holder, ref,
+                             cost, next_step(a->action));
                 break;
         case ALERT_HOLDER_REAPED:
                 n = asprintf(&body, "Freed thin device %s (%u:%u) from %s (%s) with Action=%s: %s.", name, maj,
@@ -129,9 +146,9 @@ static int format_message(const Alert *a, char **ret) {
                 break;
         case ALERT_LEAK_STUCK:
                 n = asprintf(&body, "Thin device %s (%u:%u) is stuck: %s keeps it busy through %s, which "
-                             "Action=%s cannot end. Stop that process or restart its unit; dmwarden removes the "
+                             "Action=%s cannot end.%s Stop that process or restart its unit; dmwarden removes the "
                              "device as soon as nothing holds it. Repeated while it lasts.", name, maj, min,
-                             holder, ref, action);
+                             holder, ref, action, cost);
                 break;
         case ALERT_DEVICE_RELEASED:
                 n = asprintf(&body, "Thin device %s (%u:%u) is free: nothing holds it any more. %s.", name, maj,
@@ -147,6 +164,27 @@ static int format_message(const Alert *a, char **ret) {
                              "(dmwardenctl holders %s), then remove it with dmsetup remove --deferred %s.",
                              name, maj, min, result, name, name);
                 break;
+        case ALERT_POOL_FILL: {
+                _cleanup_free_ char *leaked = cescape(strempty(a->leaked_devices));
+                char bytes[THIN_BYTES_STRING_MAX];
+
+                if (!leaked)
+                        return -ENOMEM;
+                if (*leaked)
+                        n = asprintf(&body, "Thin pool %s is past %u%% full: data %u.%u%%, metadata %u.%u%%. "
+                                     "Leaked devices hold %s of it: %s. Freeing them (dmwardenctl holders NAME "
+                                     "says who holds each) and letting the engine delete them gives that back.",
+                                     name, a->warn_percent, a->data_permille / 10, a->data_permille % 10,
+                                     a->metadata_permille / 10, a->metadata_permille % 10,
+                                     thin_format_bytes(a->leaked_bytes, bytes), leaked);
+                else
+                        n = asprintf(&body, "Thin pool %s is past %u%% full: data %u.%u%%, metadata %u.%u%%. "
+                                     "No leaked device holds space in it: the engine's own devices fill it; "
+                                     "grow the pool or remove unused images and containers.",
+                                     name, a->warn_percent, a->data_permille / 10, a->data_permille % 10,
+                                     a->metadata_permille / 10, a->metadata_permille % 10);
+                break;
+        }
         default:
                 return -EINVAL;
         }
@@ -222,6 +260,15 @@ int alert_build_fields(const Alert *a, char ***ret) {
         if (!isempty(a->result) && (r = add_field(&l, "RESULT", a->result)) < 0)
                 return r;
         if (a->n_suppressed > 0 && (r = add_field_u64(&l, "ALERTS_SUPPRESSED", a->n_suppressed)) < 0)
+                return r;
+        if (a->mapped_bytes_known && (r = add_field_u64(&l, "DM_MAPPED_BYTES", a->mapped_bytes)) < 0)
+                return r;
+        if (a->kind == ALERT_POOL_FILL &&
+            ((r = add_field_u64(&l, "POOL_DATA_PERMILLE", a->data_permille)) < 0 ||
+             (r = add_field_u64(&l, "POOL_METADATA_PERMILLE", a->metadata_permille)) < 0 ||
+             (r = add_field_u64(&l, "POOL_WARN_PERCENT", a->warn_percent)) < 0 ||
+             (r = add_field_u64(&l, "LEAKED_BYTES", a->leaked_bytes)) < 0 ||
+             (!isempty(a->leaked_devices) && (r = add_field(&l, "LEAKED_DEVICES", a->leaked_devices)) < 0)))
                 return r;
         *ret = TAKE_PTR(l);
         return 0;

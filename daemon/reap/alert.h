@@ -20,6 +20,7 @@ typedef enum AlertKind {
         ALERT_DEVICE_RELEASED,
         ALERT_DEVICE_REMOVED,
         ALERT_REMOVAL_FAILED,
+        ALERT_POOL_FILL,        /* about a pool: dm_name is the pool's */
         _ALERT_KIND_MAX,
 } AlertKind;
 
@@ -44,6 +45,18 @@ typedef struct Alert {
                                          * "deferred-remove", "forced-remove",
                                          * "settled"; NULL: not known */
         unsigned n_suppressed;          /* alerts the rate limit dropped before */
+        /* The bytes the device maps in its pool, which the leak keeps from
+         * everyone else; told only if known */
+        uint64_t mapped_bytes;
+        bool mapped_bytes_known;
+        /* ALERT_POOL_FILL: how full the pool is (per mille), the level
+         * that was crossed (percent), and the leaked devices in it with
+         * what they hold ("a (1.0 GiB), b (12.0 MiB)"; "" for none) */
+        unsigned data_permille;
+        unsigned metadata_permille;
+        unsigned warn_percent;
+        uint64_t leaked_bytes;
+        const char *leaked_devices;
 } Alert;
 
 /* The MESSAGE_ID and syslog priority of a kind. */

@@ -62,6 +62,7 @@ struct LeakHandler {
         void *userdata;
         uint64_t holders_reaped;
         uint64_t devices_removed;
+        LeakCounters counters;
         LeakEntry **entries;
         size_t n_entries;
         sd_event_source *dispatch_source;
@@ -127,6 +128,8 @@ static void alert(LeakEntry *e, Alert *a) {
         a->dm_uuid = d->info.uuid;
         a->dm_pool = d->info.pool;
         a->dev = d->info.dev;
+        a->mapped_bytes = d->info.mapped_bytes;
+        a->mapped_bytes_known = d->info.mapped_bytes != THIN_BYTES_UNKNOWN;
         if (!alert_ratelimit_test(&e->ratelimit, a->kind, now_usec(CLOCK_MONOTONIC), &a->n_suppressed)) {
                 log_debug("Alert %s for %s suppressed by the rate limit.", alert_kind_to_string(a->kind), e->name);
                 return;
@@ -228,6 +231,12 @@ static void on_op_done(ReapJob *j, const ReapOutcome *o, void *userdata) {
         if (!d)
                 return;
         alert_set_holder(&a, o->holder);
+        if (o->reaped || o->error < 0) {
+                ReapAction act = reap_action_from_string(o->action);
+
+                if (act >= 0 && act < _REAP_ACTION_MAX)
+                        (o->reaped ? h->counters.reaped : h->counters.reap_failed)[act]++;
+        }
         if (o->reaped) {
                 h->holders_reaped++;
                 a.kind = ALERT_HOLDER_REAPED;
@@ -425,6 +434,7 @@ static void leak_scanned(LeakEntry *e) {
         if (!e->device || e->device->state != DEVICE_LEAKED || e->job)
                 return;
         alert_about_holders(e, ALERT_LEAK_DETECTED);
+        e->handler->counters.leaks_detected++;
         (void) start_round(e, config(e->handler)->action);
 }
 
@@ -620,6 +630,11 @@ int leak_handler_remove(LeakHandler *h, Device *d, sd_bus_error *error) {
 
 void leak_handler_set_config(LeakHandler *h, const Config *config) {
         h->config = config;
+}
+
+void leak_handler_get_counters(const LeakHandler *h, LeakCounters *ret) {
+        *ret = h->counters;
+        ret->devices_removed = h->devices_removed;
 }
 
 void leak_handler_counters(const LeakHandler *h, uint64_t *ret_holders_reaped, uint64_t *ret_devices_removed) {

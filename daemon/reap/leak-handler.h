@@ -41,6 +41,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LeakHandler *, leak_handler_free);
 /* The configuration after a reload; borrowed like the first. */
 void leak_handler_set_config(LeakHandler *h, const Config *config);
 
+/* What leak handling did since start, for the metrics. */
+typedef struct LeakCounters {
+        uint64_t leaks_detected;
+        uint64_t reaped[_REAP_ACTION_MAX];      /* holders freed, by action */
+        uint64_t reap_failed[_REAP_ACTION_MAX]; /* failed or refused, by action */
+        uint64_t devices_removed;
+} LeakCounters;
+
+void leak_handler_get_counters(const LeakHandler *h, LeakCounters *ret);
+
 /* Holders reaped and devices removed since start. */
 void leak_handler_counters(const LeakHandler *h, uint64_t *ret_holders_reaped, uint64_t *ret_devices_removed);
 

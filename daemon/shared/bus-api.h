@@ -11,3 +11,9 @@
 #define BUS_DEVICE_PATH_PREFIX "/org/dmwarden1/device"
 #define BUS_MANAGER_INTERFACE "org.dmwarden1.Manager"
 #define BUS_DEVICE_INTERFACE "org.dmwarden1.Device"
+
+/* The manager's Pools property, one struct per thin pool: name, data used
+ * and total, metadata used and total, and the bytes leaked devices hold
+ * in it (all bytes). */
+#define BUS_POOL_FIELDS "sttttt"
+#define BUS_POOL "(" BUS_POOL_FIELDS ")"

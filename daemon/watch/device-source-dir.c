@@ -69,7 +69,18 @@ static int set_string(char **field, const char *v) {
         return 0;
 }
 
-static int parse_line(DeviceInfo *info, const char *key, const char *v) {
+/* The raw lines the kernel would give, parsed once all keys are read. */
+typedef struct DescriptionLines {
+        char *params;
+        char *status;
+} DescriptionLines;
+
+static void description_lines_done(DescriptionLines *l) {
+        free(l->params);
+        free(l->status);
+}
+
+static int parse_line(DeviceInfo *info, DescriptionLines *lines, const char *key, const char *v) {
         unsigned ma, mi;
         char *name;
         int r;
@@ -102,11 +113,16 @@ static int parse_line(DeviceInfo *info, const char *key, const char *v) {
                 return parse_bool_value(v, &info->deferred_remove);
         if (streq(key, "suspended"))
                 return parse_bool_value(v, &info->suspended);
+        if (streq(key, "params"))
+                return set_string(&lines->params, v);
+        if (streq(key, "status"))
+                return set_string(&lines->status, v);
         return -EINVAL;
 }
 
 int device_description_parse(const char *file, char *text, DeviceInfo *ret) {
         _cleanup_(device_info_done) DeviceInfo info = { .open_count = OPEN_COUNT_UNKNOWN };
+        _cleanup_(description_lines_done) DescriptionLines lines = {};
         unsigned line = 0;
         int r;
 
@@ -124,12 +140,15 @@ int device_description_parse(const char *file, char *text, DeviceInfo *ret) {
                         return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected key=value.", file,
                                                line);
                 *eq = '\0';
-                r = parse_line(&info, p, eq + 1);
+                r = parse_line(&info, &lines, p, eq + 1);
                 if (r < 0)
                         return log_error_errno(r, "%s:%u: bad %s=: %m", file, line, p);
         }
         if (isempty(info.name) || info.dev == 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: name= and dev= are required.", file);
+        r = device_info_apply_status(&info, lines.params, lines.status);
+        if (r < 0 && (lines.params || lines.status))
+                return log_error_errno(r, "%s: bad params= or status= for target %s: %m", file, info.target ?: "");
         r = device_info_copy(&info, ret);  /* fills NULL strings with "" */
         return r;
 }

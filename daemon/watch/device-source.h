@@ -59,7 +59,10 @@ int device_source_dm_new(DeviceSource **ret);
 /* Test source: one file per device in dir (any file name not starting with
  * "."), lines "key=value": name (C-escaped, so any byte fits), uuid, dev
  * (MAJ:MIN), diskseq (absent: unknown), target, pool, open_count (absent:
- * unknown), deferred_remove, suspended. inotify on dir reports changes (name NULL: re-read all);
+ * unknown), deferred_remove, suspended, and the first target's table
+ * parameters and status line as the kernel prints them: params, status
+ * (thin and thin-pool space). inotify on dir reports changes (name NULL:
+ * re-read all);
  * write files by rename() so no half file is read. remove() deletes the
  * file. */
 int device_source_dir_new(const char *dir, DeviceSource **ret);

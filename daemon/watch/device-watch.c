@@ -18,6 +18,7 @@
 #include "holders/mount-devices.h"
 #include "holders/proc-util.h"
 #include "watch/device-watch.h"
+#include "watch/pool-list.h"
 #include "watch/scan-worker.h"
 
 typedef struct ScanWaiter {
@@ -43,6 +44,7 @@ struct DeviceWatch {
 
         Device **devices;               /* sorted by name */
         size_t n_devices;
+        PoolList pools;                 /* every thin pool, watched or not */
 
         bool resync_pending;            /* re-enumerate every device */
         bool engine_mounts_changed;     /* ask the kernel about every device */
@@ -233,6 +235,15 @@ static bool forced_removal_of(const Device *d, DeviceInfo *info) {
 static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
         size_t index;
         Device *d = find_device(w, name, &index);
+        int r;
+
+        if (!info)
+                pool_list_drop(&w->pools, name);
+        else {
+                r = pool_list_update(&w->pools, info);
+                if (r < 0)
+                        return r;
+        }
 
         if (!info || (!device_watch_matches(w->config, info) && !forced_removal_of(d, info))) {
                 if (d) {
@@ -259,8 +270,12 @@ static int apply_info(DeviceWatch *w, const char *name, DeviceInfo *info) {
                 return add_device(w, info, index);
 
         d->scan_pending = true;
-        if (info_equal(&d->info, info))
+        if (info_equal(&d->info, info)) {
+                /* Space changes with every write: kept, but no change of
+                 * the device, which would tell the bus each time. */
+                d->info.mapped_bytes = info->mapped_bytes;
                 return 0;
+        }
         device_info_done(&d->info);
         d->info = *info;
         *info = (DeviceInfo) {};
@@ -292,6 +307,7 @@ static int resync(DeviceWatch *w) {
         } else if (r < 0)
                 return log_error_errno(r, "Cannot list the devices, keeping what is known: %m");
 
+        pool_list_done(&w->pools);
         /* No devices may come as NULL, which qsort() and bsearch() must not see. */
         if (n > 0)
                 qsort(infos, n, sizeof(DeviceInfo), compare_info_names);
@@ -903,6 +919,7 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         for (size_t i = 0; i < w->n_devices; i++)
                 device_free(w->devices[i]);
         free(w->devices);
+        pool_list_done(&w->pools);
         strv_free(w->pending_names);
         device_source_free(w->source);
         sd_event_unref(w->event);
@@ -1029,6 +1046,66 @@ void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret) {
         for (size_t i = 0; i < w->n_devices; i++)
                 if (device_state_is_leak(w->devices[i]->state))
                         ret->n_leaked++;
+}
+
+const DeviceInfo *device_watch_pools(DeviceWatch *w, size_t *ret_n) {
+        *ret_n = w->pools.n_pools;
+        return w->pools.pools;
+}
+
+const DeviceInfo *device_watch_pool(DeviceWatch *w, const char *name) {
+        return pool_list_find(&w->pools, name);
+}
+
+/* Reads a device's space again; anything else that changed is the pass's
+ * business, as for any change the source reports. */
+static void refresh_device_space(DeviceWatch *w, Device *d) {
+        _cleanup_(device_info_done) DeviceInfo info = {};
+
+        if (w->source->ops->query(w->source, d->info.name, &info) < 0 || !info_equal(&d->info, &info)) {
+                queue_requery(w, d->info.name);
+                return;
+        }
+        d->info.mapped_bytes = info.mapped_bytes;
+}
+
+void device_watch_refresh_space(DeviceWatch *w) {
+        for (size_t i = 0; i < w->n_devices; i++)
+                refresh_device_space(w, w->devices[i]);
+        device_watch_refresh_pools(w);
+}
+
+void device_watch_refresh_pools(DeviceWatch *w) {
+        _cleanup_strv_free_ char **pools = NULL;
+
+        /* A copy of the names: the list changes under the loop. */
+        for (size_t i = 0; i < w->pools.n_pools; i++)
+                if (strv_extend(&pools, w->pools.pools[i].name) < 0)
+                        return;
+        for (char **name = pools; name && *name; name++) {
+                _cleanup_(device_info_done) DeviceInfo info = {};
+                int r = w->source->ops->query(w->source, *name, &info);
+
+                if (r == -ENODEV)
+                        pool_list_drop(&w->pools, *name);
+                else if (r >= 0)
+                        (void) pool_list_update(&w->pools, &info);
+        }
+}
+
+uint64_t device_watch_leaked_bytes(DeviceWatch *w, const char *pool) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < w->n_devices; i++) {
+                const Device *d = w->devices[i];
+
+                if (!device_state_is_leak(d->state) || d->info.mapped_bytes == THIN_BYTES_UNKNOWN)
+                        continue;
+                if (pool && !streq(d->info.pool, pool))
+                        continue;
+                sum += d->info.mapped_bytes;
+        }
+        return sum;
 }
 
 void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {

@@ -88,6 +88,21 @@ Device *device_watch_get(DeviceWatch *w, const char *name);
 Device **device_watch_devices(DeviceWatch *w, size_t *ret_n);
 void device_watch_stats(const DeviceWatch *w, DeviceWatchStats *ret);
 
+/* Every thin pool device-mapper has (watched or not), sorted by name, with
+ * its space as last read; borrowed like device_watch_devices(). */
+const DeviceInfo *device_watch_pools(DeviceWatch *w, size_t *ret_n);
+const DeviceInfo *device_watch_pool(DeviceWatch *w, const char *name);
+/* Reads the space of every watched device and pool again (a few ioctls
+ * each, no scan); a device whose other details changed is queued for the
+ * next pass. */
+void device_watch_refresh_space(DeviceWatch *w);
+/* The same for the pools alone (two ioctls each: cheap enough for a bus
+ * property read). */
+void device_watch_refresh_pools(DeviceWatch *w);
+/* The bytes mapped by leaked devices (leaked, reaping, stuck) in pool,
+ * NULL: in any pool. What freeing and deleting them would give back. */
+uint64_t device_watch_leaked_bytes(DeviceWatch *w, const char *pool);
+
 /* Whether config's [Watch] rules select the device. Pure. */
 bool device_watch_matches(const Config *config, const DeviceInfo *info);
 

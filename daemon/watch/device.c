@@ -66,6 +66,28 @@ void device_info_done(DeviceInfo *i) {
         *i = (DeviceInfo) {};
 }
 
+int device_info_apply_status(DeviceInfo *i, const char *params, const char *status) {
+        uint64_t block;
+        int r;
+
+        i->mapped_bytes = THIN_BYTES_UNKNOWN;
+        i->pool_space_known = false;
+        if (streq_ptr(i->target, DEVICE_TARGET_THIN)) {
+                r = thin_status_mapped_bytes(status, &i->mapped_bytes);
+                if (r < 0)
+                        i->mapped_bytes = THIN_BYTES_UNKNOWN;
+                return r;
+        }
+        if (!streq_ptr(i->target, DEVICE_TARGET_THIN_POOL))
+                return 0;
+        r = thin_pool_params_block_bytes(params, &block);
+        if (r < 0)
+                return r;
+        r = thin_pool_status_parse(status, block, &i->pool_space);
+        i->pool_space_known = r >= 0;
+        return r;
+}
+
 static int strdup_or_empty(const char *s, char **ret) {
         *ret = strdup(s ?: "");
         return *ret ? 0 : -ENOMEM;
@@ -78,6 +100,9 @@ int device_info_copy(const DeviceInfo *from, DeviceInfo *to) {
                 .open_count = from->open_count,
                 .deferred_remove = from->deferred_remove,
                 .suspended = from->suspended,
+                .mapped_bytes = from->mapped_bytes,
+                .pool_space = from->pool_space,
+                .pool_space_known = from->pool_space_known,
         };
 
         if (strdup_or_empty(from->name, &c.name) < 0 || strdup_or_empty(from->uuid, &c.uuid) < 0 ||

@@ -13,6 +13,7 @@
 #include "basic/macro.h"
 #include "basic/time-util.h"
 #include "holders/holder-records.h"
+#include "watch/thin-status.h"
 
 /* The life cycle of docs/design.md: active → idle | leaked → reaping → released
  * → removed; stuck when a leak cannot be (or may not be) ended. */
@@ -43,11 +44,25 @@ typedef struct DeviceInfo {
         unsigned open_count;    /* OPEN_COUNT_UNKNOWN: nobody counts (tests) */
         bool deferred_remove;   /* flagged for removal at last close */
         bool suspended;
+        /* thin: the bytes it maps in its pool, which its removal and the
+         * deletion of its thin volume give back; THIN_BYTES_UNKNOWN if the
+         * status did not say (or not thin) */
+        uint64_t mapped_bytes;
+        /* thin-pool: its data and metadata space, if pool_space_known */
+        ThinPoolSpace pool_space;
+        bool pool_space_known;
 } DeviceInfo;
+
+#define DEVICE_TARGET_THIN "thin"
+#define DEVICE_TARGET_THIN_POOL "thin-pool"
 
 #define OPEN_COUNT_UNKNOWN UINT_MAX
 
 void device_info_done(DeviceInfo *i);
+/* Fills the space fields from the first target's table parameters and
+ * status line (thin and thin-pool; others are left unknown). A line that
+ * does not parse leaves them unknown and returns its error. */
+int device_info_apply_status(DeviceInfo *i, const char *params, const char *status);
 int device_info_copy(const DeviceInfo *from, DeviceInfo *to);
 
 /* How the engine let a device go: what makes others' references a leak.

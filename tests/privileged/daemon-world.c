@@ -64,10 +64,15 @@ static void write_substituted(const DaemonWorld *w, const char *path, const char
 }
 
 void world_write_config(DaemonWorld *w, const char *text) {
-        char path[128];
+        char path[128], *full = NULL;
 
         world_path(w, "dmwarden.conf", path, sizeof(path));
-        write_substituted(w, path, text, 0644);
+        /* Never the host's node_exporter directory: metrics only where a
+         * test asks for them. */
+        cr_assert_geq(asprintf(&full, "%s%s", text,
+                               strstr(text, "[Metrics]") ? "" : "\n[Metrics]\nTextfileDirectory=\n"), 0);
+        write_substituted(w, path, full, 0644);
+        free(full);
 }
 
 void world_write_script(DaemonWorld *w, const char *name, const char *text) {
@@ -252,8 +257,8 @@ void world_destroy(DaemonWorld *w) {
                 kill(w->pid, SIGKILL);
                 waitpid(w->pid, NULL, 0);
         }
-        /* Fake engines write their pid; they die with dmwardend (pdeathsig)
-         * but a test must not rely on the code it tests to clean up. */
+        /* Fake engines write their pid; they outlive dmwardend on purpose
+         * (the next one adopts them), so they are ended here. */
         world_path(w, "engine.pid", path, sizeof(path));
         f = fopen(path, "re");
         if (f) {

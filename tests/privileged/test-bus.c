@@ -214,11 +214,11 @@ Test(bus, introspection_tells_the_truth) {
         static const char *const manager_properties[] = {
                 "Version", "EngineState", "EnginePID", "EngineNamespace", "EngineNamespacePath", "Propagation",
                 "DefaultAction", "WatchedDevices", "LeakedDevices", "HoldersReaped", "DevicesRemoved",
-                "LastScanUSec", "LastScanDurationUSec", "ProcWalks",
+                "LastScanUSec", "LastScanDurationUSec", "ProcWalks", "LeakedBytes", "Pools",
         };
         static const char *const device_properties[] = {
                 "Name", "UUID", "Major", "Minor", "Target", "Pool", "OpenCount", "State", "Holders",
-                "LeakedSinceUSec", "LastAction",
+                "LeakedSinceUSec", "LastAction", "MappedBytes",
         };
         char *manager = introspect(BUS_MANAGER_PATH), *path = device_path("thin-a");
         char *device = introspect(path), *tree = introspect(BUS_DEVICE_PATH_PREFIX);
@@ -731,12 +731,14 @@ Test(bus, dmwardenctl_agrees_with_the_bus) {
         cr_assert(json_valid(status), "%s", status);
         cr_assert(strstr(status, expect), "status --json said %s", status);
         cr_assert(strstr(status, "\"EngineState\":\"none\""), "%s", status);
+        cr_assert(strstr(status, ",\"Pools\":["), "%s", status);
 
         cr_assert_eq(RUN_CTL(0, &json, "list", "--json"), 0);
         cr_assert(json_valid(json), "%s", json);
         cr_assert(strstr(json, "{\"Name\":\"thin-a\",\"Path\":\"/org/dmwarden1/device/thin_2da\",\"State\":\"idle\""),
                   "%s", json);
         cr_assert(strstr(json, "{\"Name\":\"thin-b\""), "%s", json);
+        cr_assert(strstr(json, "\"MappedBytes\":null"), "no status line: unknown; %s", json);
 
         cr_assert_eq(RUN_CTL(NOBODY, &list, "list"), 0, "reading is open to everyone");
         cr_assert(strstr(list, "thin-a") && strstr(list, "thin-b") && strstr(list, "2 devices listed"), "%s", list);

@@ -42,6 +42,8 @@
 static DaemonWorld world;
 static TestLoop loop = { .fd = -1 };
 static char mnt[96], devices[96], description[128];
+/* More lines for the device's description (its status line, say). */
+static const char *description_extra = "";
 static pid_t engine = -1, holder = -1;
 
 static void kill_child(pid_t *pid) {
@@ -133,8 +135,8 @@ static void describe_device_as(const char *target) {
         f = fopen(tmp, "we");
         cr_assert_not_null(f);
         /* Flagged for deferred removal: the engine let it go. */
-        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=%s\npool=pool0\ndeferred_remove=1\n", major(loop.devnum),
-                minor(loop.devnum), target);
+        fprintf(f, "name=thin-leak\ndev=%u:%u\ntarget=%s\npool=pool0\ndeferred_remove=1\n%s", major(loop.devnum),
+                minor(loop.devnum), target, description_extra);
         cr_assert_eq(fclose(f), 0);
         cr_assert_eq(rename(tmp, description), 0);
 }
@@ -1045,4 +1047,90 @@ Test(reap, a_detach_is_told_when_the_device_goes_before_the_loop_saw_the_helper_
         cr_assert_not(holder_mounts_device());
         cr_assert(holder_alive());
         reap_job_free(j);
+}
+
+/* dmwarden.prom as the daemon last wrote it contains text (and so the
+ * scrape node_exporter would serve). */
+static bool metrics_contain(const char *text, unsigned timeout_ms) {
+        char path[160], buf[16384];
+
+        world_path(&world, "prom/dmwarden.prom", path, sizeof(path));
+        for (unsigned t = 0;; t += 100) {
+                FILE *f = fopen(path, "re");
+
+                if (f) {
+                        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+                        fclose(f);
+                        buf[n] = '\0';
+                        if (strstr(buf, text))
+                                return true;
+                }
+                if (t >= timeout_ms)
+                        return false;
+                usleep(100 * 1000);
+        }
+}
+
+#define expect_metric(text) \
+        cr_assert(metrics_contain((text), WAIT_MS), "no \"%s\" in dmwarden.prom:\n%s", (text), world_log(&world))
+
+static void describe_pool(void) {
+        char path[160];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/pool0", devices);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        /* 64 KiB blocks, 15000 of 16384 used: 91.5% full. */
+        fprintf(f, "name=pool0\ndev=253:99\ntarget=thin-pool\nparams=7:1 7:0 128 32768 1 skip_block_zeroing\n"
+                   "status=5 211/4096 15000/16384 - rw no_discard_passdown queue_if_no_space - 1024\n");
+        cr_assert_eq(fclose(f), 0);
+}
+
+static void promtool_check(void) {
+        char cmd[256];
+        int r;
+
+        if (system("command -v promtool >/dev/null") != 0) {
+                cr_log_warn("promtool is not installed (Debian: prometheus); not checking the format.");
+                return;
+        }
+        snprintf(cmd, sizeof(cmd), "promtool check metrics < %s/prom/dmwarden.prom >&2", world.dir);
+        r = system(cmd);
+        cr_assert_eq(r, 0, "promtool check metrics failed on dmwarden.prom");
+}
+
+Test(reap, a_leak_is_priced_counted_and_its_pool_warned_about) {
+        char prom[96];
+
+        world_path(&world, "prom", prom, sizeof(prom));
+        cr_assert_eq(mkdir(prom, 0755), 0);
+        describe_pool();
+        /* 2048 sectors mapped: 1 MiB. */
+        description_extra = "status=2048 4095\n";
+        start_holder(HOLDER_MOUNTED);
+        start_daemon("Action=report\n[Pool]\nRefreshSec=1s\nWarnPercent=80\n"
+                     "[Metrics]\nTextfileDirectory=@DIR@/prom\n");
+
+        expect_log("It holds 1.0 MiB of pool pool0.");
+        expect_log("Thin pool pool0 is past 80% full: data 91.5%, metadata 5.1%. Leaked devices hold 1.0 MiB of "
+                   "it: thin-leak (1.0 MiB).");
+        expect_metric("dmwarden_devices{state=\"stuck\"} 1\n");
+        expect_metric("dmwarden_leaked_bytes 1048576\n");
+        expect_metric("dmwarden_pool_leaked_bytes{pool=\"pool0\"} 1048576\n");
+        expect_metric("dmwarden_pool_data_size_bytes{pool=\"pool0\"} 1073741824\n");
+        expect_metric("dmwarden_pool_data_used_bytes{pool=\"pool0\"} 983040000\n");
+        expect_metric("dmwarden_leaks_detected_total 1\n");
+        promtool_check();
+
+        /* The holder goes: the device is released and removed, and the
+         * leak's bytes leave the metrics. */
+        kill_child(&holder);
+        expect_metric("dmwarden_devices{state=\"stuck\"} 0\n");
+        expect_metric("dmwarden_leaked_bytes 0\n");
+        expect_metric("dmwarden_devices_removed_total 1\n");
+        cr_assert(!strstr(world_log(&world), "Thin pool pool0 is past 80% full: data 91.5%, metadata 5.1%. No"),
+                  "warned twice:\n%s", world_log(&world));
+        stop_daemon();
 }

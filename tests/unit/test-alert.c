@@ -143,3 +143,21 @@ Test(alert, rejects_nonsense) {
         cr_assert_eq(alert_build_fields(&(Alert) { .kind = ALERT_DEVICE_REMOVED }, &f), -EINVAL);
         cr_assert_null(f);
 }
+
+Test(alert, leak_says_what_it_costs) {
+        _cleanup_strv_free_ char **f = NULL, **unknown = NULL;
+        Alert a = leak;
+
+        a.dev = makedev(253, 7);
+        a.mapped_bytes = 1288490189;
+        a.mapped_bytes_known = true;
+        cr_assert_eq(alert_build_fields(&a, &f), 0);
+        cr_assert_str_eq(field(f, "DM_MAPPED_BYTES"), "1288490189");
+        cr_assert_not_null(strstr(field(f, "MESSAGE"), "It holds 1.2 GiB of pool docker-pool."), "%s",
+                           field(f, "MESSAGE"));
+
+        a.mapped_bytes_known = false;
+        cr_assert_eq(alert_build_fields(&a, &unknown), 0);
+        cr_assert_null(field(unknown, "DM_MAPPED_BYTES"), "no field when the status did not say");
+        cr_assert_null(strstr(field(unknown, "MESSAGE"), "It holds"));
+}

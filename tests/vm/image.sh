@@ -37,7 +37,8 @@ IMAGE_PACKAGES_LINKED=(
 # on bookworm; containerd 1.7 with its devmapper snapshotter on trixie,
 # whose docker.io no longer has the devicemapper driver.
 IMAGE_PACKAGES_bookworm=(docker.io busybox-static)
-IMAGE_PACKAGES_trixie=(containerd runc busybox-static)
+# prometheus-node-exporter (and curl) serve and scrape dmwarden.prom (pool-metrics).
+IMAGE_PACKAGES_trixie=(containerd runc busybox-static prometheus-node-exporter curl)
 
 # image_select SUITE: sets IMAGE_SUITE and IMAGE_PACKAGES.
 image_select() {

@@ -251,13 +251,18 @@ container_exists() { docker inspect "$1" >/dev/null 2>&1; }
 # The device-mapper name of the container's thin device (docker-M:m-I-HASH).
 container_thin_device() { docker inspect -f '{{.GraphDriver.Data.DeviceName}}' "$1"; }
 
+# dockerd of DOCKER_UNIT: its main process, or its child; a dockerd that
+# dmwardend adopted is no child of the unit's main process, but runs in the
+# unit's engine scope (UNIT-engine.scope).
 dockerd_pid() {
-        local main
+        local main scope
         main=$(systemctl show -p MainPID --value "$DOCKER_UNIT")
         if [[ $(cat "/proc/$main/comm" 2>/dev/null) == dockerd ]]; then
                 echo "$main"
-        else
-                pgrep -P "$main" -x dockerd
+        elif ! pgrep -P "$main" -x dockerd; then
+                scope=/sys/fs/cgroup/system.slice/${DOCKER_UNIT%.service}-engine.scope
+                [[ -e $scope/cgroup.procs ]] || return 1
+                pgrep -x dockerd | grep -Fx -f "$scope/cgroup.procs"
         fi
 }
 
@@ -363,7 +368,8 @@ _gone() { [[ ! -e /proc/$1 || $(ps -o stat= -p "$1") == Z* ]]; }
 # dmwardend as the transient unit dmwarden-vm.service with dockerd as its
 # engine (daemon.json as docker_start writes it, with the storage options
 # of the array DOCKER_STORAGE_OPTS, by default none), extra lines appended
-# to its configuration; waits until the unit is active (READY=1 after
+# to its configuration (extra unit properties from DMWARDEN_UNIT_PROPS, as
+# for dmwarden_start_stand_in); waits until the unit is active (READY=1 after
 # dockerd's own) and docker answers, and checks the storage settings
 # (docker_check_storage). Storage options given come out of daemon.json
 # again when the scenario exits. To start it anew (another Action=, say),
@@ -395,7 +401,8 @@ dmwarden_start_engine() {
         # A unit that failed in an earlier scenario stays loaded until reset.
         systemctl reset-failed dmwarden-vm.service 2>/dev/null || true
         systemd-run --unit dmwarden-vm -p Type=notify -p NotifyAccess=main -p KillMode=mixed \
-                -p TimeoutStartSec=600 -E DMWARDEN_LOG_LEVEL=debug "$(command -v dmwardend)"
+                -p TimeoutStartSec=600 "${DMWARDEN_UNIT_PROPS[@]}" -E DMWARDEN_LOG_LEVEL=debug \
+                "$(command -v dmwardend)"
         DOCKER_UNIT=dmwarden-vm.service
         defer "dmwarden_stop"
         wait_for 60 "docker to answer through dmwarden" _docker_answers_plain
@@ -446,6 +453,7 @@ ALERT_LEAK_STUCK=0071ce73822c4547b94fd0bb9266bbde
 ALERT_DEVICE_RELEASED=45c1affd9d3c46968541a93112e321db
 ALERT_DEVICE_REMOVED=ff9872f48f5742aa84df172a46f07c03
 ALERT_REMOVAL_FAILED=4da1b3990e704558adbc3433e05101b3
+ALERT_POOL_FILL=7c2e5b0a4f1d4e8b9a63d1f0c5b8e247
 
 # alert_count ID DM_NAME: how many alerts of that kind the device had.
 alert_count() {

@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Faults: dmwardend killed with SIGKILL at random points of 50 leak cycles
-# and restarted by systemd, then the engine killed while a leak is in
-# flight and restarted by dmwardend with back-off. Every leak is still found
-# and handled, the devices the current engine has mounted are never
-# removed, and no stale namespace pin, mount or helper process stays.
+# and restarted by systemd, which adopts the engine its predecessor left
+# running in its scope (the same engine, namespace and mounts throughout),
+# then the engine killed while a leak is in flight and restarted by
+# dmwardend with back-off. Every leak is still found and handled, the
+# devices the current engine has mounted are never removed, and no stale
+# namespace pin, mount or helper process stays.
 #
 # The random choices (which cycles get a kill, where in the cycle, the
 # random delays) come from a seed printed at the start. To replay a run,
@@ -24,6 +26,7 @@ log "seed $FAULT_KILL_SEED (to replay: FAULT_KILL_SEED=$FAULT_KILL_SEED in a cop
 cycles=50
 kept=(keep-1 keep-2 keep-3)     # mounted by the engine all along
 unit=dmwarden-vm.service
+scope=dmwarden-vm-engine.scope
 pin=/run/dmwarden/engine.mnt
 t_start=$SECONDS
 
@@ -61,10 +64,11 @@ running() {
 }
 
 # dmwardend runs in its unit's cgroup and is not the one we killed last, its
-# engine (a `sleep` child) runs and is not the one killed last either, the pin
-# names the engine's namespace, and the unit is active (READY=1 comes after
-# the first scan). systemctl, costly under TCG, only once the rest holds.
-# Sets DAEMON_PID and ENGINE_PID.
+# engine (a `sleep`) runs in the engine scope and is not the one killed last
+# either, the pin names the engine's namespace, and the unit is active
+# (READY=1 comes after the first scan, and after adopting the engine).
+# systemctl, costly under TCG, only once the rest holds. Sets DAEMON_PID and
+# ENGINE_PID.
 last_killed=0 last_engine=0
 daemon_back() {
         local p comm main='' e=''
@@ -73,8 +77,11 @@ daemon_back() {
                 [[ $comm == dmwardend ]] && main=$p
         done <"$cgroup/cgroup.procs"
         [[ -n $main && $main != "$last_killed" ]] || return 1
-        # No newline at the end of that file: read "fails" but sets e.
-        read -r e _ <"/proc/$main/task/$main/children" || true
+        [[ -e $scope_cgroup/cgroup.procs ]] || return 1
+        while read -r p; do
+                read -r comm 2>/dev/null <"/proc/$p/comm" || continue
+                [[ $comm == sleep ]] && e=$p
+        done <"$scope_cgroup/cgroup.procs"
         [[ -n $e && $e != "$last_engine" && $pin -ef /proc/$e/ns/mnt ]] || return 1
         [[ $(systemctl show -p ActiveState --value "$unit") == active ]] || return 1
         DAEMON_PID=$main ENGINE_PID=$e
@@ -152,14 +159,15 @@ kill_daemon() {
         log "kill ${#killed_pids[@]}: SIGKILL to dmwardend $pid $where"
 }
 
-# After a kill: wait for systemd's restart, mount again in the new engine
-# namespace what the engine uses (the old namespace died with the old
-# engine), and check that nothing of the old instance stayed.
+# After a kill: wait for systemd's restart and the new dmwardend's adoption
+# of the same engine, whose namespace still holds what it mounted, and check
+# that nothing of the old instance stayed.
 after_kill() {
-        wait_fast 120 "dmwardend restarted with a new engine" daemon_back
+        local engine=$ENGINE_PID
+        wait_fast 120 "dmwardend restarted" daemon_back
         restart_ms+=("$(ms_between "$t_killed" "$(now_usec)")")
-        engine_mounts "${kept[@]}" ${current_mounted:+"$current_mounted"}
-        wait_fast 60 "the engine's devices held by the new engine namespace only" \
+        assert_eq "$ENGINE_PID" "$engine" "the engine's PID across the kill of dmwardend ${last_killed}"
+        wait_fast 60 "the engine's devices held by the engine namespace only" \
                 engine_uses_only "${kept[@]}" ${current_mounted:+"$current_mounted"}
         assert_eq "$(stale_state)" "$no_stale_state" "nothing left of dmwardend ${last_killed}"
 }
@@ -179,6 +187,7 @@ DMWARDEN_LOG_LEVEL=info
 dmwarden_start_stand_in '[Engine]' 'Restart=on-failure' 'RestartSec=1s' \
         '[Policy]' 'Action=kill' 'GraceSec=5s'
 cgroup=/sys/fs/cgroup/system.slice/$unit
+scope_cgroup=/sys/fs/cgroup/system.slice/$scope
 [[ -e $cgroup/cgroup.procs ]] || fail "no cgroup $cgroup"
 wait_fast 60 "dmwardend ready" daemon_back
 for n in "${kept[@]}"; do snapshot "$n"; done

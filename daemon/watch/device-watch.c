@@ -986,6 +986,11 @@ void device_watch_engine_changed(DeviceWatch *w) {
         queue_pass(w);
 }
 
+static ScanWaiter *mfree_waiters(ScanWaiter *p) {
+        free(p);
+        return NULL;
+}
+
 static int add_waiter(DeviceWatch *w, DeviceWatchScanned done, void *userdata) {
         ScanWaiter *grown;
 
@@ -1028,6 +1033,11 @@ void device_watch_forget(DeviceWatch *w, void *userdata) {
                 if (w->pass_waiters[i - 1].userdata == userdata)
                         memmove(w->pass_waiters + i - 1, w->pass_waiters + i,
                                 (w->n_pass_waiters-- - i) * sizeof(ScanWaiter));
+        /* Nothing kept for nobody: a leak cycle leaves the heap as it was. */
+        if (w->n_waiters == 0)
+                w->waiters = mfree_waiters(w->waiters);
+        if (w->n_pass_waiters == 0)
+                w->pass_waiters = mfree_waiters(w->pass_waiters);
 }
 
 Device *device_watch_get(DeviceWatch *w, const char *name) {

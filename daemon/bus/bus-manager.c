@@ -94,6 +94,8 @@ static int property_get_stats(sd_bus *bus, const char *path, const char *interfa
                 return sd_bus_message_append(reply, "u", s.n_leaked);
         if (streq(property, "LastScanUSec"))
                 return sd_bus_message_append(reply, "t", s.last_scan_usec);
+        if (streq(property, "ProcWalks"))
+                return sd_bus_message_append(reply, "t", s.n_proc_walks);
         return sd_bus_message_append(reply, "t", s.last_scan_duration_usec);
 }
 
@@ -230,6 +232,27 @@ static int method_list_holders(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* The pass Scan() asked for ended: the reply goes out now, an error
+ * naming the device and the deadline if a scan stalled. */
+static void scan_done(DeviceWatch *w, int r, const char *message, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        (void) w;
+        if (r >= 0) {
+                (void) sd_bus_reply_method_return(call, NULL);
+                return;
+        }
+        if (r == -ETIMEDOUT)
+                (void) sd_bus_error_set(&error, BUS_ERROR_SCAN_TIMED_OUT, message);
+        else
+                (void) bus_error_set_errnof(&error, r, "%s", message ?: strerror(-r));
+        (void) bus_error_make_sendable(&error);
+        (void) sd_bus_reply_method_error(call, &error);
+}
+
+/* Replies when the scans are done (scan_done), not before: they run off
+ * the event loop. */
 static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Bus *b = ASSERT_PTR(userdata);
         int r;
@@ -238,10 +261,11 @@ static int scan_authorized(sd_bus_message *message, void *userdata, sd_bus_error
                 sd_bus_error_set(error, BUS_ERROR_NOT_SUPPORTED, "No device watch is running.");
                 return -EOPNOTSUPP;
         }
-        r = device_watch_scan_all(b->watch);
+        r = device_watch_scan_all(b->watch, scan_done, message);
         if (r < 0)
                 return bus_error_set_errnof(error, r, "Failed to scan the devices: %s", strerror(-r));
-        return sd_bus_reply_method_return(message, NULL);
+        sd_bus_message_ref(message);  /* scan_done's */
+        return 1;
 }
 
 /* The managing methods: root, or whom polkit allows the method's action. */
@@ -388,6 +412,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
          * that changed no device: introspection says they do not signal. */
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
         SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
+        /* Walks over /proc the holder scans made: one a pass for every
+         * device's mounts, one more per device whose files are looked at. */
+        SD_BUS_PROPERTY("ProcWalks", "t", property_get_stats, 0, 0),
         SD_BUS_PROPERTY("LeakedBytes", "t", property_get_leaked_bytes, 0, 0),
         SD_BUS_PROPERTY("Pools", "a" BUS_POOL, property_get_pools, 0, 0),
 

@@ -133,7 +133,7 @@ static void manager_update_status(Manager *m) {
 /* READY=1 once the engine is up (or there is none) and the first scan of
  * the devices is done. */
 static void manager_maybe_ready(Manager *m) {
-        if (m->ready_sent || !m->watch)
+        if (m->ready_sent || !m->watch || !m->first_scan_done)
                 return;
         if (m->engine && m->engine->state != ENGINE_RUNNING)
                 return;
@@ -463,6 +463,17 @@ static const LeakHandlerOps leak_handler_ops = {
         .holder_reaped = on_holder_reaped,
 };
 
+static void on_first_scan(DeviceWatch *w, int r, const char *message, void *userdata) {
+        Manager *m = ASSERT_PTR(userdata);
+
+        (void) w;
+        (void) message;
+        if (r == -ECANCELED)
+                return;  /* stopping before it ended */
+        m->first_scan_done = true;
+        manager_maybe_ready(m);
+}
+
 static int manager_start_devices(Manager *m) {
         _cleanup_(device_source_freep) DeviceSource *source = NULL;
         int r;
@@ -559,6 +570,13 @@ int manager_start(Manager *m) {
         r = manager_start_bus(m);
         if (r < 0)
                 log_warning_errno(r, "Running without the D-Bus interface: %m");
+        /* Once the scans the start queued are over (they run off the loop),
+         * and never before the bus is up. */
+        r = device_watch_when_scanned(m->watch, on_first_scan, m);
+        if (r < 0) {
+                log_oom();
+                m->first_scan_done = true;
+        }
         manager_maybe_ready(m);
         return 0;
 }

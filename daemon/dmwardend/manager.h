@@ -42,6 +42,7 @@ typedef struct Manager {
 
         pid_t containerd_checked_pid;   /* the engine we last looked for a foreign containerd for */
 
+        bool first_scan_done;           /* READY=1 waits for it */
         bool ready_sent;
         bool stopping;
         int exit_status;

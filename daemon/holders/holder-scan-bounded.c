@@ -46,7 +46,7 @@ int scan_limit_new(unsigned max_stalled, ScanLimit **ret) {
         return 0;
 }
 
-static ScanLimit *scan_limit_ref(ScanLimit *l) {
+ScanLimit *scan_limit_ref(ScanLimit *l) {
         atomic_fetch_add(&l->refs, 1);
         return l;
 }
@@ -59,6 +59,18 @@ ScanLimit *scan_limit_unref(ScanLimit *l) {
 
 unsigned scan_limit_stalled(ScanLimit *l) {
         return atomic_load(&l->stalled);
+}
+
+bool scan_limit_full(ScanLimit *l) {
+        return scan_limit_stalled(l) >= l->max_stalled;
+}
+
+void scan_limit_stall(ScanLimit *l) {
+        atomic_fetch_add(&l->stalled, 1);
+}
+
+void scan_limit_unstall(ScanLimit *l) {
+        atomic_fetch_sub(&l->stalled, 1);
 }
 
 static void scan_job_release(ScanJob *j) {
@@ -173,7 +185,7 @@ int holder_scan_bounded(const HolderScanOptions *o, unsigned open_count, usec_t 
         pthread_t thread;
         int r;
 
-        if (scan_limit_stalled(limit) >= limit->max_stalled)
+        if (scan_limit_full(limit))
                 return -EBUSY;
         r = scan_job_new(o, open_count, limit, &j);
         if (r < 0)

@@ -25,6 +25,13 @@ ScanLimit *scan_limit_unref(ScanLimit *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScanLimit *, scan_limit_unref);
 /* Abandoned scans that have not finished yet. */
 unsigned scan_limit_stalled(ScanLimit *l);
+/* For other ways of running a scan with a deadline (watch/scan-worker.h):
+ * whether no scan may start now, and counting one abandoned scan in and,
+ * once its thread ends, out again. Safe from any thread. */
+ScanLimit *scan_limit_ref(ScanLimit *l);
+bool scan_limit_full(ScanLimit *l);
+void scan_limit_stall(ScanLimit *l);
+void scan_limit_unstall(ScanLimit *l);
 
 /* holder_scan_for_open_count() with a deadline. Returns what it returns;
  * -ETIMEDOUT when it did not finish within timeout (abandoned, counted in

@@ -442,9 +442,9 @@ static bool has_holders_in(const ScanState *st, uint64_t mntns) {
         return false;
 }
 
-static int build_namespace(ScanState *st, const MntnsInfo *ns) {
+static int build_namespace(ScanState *st, const MntnsInfo *ns, dev_t dev) {
         _cleanup_(holder_namespace_done) HolderNamespace out = { .ino = ns->ino, .id = ns->id };
-        bool holds = mounts_device(&ns->table, st->o->dev);
+        bool holds = mounts_device(&ns->table, dev);
         int r;
 
         if (!holds && !has_holders_in(st, ns->ino))
@@ -459,7 +459,7 @@ static int build_namespace(ScanState *st, const MntnsInfo *ns) {
         for (size_t e = 0, n = 0; e < ns->table.n_entries; e++) {
                 const MountEntry *m = &ns->table.entries[e];
 
-                if (m->pinned_mntns != 0 || m->dev != st->o->dev)
+                if (m->pinned_mntns != 0 || m->dev != dev)
                         continue;
                 r = strv_extend(&out.mount_points, m->mount_point);
                 if (r < 0)
@@ -503,61 +503,124 @@ static MountSource resolve_source(const HolderScanOptions *o) {
         return mount_source_listmount_supported() ? MOUNT_SOURCE_LISTMOUNT : MOUNT_SOURCE_MOUNTINFO;
 }
 
+/* The part of a scan every device shares: the walk over /proc, and the
+ * mount table of every namespace found (of set_dev's mounts and the pins,
+ * or of all mounts), counted in st->result. */
+static int collect(ScanState *st, dev_t set_dev) {
+        const HolderScanOptions *o = st->o;
+        HolderScan *result = st->result;
+        const char *proc_root = o->proc_root ?: "/proc";
+        struct stat nsfs;
+        int r;
+
+        result->source = resolve_source(o);
+        if (result->source == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
+                return -EOPNOTSUPP;
+        st->proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (st->proc_fd < 0)
+                return negative_errno();
+        (void) proc_read_mntns(st->proc_fd, 0, &result->self_mntns);
+        /* Namespace fds are recognized by the device of nsfs itself. */
+        st->nsfs_dev = fstatat(st->proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
+
+        r = walk_processes(st);
+        if (r < 0)
+                return r;
+        r = seed_namespaces(st);
+        if (r < 0)
+                return r;
+
+        st->set.proc_fd = st->proc_fd;
+        st->set.dev = set_dev;
+        st->set.self = result->self_mntns;
+        r = mntns_set_scan(&st->set, result->source);
+        if (r < 0)
+                return r;
+        result->n_namespaces_scanned = st->set.n_scanned;
+        result->n_namespaces_inaccessible = st->set.n_unreachable;
+        return 0;
+}
+
+/* What holds dev, from what collect() found, into st->result. */
+static int build_result(ScanState *st, dev_t dev) {
+        const HolderScanOptions *o = st->o;
+        int r;
+
+        st->result->dev = dev;
+        for (size_t i = 0; i < st->set.n_ns; i++) {
+                r = build_namespace(st, &st->set.ns[i], dev);
+                if (r < 0)
+                        return r;
+        }
+        /* qsort() may not be passed NULL, even with nothing to sort. */
+        if (st->result->n_namespaces > 0)
+                qsort(st->result->namespaces, st->result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
+
+        r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", dev, o->stall_guard,
+                             &st->result->stacked, &st->result->n_stacked, &st->result->n_steps_skipped);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return 0;
+}
+
 int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
         _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
-        const char *proc_root = o->proc_root ?: "/proc";
         uint64_t start = now_usec(CLOCK_MONOTONIC);
-        struct stat nsfs;
         int r;
 
         st.result = calloc(1, sizeof(HolderScan));
         if (!st.result)
                 return -ENOMEM;
-        st.result->dev = o->dev;
-        st.result->source = resolve_source(o);
         st.result->files_scanned = o->scan_files;
-        if (st.result->source == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
-                return -EOPNOTSUPP;
-
-        st.proc_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (st.proc_fd < 0)
-                return negative_errno();
-        (void) proc_read_mntns(st.proc_fd, 0, &st.result->self_mntns);
-        /* Namespace fds are recognized by the device of nsfs itself. */
-        st.nsfs_dev = fstatat(st.proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
-
-        r = walk_processes(&st);
+        r = collect(&st, o->dev);
         if (r < 0)
                 return r;
-        r = seed_namespaces(&st);
+        r = build_result(&st, o->dev);
         if (r < 0)
                 return r;
-
-        st.set.proc_fd = st.proc_fd;
-        st.set.dev = o->dev;
-        st.set.self = st.result->self_mntns;
-        r = mntns_set_scan(&st.set, st.result->source);
-        if (r < 0)
-                return r;
-        st.result->n_namespaces_scanned = st.set.n_scanned;
-        st.result->n_namespaces_inaccessible = st.set.n_unreachable;
-
-        for (size_t i = 0; i < st.set.n_ns; i++) {
-                r = build_namespace(&st, &st.set.ns[i]);
-                if (r < 0)
-                        return r;
-        }
-        /* qsort() may not be passed NULL, even with nothing to sort. */
-        if (st.result->n_namespaces > 0)
-                qsort(st.result->namespaces, st.result->n_namespaces, sizeof(HolderNamespace), cmp_namespace);
-
-        r = block_stack_find(o->sys_root ?: "/sys", o->sys_root ? NULL : "/dev", o->dev, o->stall_guard,
-                             &st.result->stacked, &st.result->n_stacked, &st.result->n_steps_skipped);
-        if (r < 0 && r != -ENOENT)
-                return r;
-
         st.result->duration_usec = now_usec(CLOCK_MONOTONIC) - start;
         *ret = TAKE_PTR(st.result);
+        return 0;
+}
+
+int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, HolderScan **ret) {
+        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        HolderScan shared = {};
+        int r;
+
+        if (o->scan_files)
+                return -EINVAL;  /* files are matched by device as they are read */
+        st.result = &shared;  /* what the walk counts */
+        r = collect(&st, n == 1 ? devs[0] : MOUNT_DEV_ANY);
+        st.result = NULL;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                st.result = calloc(1, sizeof(HolderScan));
+                if (!st.result)
+                        r = -ENOMEM;
+                else {
+                        HolderScan *s = st.result;
+
+                        s->source = shared.source;
+                        s->self_mntns = shared.self_mntns;
+                        s->n_processes = shared.n_processes;
+                        s->n_processes_inaccessible = shared.n_processes_inaccessible;
+                        s->n_processes_vanished = shared.n_processes_vanished;
+                        s->n_namespaces_scanned = shared.n_namespaces_scanned;
+                        s->n_namespaces_inaccessible = shared.n_namespaces_inaccessible;
+                        s->n_steps_skipped = shared.n_steps_skipped;
+                        r = build_result(&st, devs[i]);
+                }
+                if (r < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                ret[j] = holder_scan_free(ret[j]);
+                        return r;
+                }
+                st.result->duration_usec = now_usec(CLOCK_MONOTONIC) - start;
+                ret[i] = TAKE_PTR(st.result);
+        }
         return 0;
 }
 

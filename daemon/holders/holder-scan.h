@@ -130,6 +130,11 @@ typedef struct HolderScan {
 } HolderScan;
 
 int holder_scan(const HolderScanOptions *o, HolderScan **ret);
+/* One scan of mounts for n devices (o->dev and o->scan_files unused: files
+ * are matched by device as they are read, so -EINVAL with scan_files): one
+ * walk over /proc and one read of each mount table serve them all. ret[i]
+ * is what holder_scan() would say of devs[i]; all or none are set. */
+int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, HolderScan **ret);
 HolderScan *holder_scan_free(HolderScan *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(HolderScan *, holder_scan_free);
 

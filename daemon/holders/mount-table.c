@@ -283,7 +283,8 @@ int mount_table_read_listmount(uint64_t mntns_id, dev_t dev, MountTable *t) {
                                 continue; /* unmounted meanwhile */
                         if (r < 0)
                                 return r;
-                        if (makedev(buf->sb_dev_major, buf->sb_dev_minor) != dev && buf->sb_magic != NSFS_MAGIC)
+                        if (dev != MOUNT_DEV_ANY && makedev(buf->sb_dev_major, buf->sb_dev_minor) != dev &&
+                            buf->sb_magic != NSFS_MAGIC)
                                 continue;
 
                         r = statmount_entry(ids[i], mntns_id, &buf, &size, t);

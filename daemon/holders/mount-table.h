@@ -46,6 +46,10 @@ MountSource mount_source_from_string(const char *s);
  * NS_MNT_GET_NEXT walk all work here. Probes the kernel on every call. */
 bool mount_source_listmount_supported(void);
 
+/* Every reader keeps the mounts of dev and the nsfs mounts (the pins);
+ * MOUNT_DEV_ANY keeps every mount, for a scan of many devices at once. */
+#define MOUNT_DEV_ANY ((dev_t) 0)
+
 /* The namespace's table by listmount()/statmount(), by namespace id. */
 int mount_table_read_listmount(uint64_t mntns_id, dev_t dev, MountTable *t);
 

@@ -100,7 +100,7 @@ static bool line_wanted(const char *line, size_t size, dev_t dev) {
 
         if (mountinfo_parse_head(line, size, NULL, &line_dev) < 0)
                 return false;
-        return line_dev == dev || memmem(line, size, " - nsfs ", 8);
+        return dev == MOUNT_DEV_ANY || line_dev == dev || memmem(line, size, " - nsfs ", 8);
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
@@ -122,7 +122,7 @@ static int table_add_fs(struct libmnt_fs *fs, dev_t dev, MountTable *t) {
         bool is_nsfs = streq_ptr(fstype, "nsfs");
         int r;
 
-        if ((entry.dev != dev && !is_nsfs) || !root)
+        if ((dev != MOUNT_DEV_ANY && entry.dev != dev && !is_nsfs) || !root)
                 return 0;
         /* A pin of some other namespace type is not ours to follow. */
         if (is_nsfs && nsfs_name_parse(root, "mnt", &entry.pinned_mntns) < 0)

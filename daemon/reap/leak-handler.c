@@ -46,6 +46,9 @@ typedef struct LeakEntry {
         ReapAction action;              /* of the round that runs */
         bool strong_phase;              /* the job is the action after detach */
         bool round_done;                /* the job ended: look again */
+        bool round_rescan;              /* ... and the scan that looks is asked for */
+        bool leak_rescan;               /* a fresh scan before acting on the leak */
+        bool rescanned;                 /* the scan asked for has come back */
 
         sd_event_source *stuck_timer;
         sd_event_source *retry_timer;
@@ -70,6 +73,7 @@ struct LeakHandler {
 static LeakEntry *entry_free(LeakEntry *e) {
         if (!e)
                 return NULL;
+        device_watch_forget(e->handler->watch, e);
         reap_job_free(e->job);
         sd_event_source_disable_unref(e->stuck_timer);
         sd_event_source_disable_unref(e->retry_timer);
@@ -319,12 +323,31 @@ static int start_round(LeakEntry *e, ReapAction action) {
         return r;
 }
 
-/* The job ended: what is left decides. */
-static void finish_round(LeakEntry *e) {
-        LeakHandler *h = e->handler;
+static void on_rescanned(DeviceWatch *w, int r, const char *message, void *userdata) {
+        LeakEntry *e = ASSERT_PTR(userdata);
 
+        (void) w;
+        (void) r;
+        (void) message;
+        e->rescanned = true;
+        schedule(e->handler);
+}
+
+/* Asks for a fresh scan of e's device; false when none will come (then
+ * what is known must do). */
+static bool rescan(LeakEntry *e) {
+        return device_watch_rescan(e->handler->watch, e->device, on_rescanned, e) >= 0;
+}
+
+/* The job ended: a scan looks at what is left. */
+static void finish_round(LeakEntry *e) {
         e->job = reap_job_free(e->job);
-        (void) device_watch_rescan(h->watch, e->device);
+        e->round_rescan = true;
+        e->rescanned = !rescan(e);
+}
+
+/* What is left after the round decides. */
+static void round_scanned(LeakEntry *e) {
         if (!e->device || e->device->state != DEVICE_REAPING)
                 return;  /* released, gone, or the engine's again */
         if (!e->strong_phase) {
@@ -377,7 +400,7 @@ static void remove_released(LeakEntry *e) {
                  * that found it free. No failure: asking again drops it (d
                  * may be freed by that). */
                 log_debug("Device %s: gone before its removal was asked for.", e->name);
-                (void) device_watch_rescan(h->watch, d);
+                (void) device_watch_rescan(h->watch, d, NULL, NULL);
                 return;
         }
         if (r == -EBUSY && mode == REMOVE_IMMEDIATE && ++e->removal_attempts < REMOVE_ATTEMPTS &&
@@ -403,7 +426,11 @@ static bool engine_settled(LeakHandler *h) {
 /* Acts on fresh facts only: a leak seen a moment ago may have been the
  * engine's mounts before its namespace was known again. */
 static void handle_leak(LeakEntry *e) {
-        (void) device_watch_rescan(e->handler->watch, e->device);
+        e->leak_rescan = true;
+        e->rescanned = !rescan(e);
+}
+
+static void leak_scanned(LeakEntry *e) {
         if (!e->device || e->device->state != DEVICE_LEAKED || e->job)
                 return;
         alert_about_holders(e, ALERT_LEAK_DETECTED);
@@ -445,6 +472,13 @@ static int on_dispatch(sd_event_source *s, void *userdata) {
                 if (e->device && e->leak_pending) {
                         e->leak_pending = false;
                         handle_leak(e);
+                }
+                if (e->rescanned) {
+                        e->rescanned = false;
+                        if (TAKE_GENERIC(e->round_rescan, false))
+                                round_scanned(e);
+                        if (TAKE_GENERIC(e->leak_rescan, false))
+                                leak_scanned(e);
                 }
                 if (e->device && e->removal_pending) {
                         e->removal_pending = false;

@@ -18,6 +18,7 @@
 #define BUS_ERROR_NOT_WATCHED           "org.dmwarden1.Error.NotWatched"
 #define BUS_ERROR_NOT_LEAKED            "org.dmwarden1.Error.NotLeaked"
 #define BUS_ERROR_INVALID_CONFIGURATION "org.dmwarden1.Error.InvalidConfiguration"
+#define BUS_ERROR_SCAN_TIMED_OUT        "org.dmwarden1.Error.ScanTimedOut"
 
 extern const sd_bus_error_map bus_error_map[];
 

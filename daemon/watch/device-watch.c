@@ -19,6 +19,20 @@
 #include "holders/proc-util.h"
 #include "watch/device-watch.h"
 #include "watch/pool-list.h"
+#include "watch/scan-worker.h"
+
+typedef struct ScanWaiter {
+        DeviceWatchScanned done;
+        void *userdata;
+} ScanWaiter;
+
+/* A device handed to the scan worker: found again by name and number when
+ * its scan comes back, since the watch may have dropped it meanwhile. */
+typedef struct ScanTarget {
+        char *name;
+        dev_t dev;
+        unsigned open_count;
+} ScanTarget;
 
 struct DeviceWatch {
         sd_event *event;
@@ -54,6 +68,15 @@ struct DeviceWatch {
 
         ScanLimit *scan_limit;          /* scans abandoned at their deadline */
         bool scan_limit_logged;
+        ScanBatch *batch;               /* the scans of a pass, off the loop */
+        ScanTarget *targets;            /* one per scan of batch */
+        size_t n_targets;
+        usec_t pass_start_usec;         /* CLOCK_MONOTONIC, of the pass that runs */
+        bool pass_wanted;               /* a pass came while the batch ran */
+        ScanWaiter *waiters;            /* for the next pass */
+        size_t n_waiters;
+        ScanWaiter *pass_waiters;       /* for the pass that runs */
+        size_t n_pass_waiters;
         StallGuard *stall_guard;        /* steps abandoned scans wait in */
         bool stall_logged;
 
@@ -388,75 +411,44 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* A scan that may not take the event loop with it: abandoned at
- * ScanTimeoutSec=, and none started while MAX_STALLED_SCANS are stuck. */
+static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
+        return d->engine_mounted != dev_set_contains(&w->engine_mounts, d->info.dev);
+}
+
+/* Scans are abandoned at ScanTimeoutSec=, and none is started while
+ * MAX_STALLED_SCANS are stuck. */
 #define MAX_STALLED_SCANS 4
 /* A step of a scan (one process's files, one loop device's status) takes
  * microseconds; one under way this long waits on something that does not
  * answer, and the next scans go round it. */
 #define STALLED_STEP_USEC USEC_PER_SEC
 
-static int scan_holders(DeviceWatch *w, const Device *d, const HolderScanOptions *o, unsigned open_count,
-                        HolderScan **ret) {
-        usec_t timeout = w->config->scan_timeout_usec ?: USEC_INFINITY;
-        char buf[FORMAT_TIMESPAN_MAX];
-        int r;
-
-        HolderScanOptions guarded = *o;
-
-        guarded.stall_guard = w->stall_guard;
-        r = holder_scan_bounded(&guarded, open_count, timeout, w->scan_limit, ret);
-        if (r == -ETIMEDOUT)
-                return log_warning_errno(r, "The holder scan of %s did not finish in %s (a filesystem or process "
-                                         "it looked at did not answer); abandoned it, keeping the device's "
-                                         "state (%u scans stalled).",
-                                         d->info.name, format_timespan(buf, sizeof(buf), timeout),
-                                         scan_limit_stalled(w->scan_limit));
-        if (r == -EBUSY) {
-                if (!w->scan_limit_logged)
-                        log_warning("%u holder scans are stalled; starting no more until one ends (%s keeps "
-                                    "its state).", scan_limit_stalled(w->scan_limit), d->info.name);
-                w->scan_limit_logged = true;
-                return r;
-        }
-        w->scan_limit_logged = false;
-        if (r < 0)
-                return log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m", d->info.name);
-        log_debug("Scanned the holders of %s: %u processes, %zu namespaces holding it, %u steps skipped.",
-                  d->info.name, (*ret)->n_processes, (*ret)->n_namespaces, (*ret)->n_steps_skipped);
-        if ((*ret)->n_steps_skipped > 0 && !w->stall_logged)
-                log_warning("The holder scan of %s went round %u processes or loop devices that an earlier scan "
-                            "is still waiting on (a filesystem that does not answer); what they hold is unknown.",
-                            d->info.name, (*ret)->n_steps_skipped);
-        w->stall_logged = (*ret)->n_steps_skipped > 0;
-        return 0;
+static usec_t scan_timeout(const DeviceWatch *w) {
+        return w->config->scan_timeout_usec ?: USEC_INFINITY;
 }
 
-/* Who holds d, and what that makes of its life cycle. */
-static int scan_device(DeviceWatch *w, Device *d) {
-        _cleanup_(holder_scan_freep) HolderScan *scan = NULL;
+/* Takes d off the queue and says whether its holders need a scan: not for
+ * the engine's own device, nor for one nobody has open. */
+static bool scan_prepare(DeviceWatch *w, Device *d) {
+        d->scan_pending = false;
+        d->engine_mounted = dev_set_contains(&w->engine_mounts, d->info.dev);
+        if (d->engine_mounted && !d->engine_owned)
+                d->engine_owned = !host_mounts_device(w, d->info.dev);
+        return !d->engine_mounted && d->info.open_count != 0;
+}
+
+/* Who holds d, and what that makes of its life cycle: scan is what the
+ * worker found (NULL: no scan was needed), open_count what it was asked
+ * to explain. */
+static int scan_apply(DeviceWatch *w, Device *d, const HolderScan *scan, unsigned open_count) {
         _cleanup_(holder_records_done) HolderRecords engine = {}, others = {};
-        HolderScanOptions o = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO };
-        unsigned open_count = d->info.open_count;
-        DeviceUse use = {};
+        DeviceUse use = { .engine_holds = d->engine_mounted };
         DeviceLetGo let_go;
         DeviceState old = d->state, next;
         bool holders_changed;
         int r;
 
-        d->scan_pending = false;
-        d->engine_mounted = dev_set_contains(&w->engine_mounts, d->info.dev);
-        if (d->engine_mounted && !d->engine_owned)
-                d->engine_owned = !host_mounts_device(w, d->info.dev);
-        if (d->engine_mounted)
-                use.engine_holds = true;
-        else if (open_count != 0) {
-                /* Mounts alone are cheap to find; files only when the open
-                 * count says something else holds it too, or nobody counts. */
-                o.scan_files = open_count == OPEN_COUNT_UNKNOWN;
-                r = scan_holders(w, d, &o, open_count, &scan);
-                if (r < 0)
-                        return r;
+        if (scan) {
                 r = holder_records_from_scan(scan, w->engine_mntns, &engine, &others);
                 if (r < 0)
                         return r;
@@ -492,6 +484,172 @@ static int scan_device(DeviceWatch *w, Device *d) {
         if (device_set_state(d, next, d->last_scan_usec) || holders_changed)
                 notify(w, d, DEVICE_EVENT_CHANGED, old);
         return 0;
+}
+
+static void targets_free(DeviceWatch *w) {
+        for (size_t i = 0; i < w->n_targets; i++)
+                free(w->targets[i].name);
+        free(w->targets);
+        w->targets = NULL;
+        w->n_targets = 0;
+}
+
+static void arm_ask_again(DeviceWatch *w);
+
+/* The pass is over: its scans came back, were abandoned, or could not
+ * start (r, and why in message). Tells whoever waits for it. */
+static void pass_finished(DeviceWatch *w, int r, const char *message) {
+        _cleanup_free_ ScanWaiter *waiters = TAKE_PTR(w->pass_waiters);
+        size_t n = TAKE_GENERIC(w->n_pass_waiters, 0);
+
+        w->batch = scan_batch_free(w->batch);
+        targets_free(w);
+        w->stats.last_scan_usec = now_usec(CLOCK_REALTIME);
+        w->stats.last_scan_duration_usec = now_usec(CLOCK_MONOTONIC) - w->pass_start_usec;
+        w->stats.n_scans++;
+        arm_ask_again(w);
+        if (w->pass_wanted || w->n_waiters > 0) {
+                w->pass_wanted = false;
+                queue_pass(w);
+        }
+        /* A waiter may free what it likes, this watch excepted. */
+        for (size_t i = 0; i < n; i++)
+                waiters[i].done(w, r, message, waiters[i].userdata);
+}
+
+static Device *find_target(DeviceWatch *w, size_t i) {
+        Device *d = i < w->n_targets ? find_device(w, w->targets[i].name, NULL) : NULL;
+
+        return d && d->info.dev == w->targets[i].dev ? d : NULL;
+}
+
+static void on_scan_result(ScanBatch *b, size_t i, int r, HolderScan *scan, void *userdata) {
+        _cleanup_(holder_scan_freep) HolderScan *owned = scan;
+        DeviceWatch *w = ASSERT_PTR(userdata);
+        Device *d = find_target(w, i);
+
+        (void) b;
+        if (!d)
+                return;  /* dropped meanwhile */
+        if (r < 0) {
+                log_warning_errno(r, "Cannot scan the holders of %s, keeping its state: %m", d->info.name);
+                return;
+        }
+        log_debug("Scanned the holders of %s: %u processes, %zu namespaces holding it, %u steps skipped.",
+                  d->info.name, owned->n_processes, owned->n_namespaces, owned->n_steps_skipped);
+        if (owned->n_steps_skipped > 0 && !w->stall_logged)
+                log_warning("The holder scan of %s went round %u processes or loop devices that an earlier scan "
+                            "is still waiting on (a filesystem that does not answer); what they hold is unknown.",
+                            d->info.name, owned->n_steps_skipped);
+        w->stall_logged = owned->n_steps_skipped > 0;
+        r = scan_apply(w, d, owned, w->targets[i].open_count);
+        if (r < 0)
+                log_warning_errno(r, "Cannot take in the holders of %s, keeping its state: %m", d->info.name);
+}
+
+static void on_scan_done(ScanBatch *b, int r, size_t stalled, void *userdata) {
+        DeviceWatch *w = ASSERT_PTR(userdata);
+        char buf[FORMAT_TIMESPAN_MAX], message[512];
+
+        w->stats.n_proc_walks += scan_batch_walks(b);
+        w->scan_limit_logged = false;
+        if (r != -ETIMEDOUT) {
+                pass_finished(w, r, NULL);
+                return;
+        }
+        /* The devices after it keep their states too, until the next pass
+         * asks for them. */
+        (void) snprintf(message, sizeof(message),
+                        "The holder scan of %s did not finish in %s (a filesystem or process it looked at did "
+                        "not answer); abandoned it, keeping the state of %zu device%s (%u scans stalled).",
+                        stalled < w->n_targets ? w->targets[stalled].name : "?",
+                        format_timespan(buf, sizeof(buf), scan_timeout(w)), w->n_targets - stalled,
+                        w->n_targets - stalled == 1 ? "" : "s", scan_limit_stalled(w->scan_limit));
+        log_warning("%s", message);
+        pass_finished(w, r, message);
+}
+
+static const ScanBatchOps scan_batch_ops = {
+        .result = on_scan_result,
+        .done = on_scan_done,
+};
+
+static int add_target(DeviceWatch *w, ScanRequest **requests, const Device *d) {
+        ScanTarget *grown_t;
+        ScanRequest *grown_r;
+        char *name;
+
+        grown_t = reallocarray(w->targets, w->n_targets + 1, sizeof(ScanTarget));
+        if (!grown_t)
+                return -ENOMEM;
+        w->targets = grown_t;
+        grown_r = reallocarray(*requests, w->n_targets + 1, sizeof(ScanRequest));
+        if (!grown_r)
+                return -ENOMEM;
+        *requests = grown_r;
+        name = strdup(d->info.name);
+        if (!name)
+                return -ENOMEM;
+        w->targets[w->n_targets] = (ScanTarget) { .name = name, .dev = d->info.dev,
+                                                  .open_count = d->info.open_count };
+        /* Mounts alone are cheap to find; files only when the open count
+         * says something else holds it too, or nobody counts. */
+        (*requests)[w->n_targets++] = (ScanRequest) {
+                .options = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO,
+                             .scan_files = d->info.open_count == OPEN_COUNT_UNKNOWN,
+                             .stall_guard = w->stall_guard },
+                .open_count = d->info.open_count,
+        };
+        return 0;
+}
+
+/* Hands the devices queued for a scan to the worker, all in one batch;
+ * those that need no scan are settled here and now. */
+static void start_scans(DeviceWatch *w) {
+        _cleanup_free_ ScanRequest *requests = NULL;
+        char message[256];
+        int r = 0;
+
+        for (size_t i = 0; i < w->n_devices; i++) {
+                Device *d = w->devices[i];
+
+                if (!d->scan_pending && !engine_mount_changed(w, d))
+                        continue;
+                if (r < 0 || !scan_prepare(w, d)) {
+                        (void) scan_apply(w, d, NULL, 0);
+                        continue;
+                }
+                r = add_target(w, &requests, d);
+                if (r < 0)
+                        d->scan_pending = true;
+        }
+        if (r < 0) {
+                log_oom();
+                pass_finished(w, r, "Out of memory.");
+                return;
+        }
+        if (w->n_targets == 0) {
+                pass_finished(w, 0, NULL);
+                return;
+        }
+        r = scan_batch_start(w->event, requests, w->n_targets, scan_timeout(w), w->scan_limit, &scan_batch_ops,
+                             w, &w->batch);
+        if (r == -EBUSY) {
+                (void) snprintf(message, sizeof(message),
+                                "%u holder scans are stalled; starting no more until one ends (%zu device%s keep "
+                                "their state).",
+                                scan_limit_stalled(w->scan_limit), w->n_targets, w->n_targets == 1 ? "" : "s");
+                if (!w->scan_limit_logged)
+                        log_warning("%s", message);
+                w->scan_limit_logged = true;
+                pass_finished(w, r, message);
+                return;
+        }
+        if (r < 0) {
+                (void) snprintf(message, sizeof(message), "Cannot start the holder scans: %s", strerror(-r));
+                log_warning("%s, keeping the devices' states.", message);
+                pass_finished(w, r, message);
+        }
 }
 
 /* The kernel sends no event when a busy device is given deferred removal,
@@ -580,15 +738,10 @@ static int on_ask_again(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static bool engine_mount_changed(DeviceWatch *w, const Device *d) {
-        return d->engine_mounted != dev_set_contains(&w->engine_mounts, d->info.dev);
-}
-
 static int run_pass(DeviceWatch *w) {
         _cleanup_strv_free_ char **names = TAKE_PTR(w->pending_names);
-        usec_t start = now_usec(CLOCK_MONOTONIC);
         bool mounts_changed = w->engine_mounts_changed;
-        unsigned scanned = 0;
+        usec_t start = now_usec(CLOCK_MONOTONIC);
 
         w->engine_mounts_changed = false;
 
@@ -618,20 +771,17 @@ static int run_pass(DeviceWatch *w) {
         for (char **n = names; n && *n; n++)
                 (void) requery(w, *n);
 
-        for (size_t i = 0; i < w->n_devices; i++) {
-                Device *d = w->devices[i];
-
-                if (!d->scan_pending && !engine_mount_changed(w, d))
-                        continue;
-                (void) scan_device(w, d);
-                scanned++;
+        if (w->batch) {
+                /* Devices come and go at once; their scans wait for the
+                 * batch that runs, and then go together. */
+                w->pass_wanted = true;
+                arm_ask_again(w);
+                return 0;
         }
-        if (scanned > 0) {
-                w->stats.last_scan_usec = now_usec(CLOCK_REALTIME);
-                w->stats.last_scan_duration_usec = now_usec(CLOCK_MONOTONIC) - start;
-                w->stats.n_scans++;
-        }
-        arm_ask_again(w);
+        w->pass_waiters = TAKE_PTR(w->waiters);
+        w->n_pass_waiters = TAKE_GENERIC(w->n_waiters, 0);
+        w->pass_start_usec = start;
+        start_scans(w);
         return 0;
 }
 
@@ -750,6 +900,17 @@ DeviceWatch *device_watch_free(DeviceWatch *w) {
         if (!w)
                 return NULL;
         close_engine_mounts(w);
+        /* Told before the devices go: they may ask about them. */
+        while (w->n_waiters > 0 || w->n_pass_waiters > 0) {
+                ScanWaiter *waiter = w->n_pass_waiters > 0 ? &w->pass_waiters[--w->n_pass_waiters]
+                                                           : &w->waiters[--w->n_waiters];
+
+                waiter->done(w, -ECANCELED, "dmwardend is stopping.", waiter->userdata);
+        }
+        free(w->waiters);
+        free(w->pass_waiters);
+        w->batch = scan_batch_free(w->batch);
+        targets_free(w);
         scan_limit_unref(w->scan_limit);
         stall_guard_unref(w->stall_guard);
         sd_event_source_disable_unref(w->pass_source);
@@ -825,9 +986,58 @@ void device_watch_engine_changed(DeviceWatch *w) {
         queue_pass(w);
 }
 
-int device_watch_scan_all(DeviceWatch *w) {
+static ScanWaiter *mfree_waiters(ScanWaiter *p) {
+        free(p);
+        return NULL;
+}
+
+static int add_waiter(DeviceWatch *w, DeviceWatchScanned done, void *userdata) {
+        ScanWaiter *grown;
+
+        if (!done)
+                return 0;
+        grown = reallocarray(w->waiters, w->n_waiters + 1, sizeof(ScanWaiter));
+        if (!grown)
+                return -ENOMEM;
+        w->waiters = grown;
+        w->waiters[w->n_waiters++] = (ScanWaiter) { done, userdata };
+        return 0;
+}
+
+int device_watch_scan_all(DeviceWatch *w, DeviceWatchScanned done, void *userdata) {
+        int r;
+
+        r = add_waiter(w, done, userdata);
+        if (r < 0)
+                return r;
         w->resync_pending = true;
-        return run_pass(w);
+        queue_pass(w);
+        return 0;
+}
+
+int device_watch_when_scanned(DeviceWatch *w, DeviceWatchScanned done, void *userdata) {
+        int r;
+
+        r = add_waiter(w, done, userdata);
+        if (r < 0)
+                return r;
+        queue_pass(w);
+        return 0;
+}
+
+void device_watch_forget(DeviceWatch *w, void *userdata) {
+        for (size_t i = w->n_waiters; i > 0; i--)
+                if (w->waiters[i - 1].userdata == userdata)
+                        memmove(w->waiters + i - 1, w->waiters + i, (w->n_waiters-- - i) * sizeof(ScanWaiter));
+        for (size_t i = w->n_pass_waiters; i > 0; i--)
+                if (w->pass_waiters[i - 1].userdata == userdata)
+                        memmove(w->pass_waiters + i - 1, w->pass_waiters + i,
+                                (w->n_pass_waiters-- - i) * sizeof(ScanWaiter));
+        /* Nothing kept for nobody: a leak cycle leaves the heap as it was. */
+        if (w->n_waiters == 0)
+                w->waiters = mfree_waiters(w->waiters);
+        if (w->n_pass_waiters == 0)
+                w->pass_waiters = mfree_waiters(w->pass_waiters);
 }
 
 Device *device_watch_get(DeviceWatch *w, const char *name) {
@@ -913,22 +1123,17 @@ void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid) {
         *ret_pid = w->engine_pid;
 }
 
-int device_watch_rescan(DeviceWatch *w, Device *d) {
-        _cleanup_free_ char *name = NULL;
+int device_watch_rescan(DeviceWatch *w, Device *d, DeviceWatchScanned done, void *userdata) {
+        int r;
 
         if (find_device(w, d->info.name, NULL) != d)
                 return -ENODEV;
-        /* The query may find it gone and free it, name and all. */
-        name = strdup(d->info.name);
-        if (!name)
-                return -ENOMEM;
-        (void) requery(w, name);
-        d = find_device(w, name, NULL);
-        if (!d)
-                return 0;
-        if (read_engine_mounts(w) < 0)
-                log_debug("Engine mount table unreadable; treating it as empty.");
-        return scan_device(w, d);
+        r = add_waiter(w, done, userdata);
+        if (r < 0)
+                return r;
+        d->scan_pending = true;
+        queue_requery(w, d->info.name);
+        return 0;
 }
 
 void device_watch_update(DeviceWatch *w, Device *d, DeviceState s) {

@@ -47,8 +47,15 @@ typedef struct DeviceWatchStats {
         unsigned n_leaked;              /* leaked, reaping or stuck */
         usec_t last_scan_usec;          /* CLOCK_REALTIME, end of the last pass */
         usec_t last_scan_duration_usec;
-        unsigned n_scans;
+        unsigned n_scans;               /* scan passes */
+        uint64_t n_proc_walks;          /* walks over /proc the scans made */
 } DeviceWatchStats;
+
+/* A pass of scans ended: r 0, or why some device could not be scanned
+ * (-ETIMEDOUT: its scan stalled past ScanTimeoutSec=, -EBUSY: too many
+ * stalled scans to start one, -ECANCELED: the watch is freed), and
+ * message saying so for a person (NULL when r is 0). */
+typedef void (*DeviceWatchScanned)(DeviceWatch *w, int r, const char *message, void *userdata);
 
 /* Takes ownership of source. */
 int device_watch_new(sd_event *event, const Config *config, DeviceSource *source,
@@ -57,16 +64,24 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
 DeviceWatch *device_watch_free(DeviceWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DeviceWatch *, device_watch_free);
 
-/* Enumerates, scans everything once (synchronously, so READY=1 can follow
- * the first scan), then follows events. */
+/* Enumerates, starts the first scan of everything, then follows events.
+ * Holder scans run off the loop (watch/scan-worker.h): a pass settles
+ * what it can at once and hands every device that needs a scan to one
+ * batch; their results are taken in as they come back. */
 int device_watch_start(DeviceWatch *w);
 void device_watch_set_config(DeviceWatch *w, const Config *config);
 /* The engine namespace moved (engine restarted): re-arm the mount watch
  * and rescan everything. */
 void device_watch_engine_changed(DeviceWatch *w);
 
-/* Re-enumerates and rescans every device now (the bus's Scan()). */
-int device_watch_scan_all(DeviceWatch *w);
+/* Re-enumerates and rescans every device (the bus's Scan()); done (may be
+ * NULL) is called once that pass has ended. */
+int device_watch_scan_all(DeviceWatch *w, DeviceWatchScanned done, void *userdata);
+/* Calls done once every device queued for a scan by now has been scanned
+ * (READY=1 after the first scan). */
+int device_watch_when_scanned(DeviceWatch *w, DeviceWatchScanned done, void *userdata);
+/* Drops every pending done call with userdata, uncalled. */
+void device_watch_forget(DeviceWatch *w, void *userdata);
 
 Device *device_watch_get(DeviceWatch *w, const char *name);
 /* Borrowed array, sorted by name; valid until the next loop iteration. */
@@ -95,8 +110,10 @@ bool device_watch_matches(const Config *config, const DeviceInfo *info);
  * found. */
 /* The engine namespace and a process in it as the watch uses them now. */
 void device_watch_engine(DeviceWatch *w, uint64_t *ret_mntns, pid_t *ret_pid);
-/* Scans d now (after a reap, to see what is left) and moves it on. */
-int device_watch_rescan(DeviceWatch *w, Device *d);
+/* Asks the kernel about d and scans it again in the next pass (after a
+ * reap, to see what is left), and calls done (may be NULL) when that pass
+ * has ended; d may be gone by then. */
+int device_watch_rescan(DeviceWatch *w, Device *d, DeviceWatchScanned done, void *userdata);
 /* Moves d to s (or keeps it) and tells the change callback, so a new
  * last_action is seen too. */
 void device_watch_update(DeviceWatch *w, Device *d, DeviceState s);

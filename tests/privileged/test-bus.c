@@ -218,7 +218,7 @@ Test(bus, introspection_tells_the_truth) {
         static const char *const manager_properties[] = {
                 "Version", "EngineState", "EnginePID", "EngineNamespace", "EngineNamespacePath", "Propagation",
                 "DefaultAction", "WatchedDevices", "LeakedDevices", "HoldersReaped", "DevicesRemoved",
-                "LastScanUSec", "LastScanDurationUSec", "LeakedBytes", "Pools",
+                "LastScanUSec", "LastScanDurationUSec", "ProcWalks", "LeakedBytes", "Pools",
         };
         static const char *const device_properties[] = {
                 "Name", "UUID", "Major", "Minor", "Target", "Pool", "OpenCount", "State", "Holders",
@@ -838,4 +838,74 @@ Test(bus, dmwardenctl_agrees_with_the_bus) {
         free(mine);
         free(none);
         free(gone);
+}
+
+static uint64_t proc_walks(void) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t n = 0;
+
+        cr_assert_geq(sd_bus_get_property_trivial(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                                                  "ProcWalks", &error, 't', &n),
+                      0, "ProcWalks: %s", error.message);
+        return n;
+}
+
+#define N_HELD 4
+
+/* Devices held by mounts in a namespace of their own, each mounted once
+ * and opened by nothing else, so the mounts explain their open counts: a
+ * Scan() of them all walks /proc once, not once a device. */
+Test(bus, one_walk_over_proc_serves_every_device_of_a_pass) {
+        TestLoop held[N_HELD];
+        char mount_point[128], file[16], name[32], *out = NULL;
+        uint64_t before, after;
+        int p[2];
+        char c;
+
+        world_path(&world, "held", mount_point, sizeof(mount_point));
+        cr_assert_eq(mkdir(mount_point, 0755), 0);
+        for (unsigned i = 0; i < N_HELD; i++)
+                test_loop_new(&held[i], 16);
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        holder = fork();
+        cr_assert_geq(holder, 0);
+        if (holder == 0) {
+                char dir[160];
+
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                        _exit(1);
+                for (unsigned i = 0; i < N_HELD; i++) {
+                        snprintf(dir, sizeof(dir), "%s/%u", mount_point, i);
+                        if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+                            mount(held[i].node, dir, "ext4", 0, NULL) < 0)
+                                _exit(2);
+                }
+                if (write(p[1], "r", 1) != 1)
+                        _exit(3);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        cr_assert_eq(read(p[0], &c, 1), 1, "the holder could not mount the devices");
+        close(p[0]);
+        for (unsigned i = 0; i < N_HELD; i++) {
+                test_loop_release(&held[i]);  /* the mount holds each now */
+                snprintf(file, sizeof(file), "h%u", i);
+                snprintf(name, sizeof(name), "thin-held-%u", i);
+                write_device(file, name, held[i].devnum, "open_count=1\n");
+        }
+        for (unsigned t = 0; get_u32(BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WatchedDevices") < 2 + N_HELD; t++) {
+                cr_assert_lt(t, WAIT_MS / 50, "the devices were not all watched");
+                usleep(50 * 1000);
+        }
+        /* Whatever their arrival queued is over once a Scan() returns. */
+        cr_assert_eq(RUN_CTL(0, &out, "scan"), 0);
+        free(out);
+
+        before = proc_walks();
+        cr_assert_null(call_manager(bus, "Scan", NULL, NULL));
+        after = proc_walks();
+        cr_assert_eq(after - before, 1, "a Scan() of %u held devices walked /proc %llu times", N_HELD,
+                     (unsigned long long) (after - before));
 }

@@ -27,10 +27,13 @@
 
 #include "basic/macro.h"
 #include "basic/time-util.h"
+#include "bus-world.h"
+#include "ctl-run.h"
 #include "daemon-world.h"
 #include "holders/holder-scan-bounded.h"
 #include "loop-util.h"
 #include "pin-util.h"
+#include "shared/bus-api.h"
 #include "stall-fuse.h"
 
 #define DEADLINE_USEC (2 * USEC_PER_SEC)
@@ -181,9 +184,11 @@ static int loop_attach(const char *path) {
                   world_log(world))
 
 static DaemonWorld d = { .notify_fd = -1 };
+static TestBus test_bus;
 static TestLoop device = { .fd = -1 };
 static StallFuse fuse = { .dev_fd = -1, .control_fd = -1 };
 static int loop_fd = -1;
+static int loop_fd2 = -1;   /* a second one: a stall the guard has not seen yet */
 static pid_t engine = -1;
 
 /* Also after a failed assertion: nothing of this test outlives it. */
@@ -193,6 +198,8 @@ static void daemon_teardown(void) {
                 world_destroy(&d);
         if (loop_fd >= 0)
                 close(loop_fd);
+        if (loop_fd2 >= 0)
+                close(loop_fd2);
         if (engine > 0) {
                 (void) kill(engine, SIGKILL);
                 (void) waitpid(engine, NULL, 0);
@@ -200,17 +207,38 @@ static void daemon_teardown(void) {
         test_loop_release(&device);
 }
 
-Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180, .fini = daemon_teardown) {
-        char dir[96], devices[96], path[160], image[112], asan[1024];
+/* A device description for the directory source: opened by someone the
+ * mounts cannot explain, so it must be scanned, and every scan looks at
+ * every loop device, the stalled one included. */
+static void write_stalled_device(const char *devices, const char *file, const char *name, dev_t dev) {
+        char path[192];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", devices, file);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        fprintf(f, "name=%s\ndev=%u:%u\ntarget=thin\npool=pool0\nopen_count=1\n", name, major(dev), minor(dev));
+        cr_assert_eq(fclose(f), 0);
+}
+
+/* dmwardend watching the device thin-stall while a loop device is backed
+ * by a file on a FUSE server that stopped answering: its first scan
+ * stalls. With bus (started for it), a second such loop device makes the
+ * next scan, which goes round the first, stall too. devices gets the
+ * directory source's path. */
+static void start_stalled_daemon(const char *config, char *devices, size_t size, TestBus *bus) {
+        char dir[96], path[160], image[112], asan[1024];
         FILE *f;
 
         /* The FUSE mount goes with this test's namespace, whatever happens. */
         cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
         cr_assert_eq(mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL), 0);
         world_init(&d);
+        if (bus)
+                test_bus_start(bus, d.dir);
         test_loop_new(&device, 16);
         world_path(&d, "f", dir, sizeof(dir));
-        world_path(&d, "devices", devices, sizeof(devices));
+        world_path(&d, "devices", devices, size);
         cr_assert_eq(mkdir(dir, 0755), 0);
         cr_assert_eq(mkdir(devices, 0755), 0);
         cr_assert_eq(stall_fuse_start(&fuse), 0, "cannot start a FUSE server: %s", strerror(errno));
@@ -219,16 +247,11 @@ Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180,
         fuse.dev_fd = -1;
         snprintf(image, sizeof(image), "%s/img", dir);
         loop_fd = loop_attach(image);
+        if (bus)
+                loop_fd2 = loop_attach(image);
         stall_fuse_stall(&fuse);
 
-        /* A device opened by someone the mounts cannot explain: it must be
-         * scanned, and every scan looks at every loop device. */
-        snprintf(path, sizeof(path), "%s/thin1", devices);
-        f = fopen(path, "we");
-        cr_assert_not_null(f);
-        fprintf(f, "name=thin-stall\ndev=%u:%u\ntarget=thin\npool=pool0\nopen_count=1\n",
-                major(device.devnum), minor(device.devnum));
-        cr_assert_eq(fclose(f), 0);
+        write_stalled_device(devices, "thin1", "thin-stall", device.devnum);
         d.device_source = devices;
         /* The engine namespace: ours, named by a process that only waits
          * (world_destroy() kills what engine.pid names). */
@@ -244,8 +267,7 @@ Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180,
         cr_assert_not_null(f);
         fprintf(f, "%d\n", (int) engine);
         cr_assert_eq(fclose(f), 0);
-        world_write_config(&d, "[Engine]\nPIDFile=@DIR@/engine.pid\n[Watch]\nScanTimeoutSec=2s\n"
-                               "[Policy]\nAction=report\n");
+        world_write_config(&d, config);
         /* Under ASan, the leak check at exit stops every thread first, and
          * one waiting on a hung FUSE server cannot be stopped: it would
          * hang the exit this test checks. */
@@ -253,6 +275,15 @@ Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180,
                  getenv("ASAN_OPTIONS") ? ":" : "");
         cr_assert_eq(setenv("ASAN_OPTIONS", asan, 1), 0);
         world_start(&d);
+}
+
+Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180, .fini = daemon_teardown) {
+        char devices[96], path[192], image[192];
+        FILE *f;
+
+        start_stalled_daemon("[Engine]\nPIDFile=@DIR@/engine.pid\n[Watch]\nScanTimeoutSec=2s\n"
+                             "[Policy]\nAction=report\n",
+                             devices, sizeof(devices), NULL);
         expect_log(&d, "The holder scan of thin-stall did not finish in 2s");
         cr_assert(world_wait_notify(&d, "READY=1", WAIT_MS), "no READY=1; sent: %s", d.notes);
 
@@ -279,6 +310,78 @@ Test(stalled_fuse, dmwardend_reports_a_stalled_scan_and_goes_on, .timeout = 180,
                   "the device's removal was not handled while a scan was stalled:\n%s", world_log(&d));
 
         /* A stuck thread does not keep dmwardend from stopping. */
+        cr_assert_eq(world_stop(&d, WAIT_MS), 0, "dmwardend did not stop while a scan was stalled:\n%s",
+                     world_log(&d));
+}
+
+static void bus_teardown(void) {
+        daemon_teardown();
+        test_bus_stop(&test_bus);
+}
+
+/* How long `dmwardenctl status` and a D-Bus Get of a property take now. */
+static usec_t time_status(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        usec_t t0 = now_usec(CLOCK_MONOTONIC), took;
+        char *out = NULL;
+        uint32_t n = 0;
+        int r;
+
+        cr_assert_eq(RUN_CTL(0, &out, "status"), 0, "dmwardenctl status failed");
+        free(out);
+        r = sd_bus_get_property_trivial(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WatchedDevices",
+                                        &error, 'u', &n);
+        cr_assert_geq(r, 0, "Get WatchedDevices: %s", error.message);
+        took = now_usec(CLOCK_MONOTONIC) - t0;
+        return took;
+}
+
+/* The scans of a device stall on the FUSE server, one after another (the
+ * first on one loop device backed by it, the next, going round that one,
+ * on the other); the bus answers within a second throughout, and Scan()
+ * says which device stalled and for how long if it did. */
+Test(stalled_fuse, the_bus_answers_while_a_scan_is_stalled, .timeout = 180, .fini = bus_teardown) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char devices[96], *out = NULL;
+        usec_t start, worst = 0;
+        unsigned n = 0;
+
+        start_stalled_daemon("[Engine]\nPIDFile=@DIR@/engine.pid\n[Watch]\nScanTimeoutSec=4s\n"
+                             "[Policy]\nAction=report\n",
+                             devices, sizeof(devices), &test_bus);
+        for (start = now_usec(CLOCK_MONOTONIC); RUN_CTL(0, &out, "status") != 0; free(out))
+                cr_assert_lt(now_usec(CLOCK_MONOTONIC) - start, WAIT_MS * USEC_PER_MSEC,
+                             "dmwardend never came on the bus:\n%s", world_log(&d));
+        free(out);
+        bus = test_bus_connect();
+        cr_assert_not_null(bus, "cannot connect to the test bus: %s", strerror(errno));
+
+        /* A second device: its scan stalls too, after the first one's. */
+        write_stalled_device(devices, "thin2", "thin-stall2", makedev(7, 252));
+        for (start = now_usec(CLOCK_MONOTONIC); now_usec(CLOCK_MONOTONIC) - start < 6 * USEC_PER_SEC; n++) {
+                usec_t took = time_status(bus);
+
+                worst = MAX(worst, took);
+                cr_assert_lt(took, USEC_PER_SEC, "status took %llu ms while a scan was stalled:\n%s",
+                             (unsigned long long) (took / USEC_PER_MSEC), world_log(&d));
+                usleep(100 * 1000);
+        }
+        cr_assert(world_wait_log(&d, "did not finish in 4s", WAIT_MS), "no scan stalled:\n%s", world_log(&d));
+        cr_log_info("%u status calls while scans stalled, the slowest %llu ms", n,
+                    (unsigned long long) (worst / USEC_PER_MSEC));
+
+        /* Scan() waits for its own pass, and says why it failed if it did. */
+        if (sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Scan", &error, NULL,
+                               NULL) < 0 &&
+            !sd_bus_error_has_name(&error, "org.dmwarden1.Error.Busy")) {
+                cr_assert(sd_bus_error_has_name(&error, "org.dmwarden1.Error.ScanTimedOut"), "Scan(): %s: %s",
+                          error.name, error.message);
+                cr_assert(strstr(error.message, "thin-stall") && strstr(error.message, "did not finish in 4s"),
+                          "Scan() said: %s", error.message);
+        }
+        sd_bus_error_free(&error);
+        cr_assert_lt(time_status(bus), USEC_PER_SEC);
         cr_assert_eq(world_stop(&d, WAIT_MS), 0, "dmwardend did not stop while a scan was stalled:\n%s",
                      world_log(&d));
 }

@@ -181,11 +181,13 @@ Test(device_watch, an_event_for_one_device_leaves_the_others_alone) {
 Test(device_watch, a_failed_device_list_keeps_the_known_devices) {
         /* What a libdevmapper list failure looks like from here. */
         fake->enumerate_error = -ENODEV;
-        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(device_watch_scan_all(watch, NULL, NULL), 0);
+        run_ready();
         cr_assert_eq(n_watched(), 2, "a failed list dropped the devices");
         fake->enumerate_error = 0;
         fake->names[1] = NULL;
-        cr_assert_eq(device_watch_scan_all(watch), 0);
+        cr_assert_eq(device_watch_scan_all(watch, NULL, NULL), 0);
+        run_ready();
         cr_assert_eq(n_watched(), 1, "a list that works still drops what is gone");
 }
 

@@ -134,3 +134,40 @@ Test(holder_scan_fixture, open_count_scan_fails_as_the_scan_does) {
         cr_assert_eq(holder_scan_for_open_count(&o, 5, &s), -ENOENT);
         cr_assert_null(s);
 }
+
+/* One walk for several devices says of each what a scan of it alone says:
+ * the device the fixture mounts, and the root filesystem (8:1), which
+ * every namespace mounts. */
+Test(holder_scan_fixture, one_walk_for_many_devices_says_what_each_scan_says) {
+        char proc[PATH_MAX], sys[PATH_MAX];
+        HolderScanOptions o = { .source = MOUNT_SOURCE_AUTO, .proc_root = proc, .sys_root = sys };
+        const dev_t devs[] = { makedev(253, 7), makedev(8, 1), makedev(253, 99) };
+        HolderScan *many[ELEMENTSOF(devs)] = {};
+
+        test_data_path(proc, sizeof(proc), "holders", "proc");
+        test_data_path(sys, sizeof(sys), "holders", "sys");
+        cr_assert_eq(holder_scan_many(&o, devs, ELEMENTSOF(devs), many), 0);
+        for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
+                _cleanup_(holder_scan_freep) HolderScan *alone = NULL, *s = many[i];
+
+                o.dev = devs[i];
+                cr_assert_eq(holder_scan(&o, &alone), 0);
+                cr_assert_eq(s->dev, devs[i]);
+                cr_assert_eq(s->n_processes, alone->n_processes);
+                cr_assert_eq(s->n_namespaces, alone->n_namespaces, "device %zu: %zu namespaces, alone %zu", i,
+                             s->n_namespaces, alone->n_namespaces);
+                cr_assert_eq(s->n_stacked, alone->n_stacked);
+                for (size_t n = 0; n < s->n_namespaces; n++) {
+                        cr_assert_eq(s->namespaces[n].ino, alone->namespaces[n].ino);
+                        cr_assert_eq(strv_length(s->namespaces[n].mount_points),
+                                     strv_length(alone->namespaces[n].mount_points));
+                        cr_assert_eq(s->namespaces[n].n_processes, alone->namespaces[n].n_processes);
+                }
+        }
+        cr_assert_eq(many[0]->n_namespaces, 1, "the fixture's leak is not found");
+        cr_assert_gt(many[1]->n_namespaces, 1, "every namespace mounts the root filesystem");
+        cr_assert_eq(many[2]->n_namespaces, 0);
+
+        o.scan_files = true;
+        cr_assert_eq(holder_scan_many(&o, devs, 1, many), -EINVAL, "files are one device's");
+}

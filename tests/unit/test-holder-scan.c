@@ -147,6 +147,10 @@ Test(holder_scan_fixture, one_walk_for_many_devices_says_what_each_scan_says) {
         test_data_path(proc, sizeof(proc), "holders", "proc");
         test_data_path(sys, sizeof(sys), "holders", "sys");
         cr_assert_eq(holder_scan_many(&o, devs, ELEMENTSOF(devs), many), 0);
+        /* Before the loop below frees them. */
+        cr_assert_eq(many[0]->n_namespaces, 1, "the fixture's leak is not found");
+        cr_assert_gt(many[1]->n_namespaces, 1, "every namespace mounts the root filesystem");
+        cr_assert_eq(many[2]->n_namespaces, 0);
         for (size_t i = 0; i < ELEMENTSOF(devs); i++) {
                 _cleanup_(holder_scan_freep) HolderScan *alone = NULL, *s = many[i];
 
@@ -164,9 +168,6 @@ Test(holder_scan_fixture, one_walk_for_many_devices_says_what_each_scan_says) {
                         cr_assert_eq(s->namespaces[n].n_processes, alone->namespaces[n].n_processes);
                 }
         }
-        cr_assert_eq(many[0]->n_namespaces, 1, "the fixture's leak is not found");
-        cr_assert_gt(many[1]->n_namespaces, 1, "every namespace mounts the root filesystem");
-        cr_assert_eq(many[2]->n_namespaces, 0);
 
         o.scan_files = true;
         cr_assert_eq(holder_scan_many(&o, devs, 1, many), -EINVAL, "files are one device's");

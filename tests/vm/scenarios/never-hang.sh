@@ -64,7 +64,7 @@ defer "kill -KILL $fuse_tool 2>/dev/null || true; umount -l $fuse_dir 2>/dev/nul
 wait_for 60 "the FUSE server to say its PID" test -s /run/never-hang-fuse.pid
 server=$(cat /run/never-hang-fuse.pid)
 defer "kill -KILL $server 2>/dev/null || true"
-loop=$(losetup -f --show "$fuse_dir/d/img")
+loop=$(losetup -f --show "$fuse_dir/img")
 defer "losetup -d $loop 2>/dev/null || true"
 (cd "$fuse_dir/d" && exec sleep 86400) </dev/null >/dev/null 2>&1 &
 fuse_cwd=$!
@@ -72,7 +72,7 @@ defer "kill -KILL $fuse_cwd 2>/dev/null || true"
 wait_for 60 "process $fuse_cwd to have its cwd on the FUSE mount" \
         eval "[[ \$(readlink /proc/$fuse_cwd/cwd) == $fuse_dir/d ]]"
 kill -STOP "$server"
-log "FUSE server $server stopped; $loop backed by $fuse_dir/d/img; process $fuse_cwd has its cwd there"
+log "FUSE server $server stopped; $loop backed by $fuse_dir/img; process $fuse_cwd has its cwd there"
 refute "a stat through the stopped server answers" timeout 5 stat "$fuse_dir/d" >/dev/null
 
 # --- dmwardenctl status, twice a second, from now on ---------------------------

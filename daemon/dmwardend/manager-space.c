@@ -38,8 +38,11 @@ void manager_space_tick(Manager *m) {
         if (!m->watch)
                 return;
         device_watch_refresh_space(m->watch);
-        pool_warnings_check(&m->pool_warnings, m->watch, m->config->pool_warn_percent,
-                            now_usec(CLOCK_MONOTONIC));
+        /* Which devices are leaked is known once the first scan pass has
+         * ended: a warning before it would name none of them. */
+        if (m->first_scan_done)
+                pool_warnings_check(&m->pool_warnings, m->watch, m->config->pool_warn_percent,
+                                    now_usec(CLOCK_MONOTONIC));
         if (m->metrics_file && !isempty(m->config->metrics_directory))
                 write_metrics(m);
 }

@@ -471,6 +471,9 @@ static void on_first_scan(DeviceWatch *w, int r, const char *message, void *user
         if (r == -ECANCELED)
                 return;  /* stopping before it ended */
         m->first_scan_done = true;
+        /* The pool fill warnings held back until now. */
+        if (m->space_timer)
+                manager_space_tick(m);
         manager_maybe_ready(m);
 }
 

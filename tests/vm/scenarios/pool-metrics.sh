@@ -61,8 +61,11 @@ log "leak alert: $(journalctl -b "MESSAGE_ID=$ALERT_LEAK_DETECTED" DM_NAME=leaky
 # detached from every table) until the pool is past 50%.
 dd if=/dev/urandom of="/proc/$holder/cwd/fill" bs=1M count=40 conv=fsync status=none
 wait_for 60 "the pool fill alert" alert_seen "$ALERT_POOL_FILL" "$pool"
+# The pool crosses 50% while the write goes on: the alert tells what the
+# leak held then (more than it held at the leak alert), the scrape below
+# what it holds once the write is done.
 leaked=$(alert_field "$ALERT_POOL_FILL" "$pool" LEAKED_BYTES)
-((leaked >= 40 * 1024 * 1024)) || fail "the pool alert says leaked devices hold $leaked bytes, less than the 40 MiB written"
+((leaked > 1024 * 1024)) || fail "the pool alert says leaked devices hold $leaked bytes, no more than before the write"
 alert_field "$ALERT_POOL_FILL" "$pool" LEAKED_DEVICES | grep -q '^leaky (' ||
         fail "the pool alert does not name leaky"
 assert_eq "$(alert_count "$ALERT_POOL_FILL" "$pool")" 1 "pool fill alerts"

@@ -130,7 +130,8 @@ int ctl_list(sd_bus *bus, const CtlOutput *o);
  * the daemon watches no such device, -ESRCH if it is not running, so the
  * caller may scan in-process instead. */
 int ctl_holders(sd_bus *bus, const char *name, const CtlOutput *o);
-/* The managing methods (root, or polkit's org.dmwarden1.manage). reap with
+/* The managing methods (root, or polkit's org.dmwarden1.refresh for scan,
+ * org.dmwarden1.reap for reap and remove). reap with
  * action NULL runs the daemon's DefaultAction. */
 int ctl_scan(sd_bus *bus, const CtlOutput *o);
 int ctl_reap(sd_bus *bus, const char *name, const char *action, bool json);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stall-fuse-server DIR: mounts the tests' FUSE server (tests/privileged/
  * stall-fuse.h: a directory "d" holding "pin", and "img", a 1 MiB file)
- * on DIR,
- * prints the server's PID, and waits for it. The VM scenarios stall it the
+ * on DIR, prints the server's PID, and waits for it. The VM scenarios stall it the
  * way a hung server stalls, with SIGSTOP, and end it with SIGKILL. */
 #include <errno.h>
 #include <stdio.h>

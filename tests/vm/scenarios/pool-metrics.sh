@@ -8,8 +8,9 @@
 # node_exporter's textfile collector serves dmwarden.prom, in which
 # `curl localhost:9100/metrics` sees the stuck device counted and its
 # bytes, back to zero once the holder goes and the device is removed.
-# The scrape is kept as artifacts/scrape.txt (promtool checks it on the
-# host: `promtool check metrics < scrape.txt`).
+# promtool (the host's, copied in by tests/vm/run) checks dmwarden's
+# metrics as node_exporter serves them; the scrape is kept as
+# artifacts/scrape-leak.txt.
 set -euo pipefail
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
 
@@ -79,6 +80,10 @@ assert_eq "$(metric_value "dmwarden_pool_leaked_bytes{pool=\"$pool\"}")" "$mappe
 assert_eq "$(metric_value "dmwarden_pool_data_size_bytes{pool=\"$pool\"}")" $((64 * 1024 * 1024)) "the pool's size"
 assert_eq "$(metric_value 'dmwarden_leaks_detected_total')" 1 "leaks detected"
 cp "$scrape" "$DMWARDEN_VM_ARTIFACTS/scrape-leak.txt"
+[[ -x $VM_TOOLS/promtool ]] || fail "no promtool in $VM_TOOLS (install prometheus on the host)"
+grep -E '^(# (HELP|TYPE) )?dmwarden_' "$scrape" >"$DMWARDEN_VM_ARTIFACTS/scrape-dmwarden.txt"
+"$VM_TOOLS/promtool" check metrics <"$DMWARDEN_VM_ARTIFACTS/scrape-dmwarden.txt" ||
+        fail "promtool check metrics finds fault with dmwarden's metrics as node_exporter serves them"
 log "scrape: stuck 1, $mapped leaked bytes"
 dmwardenctl status | tee "$DMWARDEN_VM_ARTIFACTS/status.txt" | grep -q "$pool: data" ||
         fail "dmwardenctl status shows no pool"

@@ -11,7 +11,9 @@
 #
 # and after each: dockerd's PID, the container's PID and start time are
 # unchanged (docker answers with them), and the new dmwardend says on the
-# bus that it adopted that dockerd, in that scope. Then `systemctl stop`
+# bus that it adopted that dockerd, in that scope. A leak made then, under
+# the adopted engine, is told, its holder reaped (Reap kill) and the
+# device removed. Then `systemctl stop`
 # still stops dockerd, the container and the scope, and leaves no pin.
 # Under TCG every docker and busctl call costs seconds: each check is one.
 set -euo pipefail
@@ -94,7 +96,20 @@ kill -USR2 "$old"
 check_after "SIGUSR2 (re-exec) of dmwardend $old"
 assert_eq "$(main_pid)" "$old" "dmwardend's PID across its re-execution"
 
-# --- 4. systemctl stop still stops the engine ----------------------------------
+# --- 4. a leak under the adopted engine ----------------------------------------
+
+docker_run_container survive-leak
+dev=$(container_thin_device survive-leak)
+spawn_engine_cwd_holder "$(container_mount_point survive-leak)/rootfs"
+holder=$HOLDER_PID
+assert "docker rm -f survive-leak" docker rm -f survive-leak
+wait_for 120 "the leak alert for $dev from the adopting dmwardend" alert_seen "$ALERT_LEAK_DETECTED" "$dev"
+assert "Reap($dev, kill)" busctl call org.dmwarden1 /org/dmwarden1 org.dmwarden1.Manager Reap ss "$dev" kill
+wait_for 60 "holder $holder to exit" _gone "$holder"
+wait_for 120 "$dev to be removed" dm_gone "$dev"
+log "a leak under the adopted dockerd: told, its holder reaped, $dev removed"
+
+# --- 5. systemctl stop still stops the engine ----------------------------------
 
 t0=$SECONDS
 engine_ns=$(mntns_of "$pin")

@@ -37,7 +37,8 @@ small_pool_create() {
 
 metrics() { curl -sf localhost:9100/metrics >"$scrape.new" && mv "$scrape.new" "$scrape"; }
 metric_is() { metrics && grep -qxF "$1 $2" "$scrape"; }
-metric_value() { sed -n "s/^$1 //p" "$scrape"; }
+# node_exporter writes big values as floats (5.2559872e+07): as integers.
+metric_value() { awk -v m="$1" '$1 == m { printf "%.0f\n", $2 }' "$scrape"; }
 
 systemctl start prometheus-node-exporter.service
 wait_for 60 "node_exporter on :9100" metrics

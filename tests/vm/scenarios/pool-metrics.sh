@@ -86,8 +86,10 @@ grep -E '^(# (HELP|TYPE) )?dmwarden_' "$scrape" >"$DMWARDEN_VM_ARTIFACTS/scrape-
 "$VM_TOOLS/promtool" check metrics <"$DMWARDEN_VM_ARTIFACTS/scrape-dmwarden.txt" ||
         fail "promtool check metrics finds fault with dmwarden's metrics as node_exporter serves them"
 log "scrape: stuck 1, $mapped leaked bytes"
-dmwardenctl status | tee "$DMWARDEN_VM_ARTIFACTS/status.txt" | grep -q "$pool: data" ||
-        fail "dmwardenctl status shows no pool"
+dmwardenctl status | tee "$DMWARDEN_VM_ARTIFACTS/status.txt" >/dev/null
+fill=$(dmwardenctl status -n -o pools)
+log "dmwardenctl status -n -o pools: $fill"
+[[ $fill == *"$pool data "*"% of 67108864, metadata "* ]] || fail "dmwardenctl status shows no fill of $pool: $fill"
 
 kill "$holder"
 wait_for 60 "leaky removed" alert_seen "$ALERT_DEVICE_REMOVED" leaky

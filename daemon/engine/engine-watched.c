@@ -14,6 +14,7 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
+#include "engine/engine-record.h"
 #include "holders/proc-util.h"
 
 #define LOOK_AGAIN_USEC USEC_PER_SEC
@@ -91,26 +92,18 @@ static int read_pid_file(const char *path, pid_t *ret_pid, struct timespec *ret_
         return 0;
 }
 
-/* When pid started, on the realtime clock (field 22 of /proc/PID/stat:
+/* When pid started, on the realtime clock (proc_read_start_time() gives
  * clock ticks after boot). */
 static int process_start_realtime(pid_t pid, usec_t *ret) {
-        _cleanup_free_ char *stat = NULL;
-        unsigned long long ticks;
-        char path[64], *p;
         long hz = sysconf(_SC_CLK_TCK);
+        uint64_t ticks;
         int r;
 
-        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        r = read_full_at(AT_FDCWD, path, 4096, &stat, NULL);
+        if (hz <= 0)
+                return -EBADMSG;
+        r = proc_read_start_time(pid, &ticks);
         if (r < 0)
                 return r;
-        p = strrchr(stat, ')');  /* the comm may hold anything but not end with ')' twice */
-        if (!p || hz <= 0)
-                return -EBADMSG;
-        /* After ") ": state (3), then fields 4..21, then starttime (22). */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-                   &ticks) != 1)
-                return -EBADMSG;
         *ret = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME) + ticks * USEC_PER_SEC / (usec_t) hz;
         return 0;
 }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The watch at rest: 50 thin devices on a pool of our own (dmsetup, no
-# Docker), dmwardend watching them in watch-only mode. Idle means asleep:
-# no wake-ups while nothing happens but the pool space refresh. Reports resident memory and wake-ups
+# Docker), dmwardend watching them in watch-only mode, its pool space
+# refresh off. Idle means asleep: no wake-ups while nothing happens. Reports resident memory and wake-ups
 # per minute (context switches of the daemon's only thread), and how long
 # it took to take in the 50 devices.
 set -euo pipefail
@@ -23,6 +23,10 @@ defer "losetup -d $meta $data; rm -rf $work"
 dmsetup create idle-pool --table "0 $((2 * 1024 * 1024 * 2)) thin-pool $meta $data 128 0"
 defer "dmsetup remove idle-pool"
 
+# The watch alone: no pool space refresh (see the check below).
+mkdir -p /etc/dmwarden/dmwarden.conf.d
+printf '[Pool]\nRefreshSec=0\n' >/etc/dmwarden/dmwarden.conf.d/50-idle-test.conf
+defer "rm -f /etc/dmwarden/dmwarden.conf.d/50-idle-test.conf"
 # Debug logging names each device it takes in.
 systemd-run --unit "$unit" -p Type=notify -p NotifyAccess=main -E DMWARDEN_LOG_LEVEL=debug \
         "$(command -v dmwardend)"
@@ -49,19 +53,10 @@ rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 wakeups=$((after - before))
 log "idle with $n_devices thin devices: $wakeups wake-ups in 60 s, VmRSS $rss_kib KiB"
 echo "idle_wakeups_per_minute=$wakeups rss_kib=$rss_kib devices=$n_devices" >"$DMWARDEN_VM_ARTIFACTS/idle.txt"
-# Nothing in the daemon wakes up on its own but the reconcile timer
-# (5 minutes by default) and the pool space refresh ([Pool] RefreshSec=,
-# 30 s: it reads each device's and pool's space, checks the fill warning
-# and hands the metrics to their writer thread, about 3 wake-ups a tick);
-# any other periodic poll would show here.
-refresh=$(dmwardend --dump-config | sed -n 's/^RefreshSec=//p')
-case $refresh in
-*min) refresh_s=$((${refresh%min} * 60)) ;;
-*s) refresh_s=${refresh%s} ;;
-*) fail "cannot read RefreshSec=$refresh" ;;
-esac
-ticks=$(((60 + refresh_s - 1) / refresh_s))
-log "RefreshSec=$refresh: $ticks space ticks a minute, $wakeups wake-ups"
-assert "dmwardend slept through a quiet minute but for its $ticks space ticks ($wakeups wake-ups)" \
-        test "$wakeups" -le $((2 + 4 * ticks))
+# Nothing in the watch wakes up on its own but the reconcile timer (5
+# minutes by default); a periodic poll would show here. The pool space
+# refresh, the one clock by design, is off for this measurement: its
+# ioctls sleep more or less with the machine's load (2 to 13 context
+# switches a minute measured with it on).
+assert "dmwardend slept through a quiet minute ($wakeups wake-ups)" test "$wakeups" -le 2
 refute "no device was called leaked" journal_says "→ leaked"

@@ -146,9 +146,13 @@ int device_description_parse(const char *file, char *text, DeviceInfo *ret) {
         }
         if (isempty(info.name) || info.dev == 0)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: name= and dev= are required.", file);
+        /* A target that reports "Fail" or "Error" (-EIO) is a state the kernel
+         * really shows: the device is described, its space unknown. Any other
+         * refusal is a bad file. */
         r = device_info_apply_status(&info, lines.params, lines.status);
-        if (r < 0 && (lines.params || lines.status))
-                return log_error_errno(r, "%s: bad params= or status= for target %s: %m", file, info.target ?: "");
+        if (r < 0 && r != -EIO && (lines.params || lines.status))
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s: bad params= or status= for target %s.", file,
+                                       info.target ?: "");
         r = device_info_copy(&info, ret);  /* fills NULL strings with "" */
         return r;
 }

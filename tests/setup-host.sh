@@ -8,6 +8,8 @@ packages=(
         # build
         gcc meson ninja-build pkg-config
         libsystemd-dev libmount-dev libdevmapper-dev libudev-dev libinih-dev libsmartcols-dev
+        # the BPF task walk: clang (below) builds it, bpftool makes its skeleton
+        libbpf-dev bpftool
         # man pages
         scdoc
         # unit and privileged suites

@@ -102,8 +102,9 @@ static void print_summary(const HolderScan *s, const char *device, size_t n) {
                 fprintf(stderr, "%zu reference%s to ", n, n == 1 ? "" : "s");
         ctl_print_cell(stderr, device, 0);
         fprintf(stderr, " (%u:%u).\n", major(s->dev), minor(s->dev));
-        fprintf(stderr, "Scanned %u processes and %u mount namespaces (%s%s) in %.1f ms",
-                s->n_processes, s->n_namespaces_scanned, mount_source_to_string(s->source),
+        fprintf(stderr, "Scanned %u processes (%s) and %u mount namespaces (%s%s) in %.1f ms",
+                s->n_processes, holder_walk_to_string(s->walk), s->n_namespaces_scanned,
+                mount_source_to_string(s->source),
                 s->files_scanned ? ", open files too" : "; open files not scanned, --full scans them",
                 (double) s->duration_usec / 1000.0);
         /* Skips are part of the answer: an operator must know what we could not see. */

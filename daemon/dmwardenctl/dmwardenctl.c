@@ -39,6 +39,7 @@ typedef enum Option {
         OPTION_RAW,
         OPTION_FULL,
         OPTION_SOURCE,
+        OPTION_WALK,
         OPTION_ACTION,
         _OPTION_MAX,
 } Option;
@@ -51,6 +52,7 @@ typedef struct Arguments {
         CtlOutput output;
         bool full;
         MountSource source;
+        HolderWalk walk;
         unsigned given;          /* OPT() of each Option on the command line */
 } Arguments;
 
@@ -81,7 +83,8 @@ static void help(void) {
                "  list                Every watched device, its state and holders\n"
                "  holders DEVICE      What keeps DEVICE busy. For a device dmwardend watches,\n"
                "                      its holders outside the engine's namespace at its last\n"
-               "                      scan. Otherwise (or with --full or --source, or when\n"
+               "                      scan. Otherwise (or with --full, --source or --walk, or\n"
+               "                      when"
                "                      dmwardend is not running) a scan here: mounts of DEVICE\n"
                "                      in any mount namespace (with the processes in it, or\n"
                "                      what pins a namespace no process is in), processes\n"
@@ -110,6 +113,9 @@ static void help(void) {
                "                      namespace that no other row names\n"
                "     --source=SOURCE  With holders: scan here, reading mount tables with auto\n"
                "                      (default), listmount (Linux 6.12+), mountinfo\n"
+               "     --walk=WALK      With holders: scan here, finding processes with auto\n"
+               "                      (default: bpf where it loads, else proc), bpf (the\n"
+               "                      kernel's task iterators), proc (reading /proc)\n"
                "     --action=ACTION  With reap: report, detach, restart-unit or kill\n\n"
                "DEVICE is a device node (/dev/dm-3, /dev/mapper/NAME), a device-mapper or\n"
                "kernel name (looked up in /dev/mapper, then /dev), or MAJOR:MINOR.\n\n"
@@ -168,13 +174,26 @@ static void log_bad_device(const char *arg, int r) {
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret, int *ret_open_count) {
         _cleanup_(scan_limit_unrefp) ScanLimit *limit = NULL;
-        HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full };
+        _cleanup_(task_walk_freep) TaskWalk *task_walk = NULL;
+        HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full, .walk = args->walk };
         unsigned open_count = 0;
         int r;
 
         r = scan_limit_new(1, &limit);
         if (r < 0)
                 return r;
+        if (args->walk != HOLDER_WALK_PROC) {
+                _cleanup_free_ char *why = NULL;
+
+                r = task_walk_open(&task_walk, &why);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && args->walk == HOLDER_WALK_BPF)
+                        return log_error_errno(r, "--walk=bpf: %s.", why ?: "the BPF task walk cannot load");
+                if (r < 0)
+                        log_debug("No BPF task walk (%s), reading /proc.", strna(why));
+                o.task_walk = task_walk;
+        }
         r = dm_open_count(dev, &open_count);
         *ret_open_count = r < 0 ? -1 : (int) open_count;
         o.scan_files = args->full || r < 0;
@@ -282,7 +301,7 @@ static int holders_from_daemon(const Arguments *args) {
 static int verb_holders(sd_bus *bus _unused_, const Arguments *args) {
         int r;
 
-        if (args->full || args->source != MOUNT_SOURCE_AUTO)
+        if (args->full || args->source != MOUNT_SOURCE_AUTO || args->walk != HOLDER_WALK_AUTO)
                 return scan_here(args, DAEMON_NOT_ASKED);
         r = holders_from_daemon(args);
         if (r >= 0)
@@ -311,7 +330,7 @@ static int verb_remove(sd_bus *bus, const Arguments *args) {
 }
 
 #define TABLE_OPTIONS (OPT(OPTION_JSON) | OPT(OPTION_NOHEADINGS) | OPT(OPTION_OUTPUT) | OPT(OPTION_RAW))
-#define HOLDERS_OPTIONS (TABLE_OPTIONS | OPT(OPTION_FULL) | OPT(OPTION_SOURCE))
+#define HOLDERS_OPTIONS (TABLE_OPTIONS | OPT(OPTION_FULL) | OPT(OPTION_SOURCE) | OPT(OPTION_WALK))
 
 /* In the order --help lists them. holders connects on its own: without the
  * daemon it scans here. scan prints list's table, of the devices it found
@@ -347,6 +366,7 @@ static const struct option long_options[] = {
         { "raw", no_argument, NULL, ARG_OPTION + OPTION_RAW },
         { "full", no_argument, NULL, ARG_OPTION + OPTION_FULL },
         { "source", required_argument, NULL, ARG_OPTION + OPTION_SOURCE },
+        { "walk", required_argument, NULL, ARG_OPTION + OPTION_WALK },
         { "action", required_argument, NULL, ARG_OPTION + OPTION_ACTION },
         {},
 };
@@ -370,6 +390,13 @@ static int parse_source(const char *s, Arguments *args) {
         args->source = mount_source_from_string(s);
         if ((int) args->source < 0)
                 return usage_error("Unknown --source=%s; use one of auto, listmount or mountinfo.", s);
+        return 1;
+}
+
+static int parse_walk(const char *s, Arguments *args) {
+        args->walk = holder_walk_from_string(s);
+        if ((int) args->walk < 0)
+                return usage_error("Unknown --walk=%s; use one of auto, bpf or proc.", s);
         return 1;
 }
 
@@ -418,6 +445,11 @@ static int parse_option(int c, const char *arg, Arguments *args) {
                 break;
         case ARG_OPTION + OPTION_SOURCE:
                 r = parse_source(arg, args);
+                if (r < 0)
+                        return r;
+                break;
+        case ARG_OPTION + OPTION_WALK:
+                r = parse_walk(arg, args);
                 if (r < 0)
                         return r;
                 break;
@@ -495,7 +527,7 @@ static int verb_dispatch(const Arguments *args) {
 }
 
 int main(int argc, char *argv[]) {
-        Arguments args = { .source = MOUNT_SOURCE_AUTO };
+        Arguments args = { .source = MOUNT_SOURCE_AUTO, .walk = HOLDER_WALK_AUTO };
         int r;
 
         log_parse_environment();

@@ -19,6 +19,7 @@
 #include "holders/proc-files.h"
 #include "holders/proc-tasks.h"
 #include "holders/proc-util.h"
+#include "holders/task-walk.h"
 
 /* A process, or a thread in another mount namespace than its process.
  * pid is what /proc is read by (procfs answers /proc/TID too): the
@@ -188,7 +189,7 @@ static int keep_files(ScanState *st, pid_t pid, uint64_t mntns, ProcFiles *files
  * of their own; the others add what they hold of their own (a cwd, root or
  * fd table) to the process's files. Most processes have one thread, and
  * the link count of their task directory says so without opening it. */
-static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *files) {
+static int scan_threads(ScanState *st, const ProcEntry *process, bool add_entries, ProcFiles *files) {
         _cleanup_(proc_tasks_done) ProcTasks tasks = {};
         unsigned n_threads;
         int r;
@@ -207,9 +208,11 @@ static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *file
                         .thread = true,
                 };
 
-                r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
-                if (r < 0)
-                        return r;
+                if (add_entries) {
+                        r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+                        if (r < 0)
+                                return r;
+                }
                 r = keep_files(st, e.pid, e.mntns, &tasks.tasks[i].files);
                 if (r < 0)
                         return r;
@@ -217,9 +220,37 @@ static int scan_threads(ScanState *st, const ProcEntry *process, ProcFiles *file
         return 0;
 }
 
+/* What process e and its threads hold (files if asked), and with
+ * add_entries, entries for its threads in other namespaces. */
+static int scan_process_files(ScanState *st, const ProcEntry *e, bool add_entries) {
+        _cleanup_(proc_files_done) ProcFiles files = {};
+        pid_t pid = e->tgid;
+        int r;
+
+        /* Files, cwd, root and maps can wait on a filesystem that does not
+         * answer, threads' too: skipped while an earlier scan still waits. */
+        r = stall_guard_enter(st->o->stall_guard, STALL_KEY_PROCESS(pid));
+        if (r == -EBUSY) {
+                st->result->n_steps_skipped++;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (st->o->scan_files) {
+                r = proc_files_scan(st->proc_fd, e->pid, st->o->dev, st->nsfs_dev, &files);
+                if (r < 0 && r != -ENOMEM)
+                        count_failure(st->result, pid, r);
+        }
+        if (r != -ENOMEM)
+                r = scan_threads(st, e, add_entries, &files);
+        stall_guard_leave(st->o->stall_guard, STALL_KEY_PROCESS(pid));
+        if (r < 0)
+                return r;
+        return keep_files(st, e->pid, e->mntns, &files);
+}
+
 /* A process's namespace, its threads', and their files if asked. */
 static int scan_process(pid_t pid, void *userdata) {
-        _cleanup_(proc_files_done) ProcFiles files = {};
         ScanState *st = userdata;
         ProcEntry e = { .pid = pid, .tgid = pid };
         int r;
@@ -237,26 +268,7 @@ static int scan_process(pid_t pid, void *userdata) {
         r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
         if (r < 0)
                 return r;
-        /* Files, cwd, root and maps can wait on a filesystem that does not
-         * answer, threads' too: skipped while an earlier scan still waits. */
-        r = stall_guard_enter(st->o->stall_guard, STALL_KEY_PROCESS(pid));
-        if (r == -EBUSY) {
-                st->result->n_steps_skipped++;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        if (st->o->scan_files) {
-                r = proc_files_scan(st->proc_fd, e.pid, st->o->dev, st->nsfs_dev, &files);
-                if (r < 0 && r != -ENOMEM)
-                        count_failure(st->result, pid, r);
-        }
-        if (r != -ENOMEM)
-                r = scan_threads(st, &e, &files);
-        stall_guard_leave(st->o->stall_guard, STALL_KEY_PROCESS(pid));
-        if (r < 0)
-                return r;
-        return keep_files(st, e.pid, e.mntns, &files);
+        return scan_process_files(st, &e, true);
 }
 
 /* One pass over /proc: each process's namespace, and its files if asked. */
@@ -268,6 +280,96 @@ static int walk_processes(ScanState *st) {
                 return r;
         qsort(st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
         return 0;
+}
+
+/* One process of the kernel's walk: t[0..n), its tasks by TID. The same
+ * entries walk_processes() makes: the process by its main thread, or if
+ * that has exited, by its first live thread; its threads in other
+ * namespaces; and, for a process the walk says may hold the device, its
+ * files read from /proc as there. */
+static int add_walked_process(ScanState *st, const TaskWalkResult *w, const TaskWalkTask *t, size_t n) {
+        pid_t tgid = t[0].tgid;
+        const TaskWalkTask *leader = NULL, *live = NULL;
+        ProcEntry e = { .pid = tgid, .tgid = tgid };
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                if (t[i].tid == tgid)
+                        leader = &t[i];
+                else if (!live && t[i].mntns != 0)
+                        live = &t[i];
+        if (!leader)
+                return 0;  /* reaped as the walk went by: not in /proc either */
+        st->result->n_processes++;
+        if (leader->mntns != 0)
+                e.mntns = leader->mntns;
+        else if (live) {
+                e.pid = live->tid;
+                e.mntns = live->mntns;
+        } else {
+                st->result->n_processes_vanished++;
+                return 0;
+        }
+        r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                ProcEntry thread = { .pid = t[i].tid, .tgid = tgid, .mntns = t[i].mntns, .thread = true };
+
+                if (t[i].tid == e.pid || t[i].mntns == 0 || t[i].mntns == e.mntns)
+                        continue;
+                r = array_append((void **) &st->procs, &st->n_procs, sizeof(ProcEntry), &thread);
+                if (r < 0)
+                        return r;
+        }
+        if (st->o->scan_files && task_walk_result_holding(w, tgid))
+                return scan_process_files(st, &e, false);
+        return 0;
+}
+
+/* walk_processes() by the kernel's task walk: one pass over every task in
+ * the kernel, then /proc only for the processes it names. */
+static int walk_processes_in_kernel(ScanState *st) {
+        _cleanup_(task_walk_result_done) TaskWalkResult w = {};
+        int r;
+
+        r = task_walk_run(st->o->task_walk, &st->o->dev, st->o->scan_files ? 1 : 0, &w);
+        if (r < 0)
+                return r;
+        for (size_t i = 0, end; i < w.n_tasks; i = end) {
+                for (end = i + 1; end < w.n_tasks && w.tasks[end].tgid == w.tasks[i].tgid; end++)
+                        ;
+                r = add_walked_process(st, &w, w.tasks + i, end - i);
+                if (r < 0)
+                        return r;
+        }
+        qsort(st->procs, st->n_procs, sizeof(ProcEntry), cmp_pid);
+        return 1;
+}
+
+/* The kernel's walk where it is loaded and asked for, else /proc's. A
+ * walk in the kernel that cannot run (another still under way, say) is
+ * told and replaced by /proc's, unless it was asked for by name. */
+static int walk(ScanState *st) {
+        const HolderScanOptions *o = st->o;
+        bool real_proc = !o->proc_root || strcmp(o->proc_root, "/proc") == 0;
+        int r;
+
+        if (o->walk == HOLDER_WALK_BPF && (!o->task_walk || !real_proc))
+                return -EOPNOTSUPP;
+        if (o->walk != HOLDER_WALK_PROC && o->task_walk && real_proc) {
+                r = walk_processes_in_kernel(st);
+                if (r > 0) {
+                        st->result->walk = HOLDER_WALK_BPF;
+                        return 0;
+                }
+                /* It failed before adding anything, or for want of memory. */
+                if (o->walk == HOLDER_WALK_BPF || r == -ENOMEM || st->n_procs > 0)
+                        return r;
+                log_debug_errno(r, "The BPF task walk cannot run now, reading /proc: %m");
+        }
+        st->result->walk = HOLDER_WALK_PROC;
+        return walk_processes(st);
 }
 
 /* Seeds the namespace set with every namespace a process is in (members
@@ -523,7 +625,7 @@ static int collect(ScanState *st, dev_t set_dev) {
         /* Namespace fds are recognized by the device of nsfs itself. */
         st->nsfs_dev = fstatat(st->proc_fd, "self/ns/mnt", &nsfs, 0) >= 0 ? nsfs.st_dev : 0;
 
-        r = walk_processes(st);
+        r = walk(st);
         if (r < 0)
                 return r;
         r = seed_namespaces(st);
@@ -604,6 +706,7 @@ int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, Ho
                         HolderScan *s = st.result;
 
                         s->source = shared.source;
+                        s->walk = shared.walk;
                         s->self_mntns = shared.self_mntns;
                         s->n_processes = shared.n_processes;
                         s->n_processes_inaccessible = shared.n_processes_inaccessible;

@@ -14,6 +14,7 @@
 #include "basic/macro.h"
 #include "holders/mount-table.h"
 #include "holders/stall-guard.h"
+#include "holders/task-walk.h"
 
 typedef enum HolderRefKind {
         HOLDER_REF_FD,           /* an open file on the device's filesystem */
@@ -107,11 +108,18 @@ typedef struct HolderScanOptions {
         const char *sys_root;
         /* Steps earlier scans stalled on, to skip (NULL: none). */
         StallGuard *stall_guard;
+        /* How to find the processes: by the kernel's task walk (task_walk,
+         * loaded by the caller; never on a fixture proc_root) or /proc.
+         * AUTO takes the task walk if there is one, and /proc when it
+         * cannot run. */
+        HolderWalk walk;
+        TaskWalk *task_walk;
 } HolderScanOptions;
 
 typedef struct HolderScan {
         dev_t dev;
         MountSource source;      /* the one actually used */
+        HolderWalk walk;         /* the one actually used: PROC or BPF */
         bool files_scanned;
         uint64_t self_mntns;     /* the scanner's own namespace */
 

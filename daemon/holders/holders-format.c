@@ -111,8 +111,9 @@ static void print_namespace(FILE *f, const HolderScan *s, const HolderNamespace 
 }
 
 static void print_summary(FILE *f, const HolderScan *s) {
-        fprintf(f, "Scanned %u processes and %u mount namespaces (%s%s) in %.1f ms",
-                s->n_processes, s->n_namespaces_scanned, mount_source_to_string(s->source),
+        fprintf(f, "Scanned %u processes (%s) and %u mount namespaces (%s%s) in %.1f ms",
+                s->n_processes, holder_walk_to_string(s->walk), s->n_namespaces_scanned,
+                mount_source_to_string(s->source),
                 s->files_scanned ? ", open files too" : "; open files not scanned, --full scans them",
                 (double) s->duration_usec / 1000.0);
         /* Skips are part of the answer: an operator must know what we could not see. */
@@ -307,6 +308,7 @@ int holders_print_json(FILE *f, const HolderScan *s, const char *device) {
         json_int(f, &first, "major", major(s->dev));
         json_int(f, &first, "minor", minor(s->dev));
         json_str(f, &first, "source", mount_source_to_string(s->source));
+        json_str(f, &first, "walk", holder_walk_to_string(s->walk));
         json_bool(f, &first, "files_scanned", s->files_scanned);
         json_u64(f, &first, "mntns", s->self_mntns);
         json_array(f, &first, "namespaces", s, s->namespaces, s->n_namespaces, sizeof(HolderNamespace), json_namespace);

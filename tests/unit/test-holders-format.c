@@ -73,6 +73,7 @@ static HolderScan *make_scan(void) {
         static StackedHolder stacked[] = { { .kind = STACKED_HOLDER, .name = "dm-9", .dev = 0 } };
         static HolderScan s = {
                 .source = MOUNT_SOURCE_LISTMOUNT,
+                .walk = HOLDER_WALK_BPF,
                 .self_mntns = 100,
                 .namespaces = ns,
                 .n_namespaces = 1,
@@ -102,7 +103,7 @@ static char *print(bool json, bool full) {
 Test(holders_format, json_is_exact_and_valid) {
         _cleanup_free_ char *j = print(true, false);
         const char *expected =
-                "{\"device\":\"/dev/dm-7\",\"major\":253,\"minor\":7,\"source\":\"listmount\","
+                "{\"device\":\"/dev/dm-7\",\"major\":253,\"minor\":7,\"source\":\"listmount\",\"walk\":\"bpf\","
                 "\"files_scanned\":false,\"mntns\":100,\"namespaces\":[{\"mntns\":200,\"mntns_id\":7,"
                 "\"ours\":false,\"mount_points\":[\"/mnt/a\\\"b\\\\xff\"],\"members\":[10,11],\"threads\":[12],"
                 "\"pinned_by\":[{\"kind\":\"mount\",\"mntns\":100,\"path\":\"/run/p\"}],"
@@ -154,6 +155,6 @@ Test(holders_format, nothing_holds) {
         cr_assert_eq(holders_print_table(f, &s, "/dev/loop3", false), 0);
         fclose(f);
         cr_assert_str_eq(buf, "Nothing holds /dev/loop3 (7:3).\n"
-                              "Scanned 0 processes and 0 mount namespaces (mountinfo, open files too) in 0.0 ms.\n");
+                              "Scanned 0 processes (auto) and 0 mount namespaces (mountinfo, open files too) in 0.0 ms.\n");
         free(buf);
 }

@@ -4,6 +4,11 @@
  * has (so the mountinfo fallback the 6.1 VM relies on is exercised too),
  * with and without the file scan, and the exact set of holders asserted.
  *
+ * Every scan runs twice, once finding processes through /proc and once
+ * through the kernel's BPF task walk, and the two reports must be the same
+ * (assert_walks_agree), so every kind of holder below is a differential
+ * test of the two walks; a random world of all kinds ends the file.
+ *
  * Every world lives in a private mount namespace of the test process, on
  * a tmpfs of its own: when a test fails or times out, its process dies,
  * its children die with it (PR_SET_PDEATHSIG), their namespaces and
@@ -13,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <sched.h>
@@ -27,11 +33,14 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl-run.h"
 #include "holders/holder-scan.h"
+#include "holders/holders-format.h"
 #include "holders/proc-util.h"
+#include "holders/task-walk.h"
 #include "loop-util.h"
 
 typedef struct World {
@@ -40,7 +49,7 @@ typedef struct World {
         char dir[80];        /* where the device gets mounted */
         char bind_dir[80];   /* a second place for it */
         char pin[80];        /* an nsfs bind mount, if any */
-        pid_t children[4];
+        pid_t children[64];
         size_t n_children;
 } World;
 
@@ -148,6 +157,9 @@ static void enter_ns(unsigned long propagation) {
  * mounted on w->dir. */
 static void enter_ns_and_mount(const World *w) {
         enter_ns(MS_SLAVE);
+        /* A copy of a mount of ours there (the random world) goes first:
+         * the kernel refuses a filesystem on top of itself. */
+        (void) umount2(w->dir, MNT_DETACH);
         if (mount(w->loop.node, w->dir, "ext4", 0, NULL) < 0)
                 _exit(12);
 }
@@ -387,13 +399,90 @@ static uint64_t mntns_of(pid_t pid) {
         return ino;
 }
 
-static HolderScan *scan(const World *w, MountSource source, bool files) {
-        HolderScanOptions o = { .dev = w->loop.devnum, .source = source, .scan_files = files };
+/* The BPF task walk, or NULL where it cannot load: then said, and a
+ * failure where every suite must run (DMWARDEN_REQUIRE_ALL=1, as in CI). */
+static TaskWalk *open_task_walk(void) {
+        _cleanup_free_ char *why = NULL;
+        TaskWalk *tw = NULL;
+        const char *require = getenv("DMWARDEN_REQUIRE_ALL");
+        int r;
+
+        r = task_walk_open(&tw, &why);
+        if (r >= 0)
+                return tw;
+        if (require && strcmp(require, "1") == 0)
+                cr_assert_fail("the BPF task walk cannot load here (%s): the walks cannot be compared", why);
+        cr_log_warn("BPF task walk not available (%s): only the /proc walk is tested", why);
+        return NULL;
+}
+
+/* A report as JSON, less what two scans of a busy machine may see
+ * differently: timings, counts of every process and namespace of the
+ * host, the walk's name, and the members of our own namespace (every
+ * process of the host). */
+static char *stable_json(const HolderScan *s) {
+        HolderScan c = *s;
+        _cleanup_free_ HolderNamespace *ns = NULL;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        ns = calloc(s->n_namespaces ?: 1, sizeof(HolderNamespace));
+        cr_assert_not_null(ns);
+        for (size_t i = 0; i < s->n_namespaces; i++) {
+                ns[i] = s->namespaces[i];
+                if (ns[i].ino == s->self_mntns)
+                        ns[i].n_members = ns[i].n_threads = 0;
+        }
+        c.namespaces = ns;
+        c.walk = HOLDER_WALK_AUTO;
+        c.duration_usec = 0;
+        c.n_processes = c.n_processes_inaccessible = c.n_processes_vanished = 0;
+        c.n_namespaces_scanned = c.n_namespaces_inaccessible = 0;
+        f = open_memstream(&text, &size);
+        cr_assert_not_null(f);
+        cr_assert_eq(holders_print_json(f, &c, "device"), 0);
+        cr_assert_eq(fclose(f), 0);
+        return text;
+}
+
+/* The same report from both walks; by = the BPF walk's. */
+static void assert_walks_agree(const HolderScan *by_proc, const HolderScan *by_bpf, const char *what) {
+        _cleanup_free_ char *a = stable_json(by_proc), *b = stable_json(by_bpf);
+
+        cr_assert_eq(by_proc->walk, HOLDER_WALK_PROC, "%s", what);
+        cr_assert_eq(by_bpf->walk, HOLDER_WALK_BPF, "%s: the BPF walk did not run", what);
+        if (strcmp(a, b) != 0) {
+                cr_log_error("%s: by /proc: %s", what, a);
+                cr_log_error("%s: by BPF:   %s", what, b);
+        }
+        cr_assert_str_eq(b, a, "%s: the BPF walk's report differs from /proc's", what);
+}
+
+static HolderScan *scan_walk(const World *w, MountSource source, bool files, TaskWalk *tw) {
+        HolderScanOptions o = { .dev = w->loop.devnum, .source = source, .scan_files = files,
+                                .walk = tw ? HOLDER_WALK_BPF : HOLDER_WALK_PROC, .task_walk = tw };
         HolderScan *s = NULL;
         int r;
 
         r = holder_scan(&o, &s);
-        cr_assert_eq(r, 0, "holder_scan(%s): %s", mount_source_to_string(source), strerror(-r));
+        cr_assert_eq(r, 0, "holder_scan(%s, %s walk): %s", mount_source_to_string(source),
+                     holder_walk_to_string(o.walk), strerror(-r));
+        return s;
+}
+
+/* A scan through /proc, checked against the BPF walk's of the same world. */
+static HolderScan *scan(const World *w, MountSource source, bool files) {
+        _cleanup_(task_walk_freep) TaskWalk *tw = open_task_walk();
+        HolderScan *s = scan_walk(w, source, files, NULL);
+
+        if (tw) {
+                _cleanup_(holder_scan_freep) HolderScan *b = scan_walk(w, source, files, tw);
+                char what[64];
+
+                snprintf(what, sizeof(what), "%s%s", mount_source_to_string(source), files ? " with files" : "");
+                assert_walks_agree(s, b, what);
+        }
         if (source != MOUNT_SOURCE_AUTO)
                 cr_assert_eq(s->source, source);
         cr_assert_eq(s->files_scanned, files);
@@ -1063,5 +1152,125 @@ Test(holder_scan, process_whose_main_thread_exited, .timeout = 120) {
         cr_assert_eq(mntns_of(m.tid), m.ino, "the second thread lives on");
 
         for_each_scan(&w, check_main_thread_gone, &m);
+        world_free(&w);
+}
+
+/* ---- a random world: both walks must agree on everything at once ---- */
+
+/* A process whose executable is on the device: a copy of /bin/sleep run
+ * from the mount, which is then detached (the exe alone keeps it). */
+static pid_t child_exe_on_device(const World *w) {
+        char path[128], exe[PATH_MAX + 1] = "";
+        ssize_t n;
+        int in, out;
+        pid_t pid;
+
+        enter_ns_and_mount(w);
+        snprintf(path, sizeof(path), "%s/sleep-%d", w->dir, (int) getpid());
+        in = open("/bin/sleep", O_RDONLY | O_CLOEXEC);
+        out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        if (in < 0 || out < 0)
+                _exit(60);
+        while ((n = read(in, exe, sizeof(exe))) > 0)
+                if (write(out, exe, (size_t) n) != n)
+                        _exit(61);
+        close(in);
+        close(out);
+        pid = fork();
+        if (pid < 0)
+                _exit(62);
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                execl(path, "sleep", "infinity", (char *) NULL);
+                _exit(63);
+        }
+        /* Until it runs the copy: its exe link then names it. */
+        snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+        for (int i = 0; i < 5000; i++) {
+                n = readlink(path, exe, sizeof(exe) - 1);
+                if (n > 0 && strncmp(exe, w->dir, strlen(w->dir)) == 0)
+                        break;
+                usleep(1000);
+        }
+        if (chdir("/") < 0 || umount2(w->dir, MNT_DETACH) < 0)
+                _exit(64);
+        return 0;
+}
+
+/* In a namespace of its own that never had the device: holds nothing. */
+static pid_t child_elsewhere(const World *w) {
+        enter_ns(MS_PRIVATE);
+        if (umount2(w->dir, MNT_DETACH) < 0 && errno != EINVAL)
+                _exit(70);
+        return 0;
+}
+
+static pid_t child_idle(const World *w) {
+        return 0;
+}
+
+/* The seed: DMWARDEN_TEST_SEED to replay a failure, else the clock. */
+static unsigned test_seed(void) {
+        const char *e = getenv("DMWARDEN_TEST_SEED");
+
+        return e ? (unsigned) strtoul(e, NULL, 0) : (unsigned) time(NULL);
+}
+
+Test(holder_scan, both_walks_agree_on_a_random_world, .timeout = 300) {
+        static const struct {
+                const char *name;
+                child_setup_t setup;
+        } kinds[] = {
+                { "mount", child_mount },
+                { "mount and fork", child_mount_and_fork },
+                { "private copy", child_unshare_private },
+                { "private copy and bind", child_unshare_private_and_bind },
+                { "cwd on a detached mount", child_cwd_detached },
+                { "device node open", child_open_node },
+                { "file open", child_open_file },
+                { "file mapped", child_map_file },
+                { "chroot", child_chroot },
+                { "exe", child_exe_on_device },
+                { "thread in its own namespace", child_thread_in_own_namespace },
+                { "thread with its own cwd", child_thread_with_own_cwd },
+                { "thread with its own files", child_thread_with_own_files },
+                { "elsewhere", child_elsewhere },
+                { "idle", child_idle },
+        };
+        _cleanup_(task_walk_freep) TaskWalk *tw = open_task_walk();
+        unsigned seed = test_seed(), n;
+        World w;
+
+        if (!tw)
+                return;  /* said why; a failure where it must run */
+        cr_log_info("random world: seed %u (DMWARDEN_TEST_SEED=%u replays it)", seed, seed);
+        srand(seed);
+        world_new(&w);
+        /* The private copies need the device mounted here when they are made. */
+        cr_assert_eq(mount(w.loop.node, w.dir, "ext4", 0, NULL), 0, "mount: %s", strerror(errno));
+        n = 16 + (unsigned) rand() % 24;
+        for (unsigned i = 0; i < n; i++) {
+                size_t k = (size_t) rand() % ELEMENTSOF(kinds);
+
+                cr_log_info("child %u: %s", i, kinds[k].name);
+                (void) spawn(&w, kinds[k].setup);
+        }
+        if (rand() % 2)
+                cr_assert_eq(umount2(w.dir, 0), 0, "the host unmounts: %s", strerror(errno));
+
+        for (int files = 0; files < 2; files++)
+                for (MountSource src = MOUNT_SOURCE_LISTMOUNT; src <= MOUNT_SOURCE_MOUNTINFO; src++) {
+                        _cleanup_(holder_scan_freep) HolderScan *p = NULL, *b = NULL;
+                        char what[96];
+
+                        if (src == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
+                                continue;
+                        snprintf(what, sizeof(what), "seed %u, %u children, %s%s", seed, n,
+                                 mount_source_to_string(src), files ? " with files" : "");
+                        p = scan_walk(&w, src, files, NULL);
+                        b = scan_walk(&w, src, files, tw);
+                        cr_assert_gt(p->n_namespaces, 0, "%s: the world holds the device", what);
+                        assert_walks_agree(p, b, what);
+                }
         world_free(&w);
 }

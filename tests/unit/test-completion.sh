@@ -69,6 +69,9 @@ expect 'dmwardenctl reap thin-a --action k' kill
 expect 'dmwardenctl --action kill reap ' thin-a thin-b other 'with\ space'
 expect 'dmwardenctl holders x --source=l' listmount
 expect 'dmwardenctl --source mountinfo holders t' thin-a thin-b
+expect 'dmwardenctl holders x --walk=' auto bpf proc
+expect 'dmwardenctl --walk bpf holders t' thin-a thin-b
+expect 'dmwardenctl holders x --w' --walk=
 # Each command its own options; before a command, all of them.
 expect 'dmwardenctl status -' -J --json -n --noheadings -o --output= -r --raw
 expect 'dmwardenctl reap x -' -J --json --action=

@@ -287,16 +287,30 @@ static bool names_number(const char *text, unsigned long long n) {
         return false;
 }
 
-/* Whether text names pid as a holder: a process entry of dmwardenctl's
- * JSON (its member lists name processes that hold nothing), or anywhere in
- * the tools' output, which lists holders only. */
+/* Whether text names pid as a holder: a "pid" key of JSON, the scanner's
+ * compact document ({"pid":N,) or dmwardenctl's libsmartcols rows
+ * ("pid": N,), whose member lists name processes that hold nothing; or
+ * anywhere in the tools' output, which lists holders only. */
 static bool names_pid(const char *text, pid_t pid) {
-        char needle[32];
-
         if (text[0] != '{')
                 return names_number(text, (unsigned long long) pid);
-        snprintf(needle, sizeof(needle), "{\"pid\":%d,", (int) pid);
-        return strstr(text, needle);
+        for (const char *p = text; (p = strstr(p, "\"pid\"")); ) {
+                char *end;
+                long n;
+
+                p += strlen("\"pid\"");
+                p += strspn(p, " \t\n");
+                if (*p != ':')
+                        continue;
+                p += 1 + strspn(p + 1, " \t\n");
+                if (*p < '0' || *p > '9')
+                        continue;  /* null: a row of a namespace no process is in */
+                n = strtol(p, &end, 10);
+                if (n == pid)
+                        return true;
+                p = end;
+        }
+        return false;
 }
 
 /* Which of the four holders an output names: by the PID of the leaked

@@ -3,8 +3,9 @@
  * processes in M mount namespaces of K mounts each, with exactly four
  * holders of a loop device (leaked, pinned, fd, ghost: see README.md),
  * then times grep over every mountinfo, fuser -m, lsof, two floors, the
- * holder scanner through each source, and dmwardenctl, and says which of
- * the four each one found.
+ * holder scanner through each source and each walk (/proc, or the BPF task
+ * walk: its load and its walk alone are timed too), and dmwardenctl with
+ * each walk, and says which of the four each one found.
  *
  * Everything it makes dies with it, even on SIGKILL: the bench first moves
  * into a private mount namespace of its own (the world's "host"), so its
@@ -35,10 +36,13 @@
 #include "holders/holder-scan.h"
 #include "holders/holders-format.h"
 #include "holders/proc-util.h"
+#include "holders/task-walk.h"
 
 typedef struct Params {
         unsigned processes, namespaces, mounts, repeat;
         const char *dmwardenctl;
+        TaskWalk *task_walk;     /* loaded once, as a long-lived scanner
+                                  * would; NULL: the BPF rows are skipped */
 } Params;
 
 /* The world: where things are, and the four holders to find. */
@@ -287,16 +291,30 @@ static bool names_number(const char *text, unsigned long long n) {
         return false;
 }
 
-/* Whether text names pid as a holder: a process entry of dmwardenctl's
- * JSON (its member lists name processes that hold nothing), or anywhere in
- * the tools' output, which lists holders only. */
+/* Whether text names pid as a holder: a "pid" key of JSON, the scanner's
+ * compact document ({"pid":N,) or dmwardenctl's libsmartcols rows
+ * ("pid": N,), whose member lists name processes that hold nothing; or
+ * anywhere in the tools' output, which lists holders only. */
 static bool names_pid(const char *text, pid_t pid) {
-        char needle[32];
-
         if (text[0] != '{')
                 return names_number(text, (unsigned long long) pid);
-        snprintf(needle, sizeof(needle), "{\"pid\":%d,", (int) pid);
-        return strstr(text, needle);
+        for (const char *p = text; (p = strstr(p, "\"pid\"")); ) {
+                char *end;
+                long n;
+
+                p += strlen("\"pid\"");
+                p += strspn(p, " \t\n");
+                if (*p != ':')
+                        continue;
+                p += 1 + strspn(p + 1, " \t\n");
+                if (*p < '0' || *p > '9')
+                        continue;  /* null: a row of a namespace no process is in */
+                n = strtol(p, &end, 10);
+                if (n == pid)
+                        return true;
+                p = end;
+        }
+        return false;
 }
 
 /* Which of the four holders an output names: by the PID of the leaked
@@ -358,8 +376,16 @@ static void run_command(const char *cmd, Run *r) {
         fclose(f);
 }
 
-static void run_scan(const World *w, MountSource source, bool files, Run *r) {
-        HolderScanOptions o = { .dev = w->dev, .source = source, .scan_files = files };
+/* With a task walk, the scan must take it (HOLDER_WALK_BPF fails rather
+ * than fall back to /proc); without, it reads /proc. */
+static void run_scan(const World *w, MountSource source, TaskWalk *task_walk, bool files, Run *r) {
+        HolderScanOptions o = {
+                .dev = w->dev,
+                .source = source,
+                .scan_files = files,
+                .walk = task_walk ? HOLDER_WALK_BPF : HOLDER_WALK_PROC,
+                .task_walk = task_walk,
+        };
         _cleanup_(holder_scan_freep) HolderScan *s = NULL;
         double start = now_ms(), cpu = self_cpu_ms();
         size_t size = 0;
@@ -372,6 +398,11 @@ static void run_scan(const World *w, MountSource source, bool files, Run *r) {
         if (k < 0) {
                 errno = -k;
                 die("holder_scan");
+        }
+        if (s->walk != o.walk) {
+                fprintf(stderr, "bench-holders: holder_scan walked %s, not %s\n", holder_walk_to_string(s->walk),
+                        holder_walk_to_string(o.walk));
+                exit(EXIT_FAILURE);
         }
         r->maxrss_kib = -1;
         f = open_memstream(&r->out, &size);
@@ -426,6 +457,47 @@ static void run_floor(proc_pid_func_t fn, Run *r) {
                 die("asprintf");
 }
 
+/* The price of the BPF walk that every dmwardenctl run pays and a
+ * long-lived scanner pays once: loading the programs (and freeing them). */
+static void run_task_walk_load(Run *r) {
+        _cleanup_free_ char *why = NULL;
+        double start = now_ms(), cpu = self_cpu_ms();
+        TaskWalk *t = NULL;
+        int k;
+
+        k = task_walk_open(&t, &why);
+        r->ms = now_ms() - start;
+        r->cpu_ms = self_cpu_ms() - cpu;
+        if (k < 0) {
+                fprintf(stderr, "bench-holders: task_walk_open: %s\n", why ?: strerror(-k));
+                exit(EXIT_FAILURE);
+        }
+        task_walk_free(t);
+        r->maxrss_kib = -1;
+        if (asprintf(&r->out, "loaded") < 0)
+                die("asprintf");
+}
+
+/* The floor of a BPF walk: the walk alone, asked about the device (every
+ * task's namespace, and which processes' files may be on it), without the
+ * mount tables or a look at a single /proc file. */
+static void run_task_walk(const Params *p, const World *w, Run *r) {
+        _cleanup_(task_walk_result_done) TaskWalkResult res = {};
+        double start = now_ms(), cpu = self_cpu_ms();
+        int k;
+
+        k = task_walk_run(p->task_walk, &w->dev, 1, &res);
+        r->ms = now_ms() - start;
+        r->cpu_ms = self_cpu_ms() - cpu;
+        if (k < 0) {
+                errno = -k;
+                die("task_walk_run");
+        }
+        r->maxrss_kib = -1;
+        if (asprintf(&r->out, "%zu tasks, %zu processes to look at", res.n_tasks, res.n_holding) < 0)
+                die("asprintf");
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
 
@@ -433,9 +505,19 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 typedef enum Method {
-        M_GREP, M_FUSER, M_LSOF, M_FLOOR, M_FLOOR_FD, M_SCAN_MOUNTINFO, M_SCAN_LISTMOUNT,
-        M_SCAN_MOUNTINFO_FILES, M_SCAN_LISTMOUNT_FILES, M_CTL, _M_MAX,
+        M_GREP, M_FUSER, M_LSOF, M_FLOOR, M_FLOOR_FD, M_BPF_LOAD, M_FLOOR_BPF, M_SCAN_MOUNTINFO,
+        M_SCAN_LISTMOUNT, M_SCAN_LISTMOUNT_BPF, M_SCAN_MOUNTINFO_FILES, M_SCAN_LISTMOUNT_FILES,
+        M_SCAN_LISTMOUNT_BPF_FILES, M_CTL, M_CTL_BPF, _M_MAX,
 } Method;
+
+/* Rows that find nothing: costs to compare against. */
+static bool method_is_floor(Method m) {
+        return IN_SET(m, M_FLOOR, M_FLOOR_FD, M_BPF_LOAD, M_FLOOR_BPF);
+}
+
+static bool method_needs_task_walk(Method m) {
+        return IN_SET(m, M_BPF_LOAD, M_FLOOR_BPF, M_SCAN_LISTMOUNT_BPF, M_SCAN_LISTMOUNT_BPF_FILES, M_CTL_BPF);
+}
 
 static const struct {
         const char *name;        /* for --skip */
@@ -446,11 +528,16 @@ static const struct {
         [M_LSOF] = { "lsof", "`lsof DEV`" },
         [M_FLOOR] = { "floor", "floor: readlink every /proc/PID/ns/mnt" },
         [M_FLOOR_FD] = { "fd-floor", "file-scan floor: open and list every /proc/PID/fd" },
+        [M_BPF_LOAD] = { "bpf-load", "BPF walk load: `task_walk_open()` (once, before the BPF rows)" },
+        [M_FLOOR_BPF] = { "bpf-floor", "BPF walk floor: `task_walk_run()` alone, every task and its files" },
         [M_SCAN_MOUNTINFO] = { "scan-mountinfo", "holder_scan, mountinfo, mounts only" },
         [M_SCAN_LISTMOUNT] = { "scan-listmount", "holder_scan, listmount, mounts only" },
+        [M_SCAN_LISTMOUNT_BPF] = { "scan-listmount-bpf", "holder_scan, listmount, BPF walk, mounts only" },
         [M_SCAN_MOUNTINFO_FILES] = { "files-mountinfo", "holder_scan, mountinfo, with file scan" },
         [M_SCAN_LISTMOUNT_FILES] = { "files-listmount", "holder_scan, listmount, with file scan" },
-        [M_CTL] = { "ctl", "`dmwardenctl holders DEV --json`" },
+        [M_SCAN_LISTMOUNT_BPF_FILES] = { "files-listmount-bpf", "holder_scan, listmount, BPF walk, with file scan" },
+        [M_CTL] = { "ctl", "`dmwardenctl holders DEV --json --walk=proc`" },
+        [M_CTL_BPF] = { "ctl-bpf", "`dmwardenctl holders DEV --json --walk=bpf`" },
 };
 
 static void run_method(Method m, const Params *p, const World *w, Run *r) {
@@ -471,16 +558,27 @@ static void run_method(Method m, const Params *p, const World *w, Run *r) {
                 return run_floor(floor_readlink, r);
         case M_FLOOR_FD:
                 return run_floor(floor_fd_dirs, r);
+        case M_BPF_LOAD:
+                return run_task_walk_load(r);
+        case M_FLOOR_BPF:
+                return run_task_walk(p, w, r);
         case M_SCAN_MOUNTINFO:
-                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, false, r);
+                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, NULL, false, r);
         case M_SCAN_LISTMOUNT:
-                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, false, r);
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, NULL, false, r);
+        case M_SCAN_LISTMOUNT_BPF:
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, p->task_walk, false, r);
         case M_SCAN_MOUNTINFO_FILES:
-                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, true, r);
+                return run_scan(w, MOUNT_SOURCE_MOUNTINFO, NULL, true, r);
         case M_SCAN_LISTMOUNT_FILES:
-                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, true, r);
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, NULL, true, r);
+        case M_SCAN_LISTMOUNT_BPF_FILES:
+                return run_scan(w, MOUNT_SOURCE_LISTMOUNT, p->task_walk, true, r);
         case M_CTL:
-                snprintf(cmd, sizeof(cmd), "exec %s holders %s --json 2>/dev/null", p->dmwardenctl, w->node);
+        case M_CTL_BPF:
+                /* The walk named either way: auto, the default, takes BPF. */
+                snprintf(cmd, sizeof(cmd), "exec %s holders %s --json --walk=%s 2>/dev/null", p->dmwardenctl,
+                         w->node, m == M_CTL ? "proc" : "bpf");
                 return run_command(cmd, r);
         default:
                 abort();
@@ -503,7 +601,7 @@ static double report(Method m, const Params *p, const World *w, double floor_ms,
                 if (r.maxrss_kib > maxrss)
                         maxrss = r.maxrss_kib;
                 if (i == 0)
-                        found = m == M_FLOOR || m == M_FLOOR_FD ? 0 : holders_found(w, r.out);
+                        found = method_is_floor(m) ? 0 : holders_found(w, r.out);
                 if (i == 0 && getenv("BENCH_DEBUG"))
                         fprintf(stderr, "%s:\n%.2000s\n", methods[m].name, r.out);
                 free(r.out);
@@ -520,7 +618,7 @@ static double report(Method m, const Params *p, const World *w, double floor_ms,
         printf("| %s | %.1f | %.1f | %.1f | %s | %s | %s |", methods[m].title, median, t[0], cpu[n / 2], ratio, faster,
                rss);
         for (unsigned h = 0; h < _HOLDER_MAX; h++)
-                printf(" %s |", m == M_FLOOR || m == M_FLOOR_FD ? "-" : found & (1U << h) ? "yes" : "no");
+                printf(" %s |", method_is_floor(m) ? "-" : found & (1U << h) ? "yes" : "no");
         printf("\n");
         fflush(stdout);
         return median;
@@ -529,8 +627,21 @@ static double report(Method m, const Params *p, const World *w, double floor_ms,
 static void usage(void) {
         fprintf(stderr, "Usage: bench-holders [--processes N] [--namespaces M] [--mounts K] [--repeat R]\n"
                         "                     [--dmwardenctl PATH] [--skip METHOD,...] [--hold]\n"
-                        "Methods: grep fuser lsof floor fd-floor scan-mountinfo scan-listmount\n"
-                        "         files-mountinfo files-listmount ctl\n");
+                        "Methods: grep fuser lsof floor fd-floor bpf-load bpf-floor scan-mountinfo\n"
+                        "         scan-listmount scan-listmount-bpf files-mountinfo files-listmount\n"
+                        "         files-listmount-bpf ctl ctl-bpf\n");
+}
+
+/* The task walk the BPF rows share; says why there is none. */
+static bool bench_open_task_walk(Params *p) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = task_walk_open(&p->task_walk, &why);
+        if (r >= 0)
+                return true;
+        fprintf(stderr, "bench-holders: no BPF task walk, its rows are skipped: %s\n", why ?: strerror(-r));
+        return false;
 }
 
 static bool in_list(const char *list, const char *name) {
@@ -589,9 +700,10 @@ int main(int argc, char *argv[]) {
                 return 77;
         }
         if (!p.dmwardenctl)
-                skip[M_CTL] = true;
+                skip[M_CTL] = skip[M_CTL_BPF] = true;
         if (!mount_source_listmount_supported())
-                skip[M_SCAN_LISTMOUNT] = skip[M_SCAN_LISTMOUNT_FILES] = true;
+                skip[M_SCAN_LISTMOUNT] = skip[M_SCAN_LISTMOUNT_FILES] = skip[M_SCAN_LISTMOUNT_BPF] =
+                        skip[M_SCAN_LISTMOUNT_BPF_FILES] = true;
 
         /* Ctrl-C must end us even when a shell started us ignoring it;
          * dying is all the cleanup there is (see the top of this file). */
@@ -623,6 +735,12 @@ int main(int argc, char *argv[]) {
                         ;
                 memset(skip, true, sizeof(skip));
         }
+        /* One task walk for all BPF rows, loaded before any is timed, as a
+         * long-lived scanner would (dmwardenctl loads it on every run; the
+         * daemon's scans do not use it yet). */
+        if (!bench_open_task_walk(&p))
+                for (Method m = 0; m < _M_MAX; m++)
+                        skip[m] = skip[m] || method_needs_task_walk(m);
         printf("| method | median ms | min ms | CPU ms | x floor | grep / this | peak RSS MiB |");
         for (unsigned h = 0; h < _HOLDER_MAX; h++)
                 printf(" %s |", holder_names[h]);
@@ -644,6 +762,7 @@ int main(int argc, char *argv[]) {
                 (void) kill(w.leaders[i], SIGKILL);
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
                 ;
+        task_walk_free(p.task_walk);
         (void) umount2(w.pin, MNT_DETACH);
         (void) umount2(w.root, MNT_DETACH);
         (void) rmdir(w.root);

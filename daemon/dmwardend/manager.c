@@ -537,6 +537,7 @@ static int manager_start_bus(Manager *m) {
                             .config = m->config,
                             .watch = m->watch,
                             .leak_handler = m->leak_handler,
+                            .walk_unavailable = m->walk_unavailable,
                             .ops = &bus_ops,
                             .userdata = m,
                     },

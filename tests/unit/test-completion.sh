@@ -69,6 +69,8 @@ expect 'dmwardenctl reap thin-a --action k' kill
 expect 'dmwardenctl --action kill reap ' thin-a thin-b other 'with\ space'
 expect 'dmwardenctl holders x --source=l' listmount
 expect 'dmwardenctl --source mountinfo holders t' thin-a thin-b
+expect 'dmwardenctl holders x --walk=' auto bpf proc
+expect 'dmwardenctl --walk bpf holders t' thin-a thin-b
 # Each command its own options; before a command, all of them.
 expect 'dmwardenctl status -' -J --json -n --noheadings -o --output= -r --raw
 expect 'dmwardenctl reap x -' -J --json --action=
@@ -81,6 +83,7 @@ expect 'dmwardenctl status --v' ''
 expect 'dmwardenctl list -o n' name
 expect 'dmwardenctl holders x -o pid,k' pid,kind
 expect 'dmwardenctl status --output=engine-p' engine-pid
+expect 'dmwardenctl status -o last-scan,wa' last-scan,watched last-scan,walk last-scan,walk-unavailable
 
 echo "1..$((passed + failed))"
 echo "completion: $passed passed, $failed failed"

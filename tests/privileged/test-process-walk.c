@@ -2,7 +2,8 @@
 /* How dmwardend's holder scans find processes ([Watch] ProcessWalk=): with
  * the BPF task walk where it loads, else by /proc, and by /proc when told
  * to; the bus, dmwardenctl status and the log say which, and why not BPF.
- * ProcessWalk=bpf where the walk cannot load refuses to start. */
+ * The walk is chosen at start-up, not by a reload. ProcessWalk=bpf where
+ * the walk cannot load refuses to start. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,10 +60,19 @@ static bool walk_loads(char **ret_reason) {
         return r >= 0;
 }
 
-/* A world in watch-only mode with this test as "the engine", its [Watch]
- * section ending in watch_extra, and nothing reaped or removed. */
+/* Watch-only mode with this test as "the engine", the [Watch] section
+ * ending in watch_extra, and nothing reaped or removed. */
+static void world_begin_config(const char *watch_extra) {
+        char config[512];
+
+        snprintf(config, sizeof(config),
+                 "[Engine]\nPIDFile=@DIR@/self.pid\n[Watch]\n%s[Policy]\nAction=report\nRemove=no\n", watch_extra);
+        world_write_config(&world, config);
+}
+
+/* A world with that configuration. */
 static void world_begin(const char *watch_extra) {
-        char pid_file[128], config[512];
+        char pid_file[128];
         FILE *f;
 
         world_init(&world);
@@ -72,9 +82,7 @@ static void world_begin(const char *watch_extra) {
         cr_assert_not_null(f);
         fprintf(f, "%d\n", (int) getpid());
         cr_assert_eq(fclose(f), 0);
-        snprintf(config, sizeof(config),
-                 "[Engine]\nPIDFile=@DIR@/self.pid\n[Watch]\n%s[Policy]\nAction=report\nRemove=no\n", watch_extra);
-        world_write_config(&world, config);
+        world_begin_config(watch_extra);
 }
 
 /* A process in a mount namespace of its own (not the engine's) that holds
@@ -203,6 +211,13 @@ Test(process_walk, auto_takes_the_bpf_walk_where_it_loads) {
                           "%s", world_log(&world));
         else
                 cr_assert(strstr(world_log(&world), "the BPF task walk cannot be loaded"), "%s", world_log(&world));
+
+        /* A reload cannot swap the walk: it says so, and scans go on. */
+        world_begin_config("ProcessWalk=proc\n");
+        cr_assert_eq(kill(world.pid, SIGHUP), 0);
+        cr_assert(world_wait_log(&world, "ProcessWalk=proc applies from the next start", WAIT_MS), "%s",
+                  world_log(&world));
+        scan_and_expect_walk(want);
 }
 
 Test(process_walk, proc_is_taken_when_configured) {

@@ -431,8 +431,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
          * that changed no device: introspection says they do not signal. */
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
         SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
-        /* Walks over /proc the holder scans made: one a pass for every
-         * device's mounts, one more per device whose files are looked at. */
+        /* Walks over the processes (through /proc, or in the kernel) the
+         * holder scans made: one a pass for every device's mounts, one
+         * more per device whose files are looked at. */
         SD_BUS_PROPERTY("ProcWalks", "t", property_get_stats, 0, 0),
         /* How the last scan found the processes ("bpf", "proc"; before
          * any, the walk to be tried): it moves with scans as the above do.

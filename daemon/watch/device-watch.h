@@ -49,7 +49,7 @@ typedef struct DeviceWatchStats {
         usec_t last_scan_usec;          /* CLOCK_REALTIME, end of the last pass */
         usec_t last_scan_duration_usec;
         unsigned n_scans;               /* scan passes */
-        uint64_t n_proc_walks;          /* walks over /proc the scans made */
+        uint64_t n_proc_walks;          /* walks over the processes the scans made */
         HolderWalk walk;                /* the last finished scan's, PROC or BPF;
                                          * before any, the one to be tried */
 } DeviceWatchStats;

@@ -99,6 +99,25 @@ static int property_get_stats(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "t", s.last_scan_duration_usec);
 }
 
+/* The walk the last scan used: "bpf" or "proc". */
+static int property_get_process_walk(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Bus *b = ASSERT_PTR(userdata);
+        DeviceWatchStats s = { .walk = HOLDER_WALK_PROC };
+
+        if (b->watch)
+                device_watch_stats(b->watch, &s);
+        return sd_bus_message_append(reply, "s", holder_walk_to_string(s.walk));
+}
+
+static int property_get_process_walk_unavailable(sd_bus *bus, const char *path, const char *interface,
+                                                 const char *property, sd_bus_message *reply, void *userdata,
+                                                 sd_bus_error *error) {
+        const Bus *b = ASSERT_PTR(userdata);
+
+        return sd_bus_message_append(reply, "s", strempty(b->walk_unavailable));
+}
+
 static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         const Bus *b = ASSERT_PTR(userdata);
@@ -412,9 +431,16 @@ const sd_bus_vtable bus_manager_vtable[] = {
          * that changed no device: introspection says they do not signal. */
         SD_BUS_PROPERTY("LastScanUSec", "t", property_get_stats, 0, 0),
         SD_BUS_PROPERTY("LastScanDurationUSec", "t", property_get_stats, 0, 0),
-        /* Walks over /proc the holder scans made: one a pass for every
-         * device's mounts, one more per device whose files are looked at. */
+        /* Walks over the processes (through /proc, or in the kernel) the
+         * holder scans made: one a pass for every device's mounts, one
+         * more per device whose files are looked at. */
         SD_BUS_PROPERTY("ProcWalks", "t", property_get_stats, 0, 0),
+        /* How the last scan found the processes ("bpf", "proc"; before
+         * any, the walk to be tried): it moves with scans as the above do.
+         * Why there is no BPF walk ("" when there is) is settled at start. */
+        SD_BUS_PROPERTY("ProcessWalk", "s", property_get_process_walk, 0, 0),
+        SD_BUS_PROPERTY("ProcessWalkUnavailable", "s", property_get_process_walk_unavailable, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LeakedBytes", "t", property_get_leaked_bytes, 0, 0),
         SD_BUS_PROPERTY("Pools", "a" BUS_POOL, property_get_pools, 0, 0),
 

@@ -46,6 +46,7 @@ typedef struct Bus {
         const Config *config;           /* bus_set_config() after a reload */
         DeviceWatch *watch;
         LeakHandler *leak_handler;
+        const char *walk_unavailable;   /* why scans have no BPF task walk; "": they have */
         const BusOps *ops;
         void *userdata;
         PolkitQuery *polkit_queries;    /* owned: the calls waiting for polkit */

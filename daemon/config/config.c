@@ -75,6 +75,7 @@ static const ConfigItem config_items[] = {
         ITEM("Watch", "ReconcileSec", sec, reconcile_usec, NULL),
         ITEM("Watch", "SettleSec", sec, settle_usec, NULL),
         ITEM("Watch", "ScanTimeoutSec", sec, scan_timeout_usec, NULL),
+        ITEM("Watch", "ProcessWalk", enum, process_walk, holder_walk_names),
         ITEM("Watch", "UdevReceiveBuffer", size, udev_receive_buffer, udev_receive_buffer_range),
 
         ITEM("Policy", "Action", enum, action, reap_action_names),
@@ -123,6 +124,7 @@ int config_new(Config **ret) {
                 /* A scan of 10,000 processes takes about 1 s; four stalled
                  * scans in a row stay well inside WatchdogSec=2min. */
                 .scan_timeout_usec = 10 * USEC_PER_SEC,
+                .process_walk = HOLDER_WALK_AUTO,
                 .udev_receive_buffer = 8 * 1024 * 1024,
                 .action = REAP_DETACH,
                 .grace_usec = 10 * USEC_PER_SEC,

@@ -8,6 +8,7 @@
 
 #include "basic/macro.h"
 #include "basic/time-util.h"
+#include "shared/holder-walk.h"
 #include "shared/reap-action.h"
 
 #define CONFIG_DEFAULT_PATH DMWARDEN_CONFIG_PATH /* sysconfdir/dmwarden/dmwarden.conf */
@@ -64,6 +65,7 @@ typedef struct Config {
         usec_t reconcile_usec;
         usec_t settle_usec;             /* unmounted and held this long: let go */
         usec_t scan_timeout_usec;       /* a holder scan's deadline; 0: none */
+        HolderWalk process_walk;        /* how scans find processes; read at start-up */
         size_t udev_receive_buffer;     /* bytes; the kernel doubles it */
 
         /* [Policy] */

@@ -181,6 +181,8 @@ static const CtlProperty manager_properties[] = {
         MANAGER_PROPERTY("DevicesRemoved", 't', devices_removed),
         MANAGER_PROPERTY("LastScanUSec", 't', last_scan_usec),
         MANAGER_PROPERTY("LastScanDurationUSec", 't', last_scan_duration_usec),
+        MANAGER_PROPERTY("ProcessWalk", 's', process_walk),
+        MANAGER_PROPERTY("ProcessWalkUnavailable", 's', process_walk_unavailable),
         {},
 };
 

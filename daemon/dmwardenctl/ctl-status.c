@@ -23,6 +23,8 @@ static const CtlColumn status_columns[] = {
         CTL_COLUMN("DEVICES-REMOVED", CTL_CELL_U64, CtlManager, devices_removed, true),
         CTL_COLUMN("LAST-SCAN", CTL_CELL_TIMESTAMP, CtlManager, last_scan_usec, true),
         CTL_COLUMN("LAST-SCAN-TOOK", CTL_CELL_TIMESPAN, CtlManager, last_scan_duration_usec, true),
+        CTL_COLUMN("WALK", CTL_CELL_STRING, CtlManager, process_walk, true),
+        CTL_COLUMN("WALK-UNAVAILABLE", CTL_CELL_STRING, CtlManager, process_walk_unavailable, true),
         CTL_COLUMN("LEAKED-BYTES", CTL_CELL_U64, CtlManager, leaked_bytes, true),
         CTL_COLUMN("POOLS", CTL_CELL_STRING, CtlManager, pools, true),
 };

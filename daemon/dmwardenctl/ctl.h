@@ -52,6 +52,8 @@ typedef struct CtlManager {
         uint64_t devices_removed;
         uint64_t last_scan_usec;
         uint64_t last_scan_duration_usec;
+        const char *process_walk;       /* "bpf", "proc"; NULL: an older daemon */
+        const char *process_walk_unavailable;
         uint64_t leaked_bytes;          /* in every pool (from Pools) */
         const char *pools;              /* each pool's fill, one text */
 } CtlManager;

@@ -136,6 +136,11 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         }
+        /* Refused like a bad configuration: the host cannot do what it asks
+         * for, and restarting would not change that. */
+        r = manager_load_walk(m);
+        if (r < 0)
+                return r == -ENOMEM ? EXIT_FAILURE : EXIT_NOTCONFIGURED;
         r = manager_start(m);
         if (r < 0)
                 return EXIT_FAILURE;

@@ -42,6 +42,11 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
         if (r < 0)
                 return r;
 
+        m->walk = HOLDER_WALK_PROC;
+        m->walk_unavailable = strdup("not loaded");
+        if (!m->walk_unavailable)
+                return -ENOMEM;
+
         m->config = TAKE_PTR(owned);
         *ret = TAKE_PTR(m);
         return 0;
@@ -59,6 +64,7 @@ Manager *manager_free(Manager *m) {
         /* Before the watch: it holds pointers to the watch's devices. */
         m->leak_handler = leak_handler_free(m->leak_handler);
         m->watch = device_watch_free(m->watch);
+        manager_walk_done(m);
         m->watched = engine_watched_free(m->watched);
         if (m->engine) {
                 /* An engine left running keeps its pin below the runtime
@@ -225,6 +231,7 @@ int manager_reload(Manager *m) {
                 return log_error_errno(r, "Failed to load configuration %s, keeping the running one: %m",
                                        m->config_path);
 
+        manager_walk_reloaded(m, config);
         /* The engine keeps running as it was started; a changed ExecStart=
          * or Propagation= applies at its next start. */
         if (m->engine)
@@ -489,6 +496,7 @@ static int manager_start_devices(Manager *m) {
                              &m->watch);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the device watch: %m");
+        device_watch_set_walk(m->watch, m->walk, m->task_walk);
         r = leak_handler_new(m->event, m->config, m->watch, &leak_handler_ops, m, &m->leak_handler);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up leak handling: %m");
@@ -529,6 +537,7 @@ static int manager_start_bus(Manager *m) {
                             .config = m->config,
                             .watch = m->watch,
                             .leak_handler = m->leak_handler,
+                            .walk_unavailable = m->walk_unavailable,
                             .ops = &bus_ops,
                             .userdata = m,
                     },

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine/engine-watched.h"
+#include "holders/task-walk.h"
 #include "dmwardend/metrics-file.h"
 #include "reap/leak-handler.h"
 #include "reap/pool-warning.h"
@@ -31,6 +32,12 @@ typedef struct Manager {
 
         DeviceWatch *watch;
         LeakHandler *leak_handler;      /* alerts, reaping, removal */
+        /* How scans find processes (manager-walk.c): ProcessWalk= as at
+         * start-up, the BPF programs (NULL: none), and why there are none
+         * ("" when there are). */
+        HolderWalk walk;
+        TaskWalk *task_walk;
+        char *walk_unavailable;
         char *device_source_dir;        /* tests: a directory source instead of dm */
 
         Bus *bus;                       /* NULL when running without the bus */
@@ -69,6 +76,15 @@ void manager_set_argv(Manager *m, char **argv);
 
 /* How manager_reload() loads the configuration: as it was at start-up. */
 void manager_set_config_flags(Manager *m, ConfigLoadFlags flags);
+
+/* Loads the BPF task walk unless ProcessWalk=proc, and logs which walk the
+ * scans will use. Before manager_start(); without it (tests) scans read
+ * /proc. -ENOMEM, or with ProcessWalk=bpf why the walk cannot be loaded
+ * (logged): the daemon must not start then. */
+int manager_load_walk(Manager *m);
+/* A reload cannot change the walk; says so when config would. */
+void manager_walk_reloaded(Manager *m, const Config *config);
+void manager_walk_done(Manager *m);
 
 /* Sets up event sources and starts the engine; separate from allocation so
  * a half-started manager is still freed cleanly. */

@@ -52,6 +52,7 @@ int metrics_collect(DeviceWatch *w, LeakHandler *h, const Engine *e, MetricsSnap
         device_watch_stats(w, &stats);
         s.last_scan_duration_usec = stats.last_scan_duration_usec;
         s.scans = stats.n_scans;
+        s.walk = holder_walk_to_string(stats.walk);
         *ret = s;
         return 0;
 }
@@ -137,9 +138,12 @@ static void format_daemon(FILE *f, const MetricsSnapshot *s) {
         seconds(f, s->last_scan_duration_usec);
         header(f, "dmwarden_scans_total", "counter", "Scan passes.");
         fprintf(f, "dmwarden_scans_total %" PRIu64 "\n", s->scans);
-        header(f, "dmwarden_build_info", "gauge", "dmwarden's version, as a label; always 1.");
+        header(f, "dmwarden_build_info", "gauge",
+               "dmwarden's version and how the last scan found processes, as labels; always 1.");
         fputs("dmwarden_build_info{version=", f);
         label_value(f, s->version);
+        fputs(",walk=", f);
+        label_value(f, strempty(s->walk));
         fputs("} 1\n", f);
 }
 

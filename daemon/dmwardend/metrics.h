@@ -21,6 +21,7 @@ typedef struct MetricsPool {
 
 typedef struct MetricsSnapshot {
         const char *version;
+        const char *walk;               /* how the last scan found processes: "bpf", "proc" */
         unsigned devices[_DEVICE_STATE_MAX];    /* watched devices by state */
         LeakCounters counters;
         uint64_t leaked_bytes;

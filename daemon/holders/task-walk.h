@@ -7,7 +7,7 @@
  * root, executable or mappings may reference the devices asked about.
  * holder-scan.c reads /proc for those few only. Available where dmwarden
  * was built with libbpf (-Dbpf) and the kernel has BTF and lets us load
- * BPF programs; holder_walk_open() says why not otherwise. */
+ * BPF programs; task_walk_open() says why not otherwise. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,16 +15,7 @@
 #include <sys/types.h>
 
 #include "basic/macro.h"
-
-typedef enum HolderWalk {
-        HOLDER_WALK_AUTO,        /* BPF where it loads, else /proc */
-        HOLDER_WALK_PROC,
-        HOLDER_WALK_BPF,
-        _HOLDER_WALK_MAX,
-} HolderWalk;
-
-const char *holder_walk_to_string(HolderWalk w);
-HolderWalk holder_walk_from_string(const char *s);  /* -EINVAL if none */
+#include "shared/holder-walk.h"
 
 /* The loaded programs. Thread-safe: walks through one TaskWalk run one at
  * a time, and a walk that finds another under way says -EBUSY at once

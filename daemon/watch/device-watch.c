@@ -79,6 +79,8 @@ struct DeviceWatch {
         size_t n_pass_waiters;
         StallGuard *stall_guard;        /* steps abandoned scans wait in */
         bool stall_logged;
+        HolderWalk walk;
+        TaskWalk *task_walk;            /* borrowed; NULL: none */
 
         DeviceWatchStats stats;
 };
@@ -529,6 +531,8 @@ static void on_scan_result(ScanBatch *b, size_t i, int r, HolderScan *scan, void
         Device *d = find_target(w, i);
 
         (void) b;
+        if (owned)
+                w->stats.walk = owned->walk;
         if (!d)
                 return;  /* dropped meanwhile */
         if (r < 0) {
@@ -597,7 +601,7 @@ static int add_target(DeviceWatch *w, ScanRequest **requests, const Device *d) {
         (*requests)[w->n_targets++] = (ScanRequest) {
                 .options = { .dev = d->info.dev, .source = MOUNT_SOURCE_AUTO,
                              .scan_files = d->info.open_count == OPEN_COUNT_UNKNOWN,
-                             .stall_guard = w->stall_guard },
+                             .stall_guard = w->stall_guard, .walk = w->walk, .task_walk = w->task_walk },
                 .open_count = d->info.open_count,
         };
         return 0;
@@ -886,6 +890,7 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
         w->userdata = userdata;
         w->mountinfo_fd = -EBADF;
         w->engine_pid = -1;
+        device_watch_set_walk(w, HOLDER_WALK_PROC, NULL);
         r = scan_limit_new(MAX_STALLED_SCANS, &w->scan_limit);
         if (r < 0)
                 return r;
@@ -962,6 +967,12 @@ int device_watch_start(DeviceWatch *w) {
         open_engine_mounts(w);
         w->resync_pending = true;
         return run_pass(w);
+}
+
+void device_watch_set_walk(DeviceWatch *w, HolderWalk walk, TaskWalk *task_walk) {
+        w->walk = walk;
+        w->task_walk = task_walk;
+        w->stats.walk = task_walk && walk != HOLDER_WALK_PROC ? HOLDER_WALK_BPF : HOLDER_WALK_PROC;
 }
 
 void device_watch_set_config(DeviceWatch *w, const Config *config) {

@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "config/config.h"
+#include "holders/task-walk.h"
 #include "watch/device-source.h"
 #include "watch/device.h"
 
@@ -48,7 +49,9 @@ typedef struct DeviceWatchStats {
         usec_t last_scan_usec;          /* CLOCK_REALTIME, end of the last pass */
         usec_t last_scan_duration_usec;
         unsigned n_scans;               /* scan passes */
-        uint64_t n_proc_walks;          /* walks over /proc the scans made */
+        uint64_t n_proc_walks;          /* walks over the processes the scans made */
+        HolderWalk walk;                /* the last finished scan's, PROC or BPF;
+                                         * before any, the one to be tried */
 } DeviceWatchStats;
 
 /* A pass of scans ended: r 0, or why some device could not be scanned
@@ -63,6 +66,11 @@ int device_watch_new(sd_event *event, const Config *config, DeviceSource *source
                      DeviceWatch **ret);
 DeviceWatch *device_watch_free(DeviceWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DeviceWatch *, device_watch_free);
+
+/* How scans find the processes (holder-scan.h): walk as configured, and
+ * task_walk (NULL: none), borrowed, to outlive the watch. Before
+ * device_watch_start(); the default is /proc's walk. */
+void device_watch_set_walk(DeviceWatch *w, HolderWalk walk, TaskWalk *task_walk);
 
 /* Enumerates, starts the first scan of everything, then follows events.
  * Holder scans run off the loop (watch/scan-worker.h): a pass settles

@@ -218,7 +218,8 @@ Test(bus, introspection_tells_the_truth) {
         static const char *const manager_properties[] = {
                 "Version", "EngineState", "EnginePID", "EngineNamespace", "EngineNamespacePath", "Propagation",
                 "DefaultAction", "WatchedDevices", "LeakedDevices", "HoldersReaped", "DevicesRemoved",
-                "LastScanUSec", "LastScanDurationUSec", "ProcWalks", "LeakedBytes", "Pools",
+                "LastScanUSec", "LastScanDurationUSec", "ProcWalks", "ProcessWalk", "ProcessWalkUnavailable",
+                "LeakedBytes", "Pools",
         };
         static const char *const device_properties[] = {
                 "Name", "UUID", "Major", "Minor", "Target", "Pool", "OpenCount", "State", "Holders",
@@ -236,6 +237,8 @@ Test(bus, introspection_tells_the_truth) {
         assert_property_flag(manager, "Version", "const");
         assert_property_flag(manager, "WatchedDevices", NULL);
         assert_property_flag(manager, "LastScanUSec", "\"false\"");
+        assert_property_flag(manager, "ProcessWalk", "\"false\"");
+        assert_property_flag(manager, "ProcessWalkUnavailable", "const");
 
         cr_assert(strstr(device, "<interface name=\"" BUS_DEVICE_INTERFACE "\""), "%s", device);
         for (size_t i = 0; i < sizeof(device_properties) / sizeof(device_properties[0]); i++)

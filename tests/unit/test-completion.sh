@@ -84,6 +84,7 @@ expect 'dmwardenctl status --v' ''
 expect 'dmwardenctl list -o n' name
 expect 'dmwardenctl holders x -o pid,k' pid,kind
 expect 'dmwardenctl status --output=engine-p' engine-pid
+expect 'dmwardenctl status -o last-scan,wa' last-scan,watched last-scan,walk last-scan,walk-unavailable
 
 echo "1..$((passed + failed))"
 echo "completion: $passed passed, $failed failed"

@@ -62,6 +62,7 @@ Test(config, defaults_need_no_file) {
         cr_assert_eq(c->udev_receive_buffer, 8 * 1024 * 1024);
         cr_assert_eq(c->action, REAP_DETACH);
         cr_assert_eq(c->remove, REMOVE_DEFERRED);
+        cr_assert_eq(c->process_walk, HOLDER_WALK_AUTO, "the BPF walk where it loads, else /proc");
         cr_assert_eq(strv_length(c->targets), 1);
         cr_assert_str_eq(c->targets[0], "thin");
         cr_assert(strv_contains(c->protect_units, "dbus.service"));
@@ -90,6 +91,7 @@ Test(config, every_key_parsed) {
         cr_assert_str_eq(c->uuid_prefixes[0], "LVM-");
         cr_assert_str_eq(c->pools[0], "docker-*-pool");
         cr_assert_eq(c->reconcile_usec, 30 * USEC_PER_SEC);
+        cr_assert_eq(c->process_walk, HOLDER_WALK_PROC);
         cr_assert_eq(c->udev_receive_buffer, 512 * 1024);
         cr_assert_eq(c->action, REAP_KILL);
         cr_assert_eq(c->grace_usec, 3 * USEC_PER_SEC);
@@ -170,6 +172,10 @@ Test(config, rejects_unknown_section) {
 
 Test(config, rejects_bad_enum_value) {
         EXPECT_REJECTED("bad-enum.conf", 2, "[Policy]", "Action=nuke", "report, detach, restart-unit, kill");
+}
+
+Test(config, rejects_a_walk_that_is_none_of_the_three) {
+        EXPECT_REJECTED("bad-walk.conf", 2, "[Watch]", "ProcessWalk=ebpf", "auto, proc, bpf");
 }
 
 Test(config, rejects_bad_number) {
@@ -371,7 +377,7 @@ Test(config, dump_of_defaults_lists_every_key) {
                 "Propagation=slave\n", "PIDFile=\n", "Restart=on-failure\n",
                 "RestartSec=2s\n", "StopTimeoutSec=1min 30s\n", "StartLimitIntervalSec=10min\n",
                 "StartLimitBurst=5\n", "Target=thin\n", "Name=\n", "UUIDPrefix=\n", "Pool=\n",
-                "ReconcileSec=5min\n", "SettleSec=5s\n", "UdevReceiveBuffer=8M\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
+                "ReconcileSec=5min\n", "SettleSec=5s\n", "ProcessWalk=auto\n", "UdevReceiveBuffer=8M\n", "Action=detach\n", "GraceSec=10s\n", "ProtectUnits=dbus.service ",
                 "ProtectComms=\n", "Remove=deferred\n",
         };
         _cleanup_(config_freep) Config *c = NULL;

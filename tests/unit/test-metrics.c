@@ -19,6 +19,7 @@ static MetricsPool pools[] = {
 static char *formatted(void) {
         MetricsSnapshot s = {
                 .version = "1.2.3",
+                .walk = "bpf",
                 .leaked_bytes = 3,
                 .oldest_leak_usec = 1700000000123456ULL,
                 .pools = pools,
@@ -57,7 +58,7 @@ Test(metrics, names_units_and_labels) {
         cr_assert(strstr(t, "dmwarden_oldest_leak_start_time_seconds 1700000000.123456\n"), "%s", t);
         cr_assert(strstr(t, "dmwarden_scan_duration_seconds 0.001500\n"), "seconds, not µs: %s", t);
         cr_assert(strstr(t, "dmwarden_engine_restarts_total 2\n"), "%s", t);
-        cr_assert(strstr(t, "dmwarden_build_info{version=\"1.2.3\"} 1\n"), "%s", t);
+        cr_assert(strstr(t, "dmwarden_build_info{version=\"1.2.3\",walk=\"bpf\"} 1\n"), "%s", t);
 }
 
 /* promtool (Debian: prometheus) lints the very bytes the writer puts in

@@ -68,7 +68,7 @@ assert "the program's mapping named" names "$exe_holder" map
 assert "the open node named" names "$node_holder" device-node
 
 # dmwardend: the BPF walk by default, said on the bus and at start.
-assert "dmwardend says which walk it uses" dmwarden_journal_says "BPF task walk"
+assert "dmwardend says it scans with the BPF walk" dmwarden_journal_says "find processes with the BPF task walk"
 engine_let_go bwalk
 wait_for 120 "the leak alert for bwalk" alert_seen "$ALERT_LEAK_DETECTED" bwalk
 assert_eq "$(dmwarden_manager_property ProcessWalk)" 's "bpf"' "ProcessWalk after the leak's scan"

@@ -174,7 +174,7 @@ static void log_bad_device(const char *arg, int r) {
  * it, or always where nobody counts opens, or when asked with --full. */
 static int scan(const Arguments *args, dev_t dev, HolderScan **ret, int *ret_open_count) {
         _cleanup_(scan_limit_unrefp) ScanLimit *limit = NULL;
-        _cleanup_(task_walk_freep) TaskWalk *task_walk = NULL;
+        _cleanup_(task_walk_unrefp) TaskWalk *task_walk = NULL;
         HolderScanOptions o = { .dev = dev, .source = args->source, .describe_all = args->full, .walk = args->walk };
         unsigned open_count = 0;
         int r;

@@ -56,9 +56,9 @@ void manager_walk_reloaded(Manager *m, const Config *config) {
 }
 
 void manager_walk_done(Manager *m) {
-        /* Scans abandoned at their deadline may still run in their
-         * threads; task_walk_free() leaves a walk under way be. */
-        m->task_walk = task_walk_free(m->task_walk);
+        /* Scans abandoned at their deadline hold references of their own:
+         * the programs stay loaded until the last of them lets go. */
+        m->task_walk = task_walk_unref(m->task_walk);
         free(m->walk_unavailable);
         m->walk_unavailable = NULL;
 }

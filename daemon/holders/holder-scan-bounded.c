@@ -86,6 +86,7 @@ static void scan_job_release(ScanJob *j) {
         free(j->sys_root);
         scan_limit_unref(j->limit);
         stall_guard_unref(j->options.stall_guard);
+        task_walk_unref(j->options.task_walk);
         pthread_cond_destroy(&j->finished);
         pthread_mutex_destroy(&j->lock);
         free(j);
@@ -145,8 +146,10 @@ static int scan_job_new(const HolderScanOptions *o, unsigned open_count, ScanLim
         pthread_mutex_init(&j->lock, NULL);
         j->refs = 1;
         j->limit = scan_limit_ref(limit);
-        /* An abandoned thread leaves its steps when it comes back. */
+        /* An abandoned thread leaves its steps when it comes back, and
+         * keeps the task walk it may still use. */
         j->options.stall_guard = stall_guard_ref(o->stall_guard);
+        j->options.task_walk = task_walk_ref(o->task_walk);
         *ret = j;
         return 0;
 }

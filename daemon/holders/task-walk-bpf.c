@@ -11,6 +11,7 @@
  * but its headers. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define PROC_PID_INIT_INO 0xEFFFFFFCU
 
 struct TaskWalk {
+        atomic_uint n_ref;
         struct task_walk *skel;
         pthread_mutex_t lock;
         __u32 wanted[TASK_WALK_MAX_DEVS];   /* in the map now */
@@ -83,18 +85,20 @@ int task_walk_open(TaskWalk **ret, char **ret_reason) {
                 return set_reason(ret_reason, r, "cannot load the BPF task iterators (kernel 5.12 or later)");
         }
         pthread_mutex_init(&w->lock, NULL);
+        atomic_init(&w->n_ref, 1);
         *ret = TAKE_PTR(w);
         return 0;
 }
 
-TaskWalk *task_walk_free(TaskWalk *w) {
-        if (!w)
+TaskWalk *task_walk_ref(TaskWalk *w) {
+        if (w)
+                atomic_fetch_add(&w->n_ref, 1);
+        return w;
+}
+
+TaskWalk *task_walk_unref(TaskWalk *w) {
+        if (!w || atomic_fetch_sub(&w->n_ref, 1) > 1)
                 return NULL;
-        /* A walk a scan gave up on may still be under way in its thread:
-         * then leave it all be (this only happens at exit). */
-        if (pthread_mutex_trylock(&w->lock) != 0)
-                return NULL;
-        pthread_mutex_unlock(&w->lock);
         task_walk__destroy(w->skel);
         pthread_mutex_destroy(&w->lock);
         free(w);

@@ -13,7 +13,11 @@ int task_walk_open(TaskWalk **ret, char **ret_reason) {
         return -EOPNOTSUPP;
 }
 
-TaskWalk *task_walk_free(TaskWalk *w) {
+TaskWalk *task_walk_ref(TaskWalk *w) {
+        return w;
+}
+
+TaskWalk *task_walk_unref(TaskWalk *w) {
         return NULL;
 }
 

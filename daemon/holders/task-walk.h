@@ -17,9 +17,11 @@
 #include "basic/macro.h"
 #include "shared/holder-walk.h"
 
-/* The loaded programs. Thread-safe: walks through one TaskWalk run one at
- * a time, and a walk that finds another under way says -EBUSY at once
- * rather than wait behind it. */
+/* The loaded programs, reference-counted: each scan's copy of its options
+ * holds a reference, so a scan abandoned at its deadline keeps what it may
+ * still walk with. Thread-safe: walks through one TaskWalk run one at a
+ * time, and a walk that finds another under way says -EBUSY at once rather
+ * than wait behind it. */
 typedef struct TaskWalk TaskWalk;
 
 /* Loads the programs. -EOPNOTSUPP (built without libbpf, no BTF, another
@@ -27,8 +29,10 @@ typedef struct TaskWalk TaskWalk;
  * lockdown), or why loading failed; *ret_reason (optional) says it in
  * words, for the log and dmwardenctl. */
 int task_walk_open(TaskWalk **ret, char **ret_reason);
-TaskWalk *task_walk_free(TaskWalk *w);
-DEFINE_TRIVIAL_CLEANUP_FUNC(TaskWalk *, task_walk_free);
+/* Both take NULL; unref returns NULL and unloads with the last reference. */
+TaskWalk *task_walk_ref(TaskWalk *w);
+TaskWalk *task_walk_unref(TaskWalk *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(TaskWalk *, task_walk_unref);
 
 typedef struct TaskWalkTask {
         pid_t tid;

@@ -46,6 +46,7 @@ static void requests_free(ScanRequest *r, size_t n) {
                 free((char *) r[i].options.proc_root);
                 free((char *) r[i].options.sys_root);
                 stall_guard_unref(r[i].options.stall_guard);
+                task_walk_unref(r[i].options.task_walk);
         }
         free(r);
 }
@@ -81,6 +82,7 @@ static int copy_requests(const ScanRequest *from, size_t n, ScanRequest **ret) {
                 r[i].options.proc_root = o->proc_root ? strdup(o->proc_root) : NULL;
                 r[i].options.sys_root = o->sys_root ? strdup(o->sys_root) : NULL;
                 r[i].options.stall_guard = o->stall_guard ? stall_guard_ref(o->stall_guard) : NULL;
+                r[i].options.task_walk = task_walk_ref(o->task_walk);
                 if ((o->proc_root && !r[i].options.proc_root) || (o->sys_root && !r[i].options.sys_root)) {
                         requests_free(r, i + 1);
                         return -ENOMEM;

@@ -472,7 +472,7 @@ static void run_task_walk_load(Run *r) {
                 fprintf(stderr, "bench-holders: task_walk_open: %s\n", why ?: strerror(-k));
                 exit(EXIT_FAILURE);
         }
-        task_walk_free(t);
+        task_walk_unref(t);
         r->maxrss_kib = -1;
         if (asprintf(&r->out, "loaded") < 0)
                 die("asprintf");
@@ -762,7 +762,7 @@ int main(int argc, char *argv[]) {
                 (void) kill(w.leaders[i], SIGKILL);
         while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
                 ;
-        task_walk_free(p.task_walk);
+        task_walk_unref(p.task_walk);
         (void) umount2(w.pin, MNT_DETACH);
         (void) umount2(w.root, MNT_DETACH);
         (void) rmdir(w.root);

@@ -473,7 +473,7 @@ static HolderScan *scan_walk(const World *w, MountSource source, bool files, Tas
 
 /* A scan through /proc, checked against the BPF walk's of the same world. */
 static HolderScan *scan(const World *w, MountSource source, bool files) {
-        _cleanup_(task_walk_freep) TaskWalk *tw = open_task_walk();
+        _cleanup_(task_walk_unrefp) TaskWalk *tw = open_task_walk();
         HolderScan *s = scan_walk(w, source, files, NULL);
 
         if (tw) {
@@ -1237,7 +1237,7 @@ Test(holder_scan, both_walks_agree_on_a_random_world, .timeout = 300) {
                 { "elsewhere", child_elsewhere },
                 { "idle", child_idle },
         };
-        _cleanup_(task_walk_freep) TaskWalk *tw = open_task_walk();
+        _cleanup_(task_walk_unrefp) TaskWalk *tw = open_task_walk();
         unsigned seed = test_seed(), n;
         World w;
 

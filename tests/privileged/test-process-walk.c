@@ -56,7 +56,7 @@ static bool walk_loads(char **ret_reason) {
         int r;
 
         r = task_walk_open(&w, ret_reason);
-        task_walk_free(w);
+        task_walk_unref(w);
         return r >= 0;
 }
 

@@ -71,6 +71,6 @@ assert "the open node named" names "$node_holder" device-node
 assert "dmwardend says it scans with the BPF walk" dmwarden_journal_says "find processes with the BPF task walk"
 engine_let_go bwalk
 wait_for 120 "the leak alert for bwalk" alert_seen "$ALERT_LEAK_DETECTED" bwalk
-assert_eq "$(dmwarden_manager_property ProcessWalk)" 's "bpf"' "ProcessWalk after the leak's scan"
-assert_eq "$(dmwarden_manager_property ProcessWalkUnavailable)" 's ""' "ProcessWalkUnavailable"
+assert_eq "$(dmwarden_manager_property ProcessWalk)" '"bpf"' "ProcessWalk after the leak's scan"
+assert_eq "$(dmwarden_manager_property ProcessWalkUnavailable)" '""' "ProcessWalkUnavailable"
 wait_for 120 "bwalk to be removed" dm_gone bwalk

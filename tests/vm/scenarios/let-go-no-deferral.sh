@@ -16,15 +16,15 @@
 # with no holder: not one leak alert, not one device dmwarden removed.
 # Figures: artifacts/let-go.tsv (one line a leak cycle) and let-go.txt.
 #
-# The defaults fit CI (10 leaks and 20 quiet cycles of each); the measured
+# The defaults fit CI (6 leaks and 12 quiet cycles of each); the measured
 # run in docs/benchmarks.md is
 #     tests/vm/run --build-dir build --env LETGO_CYCLES=20 \
 #             --env LETGO_QUIET_CYCLES=50 tests/vm/scenarios/let-go-no-deferral.sh
 set -euo pipefail
 . "${DMWARDEN_VM_LIB:?run me with tests/vm/run}"
 
-cycles=${LETGO_CYCLES:-10}
-quiet=${LETGO_QUIET_CYCLES:-20}
+cycles=${LETGO_CYCLES:-6}
+quiet=${LETGO_QUIET_CYCLES:-12}
 tsv=$DMWARDEN_VM_ARTIFACTS/let-go.tsv
 
 thin_pool_create lgpool

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bus-world.h"
+#include "shared/bus-api.h"
 
 /* What Debian's system.conf says, minus what a test does not need (no
  * service activation, no user switch), with polkit's policy (root stands
@@ -204,4 +205,15 @@ bool signal_log_wait(sd_bus *bus, SignalLog *log, const char *text, unsigned tim
                         return false;
                 (void) sd_bus_wait(bus, (uint64_t) (end - now) * 1000ULL);
         }
+}
+
+uint64_t manager_proc_walks(sd_bus *bus) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t n = 0;
+
+        cr_assert_geq(sd_bus_get_property_trivial(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                                                  "ProcWalks", &error, 't', &n),
+                      0, "ProcWalks: %s", error.message);
+        sd_bus_error_free(&error);
+        return n;
 }

@@ -7,6 +7,7 @@
  * this process and its children. And a recorder of dmwardend's signals. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 #include <sys/types.h>
 
@@ -31,5 +32,8 @@ typedef struct SignalLog {
 } SignalLog;
 
 void signal_log_attach(sd_bus *bus, SignalLog *log);
+
+/* The manager's ProcWalks: the walks over the processes its scans made. */
+uint64_t manager_proc_walks(sd_bus *bus);
 /* Processes the connection until log->text contains text; false on timeout. */
 bool signal_log_wait(sd_bus *bus, SignalLog *log, const char *text, unsigned timeout_ms);

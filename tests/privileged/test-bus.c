@@ -843,16 +843,6 @@ Test(bus, dmwardenctl_agrees_with_the_bus) {
         free(gone);
 }
 
-static uint64_t proc_walks(void) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint64_t n = 0;
-
-        cr_assert_geq(sd_bus_get_property_trivial(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                                  "ProcWalks", &error, 't', &n),
-                      0, "ProcWalks: %s", error.message);
-        return n;
-}
-
 #define N_HELD 4
 
 /* Devices held by mounts in a namespace of their own, each mounted once
@@ -906,9 +896,9 @@ Test(bus, one_walk_over_proc_serves_every_device_of_a_pass) {
         cr_assert_eq(RUN_CTL(0, &out, "scan"), 0);
         free(out);
 
-        before = proc_walks();
+        before = manager_proc_walks(bus);
         cr_assert_null(call_manager(bus, "Scan", NULL, NULL));
-        after = proc_walks();
+        after = manager_proc_walks(bus);
         cr_assert_eq(after - before, 1, "a Scan() of %u held devices walked /proc %llu times", N_HELD,
                      (unsigned long long) (after - before));
 }

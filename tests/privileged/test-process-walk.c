@@ -146,16 +146,6 @@ static char *manager_string(const char *property) {
         return value;
 }
 
-static uint64_t proc_walks(void) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint64_t n = 0;
-
-        cr_assert_geq(sd_bus_get_property_trivial(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                                  "ProcWalks", &error, 't', &n),
-                      0, "ProcWalks: %s", error.message);
-        return n;
-}
-
 /* Scan() as root; then the walks it made, and the walk the last scan used
  * says want; the held device's holder is found either way. */
 static void scan_and_expect_walk(const char *want) {
@@ -163,9 +153,9 @@ static void scan_and_expect_walk(const char *want) {
         char expect[256];
         uint64_t before;
 
-        before = proc_walks();
+        before = manager_proc_walks(bus);
         cr_assert_eq(RUN_CTL_ERR(0, &out, &scan_err, "scan"), 0, "%s", scan_err);
-        cr_assert_gt(proc_walks(), before, "Scan() scanned nothing");
+        cr_assert_gt(manager_proc_walks(bus), before, "Scan() scanned nothing");
         walk = manager_string("ProcessWalk");
         cr_assert_str_eq(walk, want, "the last scan's walk");
 

@@ -347,17 +347,23 @@ static int walk_processes_in_kernel(ScanState *st) {
         return 1;
 }
 
+/* Whether the scan reads the kernel's /proc, not a fixture tree (which has
+ * no kernel behind it to list mounts or walk tasks in). */
+static bool reads_kernel_proc(const HolderScanOptions *o) {
+        return !o->proc_root || strcmp(o->proc_root, "/proc") == 0;
+}
+
 /* The kernel's walk where it is loaded and asked for, else /proc's. A
  * walk in the kernel that cannot run (another still under way, say) is
  * told and replaced by /proc's, unless it was asked for by name. */
 static int walk(ScanState *st) {
         const HolderScanOptions *o = st->o;
-        bool real_proc = !o->proc_root || strcmp(o->proc_root, "/proc") == 0;
+        bool kernel = reads_kernel_proc(o);
         int r;
 
-        if (o->walk == HOLDER_WALK_BPF && (!o->task_walk || !real_proc))
+        if (o->walk == HOLDER_WALK_BPF && (!o->task_walk || !kernel))
                 return -EOPNOTSUPP;
-        if (o->walk != HOLDER_WALK_PROC && o->task_walk && real_proc) {
+        if (o->walk != HOLDER_WALK_PROC && o->task_walk && kernel) {
                 r = walk_processes_in_kernel(st);
                 if (r > 0) {
                         st->result->walk = HOLDER_WALK_BPF;
@@ -599,8 +605,7 @@ static int cmp_namespace(const void *a, const void *b) {
 static MountSource resolve_source(const HolderScanOptions *o) {
         if (o->source != MOUNT_SOURCE_AUTO)
                 return o->source;
-        /* A fixture /proc has no kernel behind it to list mounts from. */
-        if (o->proc_root && strcmp(o->proc_root, "/proc") != 0)
+        if (!reads_kernel_proc(o))
                 return MOUNT_SOURCE_MOUNTINFO;
         return mount_source_listmount_supported() ? MOUNT_SOURCE_LISTMOUNT : MOUNT_SOURCE_MOUNTINFO;
 }

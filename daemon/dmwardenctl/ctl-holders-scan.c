@@ -12,6 +12,7 @@
 #include "basic/log.h"
 #include "dmwardenctl/ctl-holders-scan.h"
 #include "holders/holder-records.h"
+#include "holders/holders-format.h"
 #include "shared/bus-names.h"
 
 typedef struct Rows {
@@ -102,18 +103,7 @@ static void print_summary(const HolderScan *s, const char *device, size_t n) {
                 fprintf(stderr, "%zu reference%s to ", n, n == 1 ? "" : "s");
         ctl_print_cell(stderr, device, 0);
         fprintf(stderr, " (%u:%u).\n", major(s->dev), minor(s->dev));
-        fprintf(stderr, "Scanned %u processes (%s) and %u mount namespaces (%s%s) in %.1f ms",
-                s->n_processes, holder_walk_to_string(s->walk), s->n_namespaces_scanned,
-                mount_source_to_string(s->source),
-                s->files_scanned ? ", open files too" : "; open files not scanned, --full scans them",
-                (double) s->duration_usec / 1000.0);
-        /* Skips are part of the answer: an operator must know what we could not see. */
-        if (s->n_processes_inaccessible > 0 || s->n_processes_vanished > 0 || s->n_namespaces_inaccessible > 0)
-                fprintf(stderr, ";\nskipped: %u inaccessible process%s, %u exited meanwhile, %u unreachable namespace%s",
-                        s->n_processes_inaccessible, s->n_processes_inaccessible == 1 ? "" : "es",
-                        s->n_processes_vanished, s->n_namespaces_inaccessible,
-                        s->n_namespaces_inaccessible == 1 ? "" : "s");
-        fputs(".\n", stderr);
+        holders_print_summary(stderr, s);
 }
 
 int ctl_print_scan(const CtlOutput *o, const HolderScan *s, const char *device, int open_count, bool full) {

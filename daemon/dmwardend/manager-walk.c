@@ -44,8 +44,11 @@ int manager_load_walk(Manager *m) {
                          reason);
                 return set_unavailable(m, reason);
         }
-        log_info("Holder scans find processes with the BPF task walk (ProcessWalk=%s).",
-                 holder_walk_to_string(m->walk));
+        log_info("Holder scans find processes with the BPF task walk (ProcessWalk=%s), %s.",
+                 holder_walk_to_string(m->walk),
+                 task_walk_walks_mounts(m->task_walk)
+                         ? "and the namespaces with mounts to read with the BPF mount walk"
+                         : "and read every mount namespace's table (no BPF mount walk before Linux 5.17)");
         return set_unavailable(m, "");
 }
 

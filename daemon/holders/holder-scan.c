@@ -50,6 +50,9 @@ typedef struct ScanState {
         size_t n_holders;
         ProcNsFd *ns_fds;        /* mount namespaces processes hold open */
         size_t n_ns_fds;
+        const dev_t *devs;       /* the devices scanned for */
+        size_t n_devs;
+        TaskWalkResult walked;   /* the walk in the kernel's, if it ran */
         MntnsSet set;
         HolderScan *result;
 } ScanState;
@@ -62,6 +65,7 @@ static void scan_state_done(ScanState *st) {
                 proc_files_done(&st->holders[i].files);
         free(st->holders);
         free(st->ns_fds);
+        task_walk_result_done(&st->walked);
         mntns_set_done(&st->set);
         holder_scan_free(st->result);
 }
@@ -328,18 +332,26 @@ static int add_walked_process(ScanState *st, const TaskWalkResult *w, const Task
 }
 
 /* walk_processes() by the kernel's task walk: one pass over every task in
- * the kernel, then /proc only for the processes it names. */
+ * the kernel, then /proc only for the processes it names. The mount walk
+ * runs with it, to tell which namespaces' tables need reading (kept in
+ * st->walked for mntns_set_scan()). */
 static int walk_processes_in_kernel(ScanState *st) {
-        _cleanup_(task_walk_result_done) TaskWalkResult w = {};
+        TaskWalkResult *w = &st->walked;
+        TaskWalkAsk ask = st->o->scan_files ? TASK_WALK_ASK_HOLDERS : 0;
+        size_t n_devs = st->n_devs;
         int r;
 
-        r = task_walk_run(st->o->task_walk, &st->o->dev, st->o->scan_files ? 1 : 0, &w);
+        if (n_devs <= TASK_WALK_MAX_DEVICES)
+                ask |= TASK_WALK_ASK_MOUNTS;
+        else
+                n_devs = 0;  /* every table is read, as by /proc's walk */
+        r = task_walk_run(st->o->task_walk, st->devs, n_devs, ask, w);
         if (r < 0)
                 return r;
-        for (size_t i = 0, end; i < w.n_tasks; i = end) {
-                for (end = i + 1; end < w.n_tasks && w.tasks[end].tgid == w.tasks[i].tgid; end++)
+        for (size_t i = 0, end; i < w->n_tasks; i = end) {
+                for (end = i + 1; end < w->n_tasks && w->tasks[end].tgid == w->tasks[i].tgid; end++)
                         ;
-                r = add_walked_process(st, &w, w.tasks + i, end - i);
+                r = add_walked_process(st, w, w->tasks + i, end - i);
                 if (r < 0)
                         return r;
         }
@@ -640,11 +652,13 @@ static int collect(ScanState *st, dev_t set_dev) {
         st->set.proc_fd = st->proc_fd;
         st->set.dev = set_dev;
         st->set.self = result->self_mntns;
+        st->set.walked = &st->walked;
         r = mntns_set_scan(&st->set, result->source);
         if (r < 0)
                 return r;
         result->n_namespaces_scanned = st->set.n_scanned;
         result->n_namespaces_inaccessible = st->set.n_unreachable;
+        result->n_namespaces_cleared = st->set.n_cleared;
         return 0;
 }
 
@@ -671,7 +685,7 @@ static int build_result(ScanState *st, dev_t dev) {
 }
 
 int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
-        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
+        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF, .devs = &o->dev, .n_devs = 1 };
         uint64_t start = now_usec(CLOCK_MONOTONIC);
         int r;
 
@@ -691,7 +705,7 @@ int holder_scan(const HolderScanOptions *o, HolderScan **ret) {
 }
 
 int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, HolderScan **ret) {
-        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF };
+        _cleanup_(scan_state_done) ScanState st = { .o = o, .proc_fd = -EBADF, .devs = devs, .n_devs = n };
         uint64_t start = now_usec(CLOCK_MONOTONIC);
         HolderScan shared = {};
         int r;
@@ -718,6 +732,7 @@ int holder_scan_many(const HolderScanOptions *o, const dev_t *devs, size_t n, Ho
                         s->n_processes_vanished = shared.n_processes_vanished;
                         s->n_namespaces_scanned = shared.n_namespaces_scanned;
                         s->n_namespaces_inaccessible = shared.n_namespaces_inaccessible;
+                        s->n_namespaces_cleared = shared.n_namespaces_cleared;
                         s->n_steps_skipped = shared.n_steps_skipped;
                         r = build_result(&st, devs[i]);
                 }

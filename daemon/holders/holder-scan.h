@@ -134,6 +134,9 @@ typedef struct HolderScan {
         unsigned n_steps_skipped;           /* an earlier scan stalled there */
         unsigned n_namespaces_scanned;
         unsigned n_namespaces_inaccessible;
+        unsigned n_namespaces_cleared;      /* of those scanned, how many the
+                                             * kernel's mount walk showed to
+                                             * need no reading */
         uint64_t duration_usec;
 } HolderScan;
 

@@ -110,10 +110,12 @@ static void print_namespace(FILE *f, const HolderScan *s, const HolderNamespace 
         }
 }
 
-static void print_summary(FILE *f, const HolderScan *s) {
-        fprintf(f, "Scanned %u processes (%s) and %u mount namespaces (%s%s) in %.1f ms",
-                s->n_processes, holder_walk_to_string(s->walk), s->n_namespaces_scanned,
-                mount_source_to_string(s->source),
+void holders_print_summary(FILE *f, const HolderScan *s) {
+        fprintf(f, "Scanned %u processes (%s) and %u mount namespaces (%s", s->n_processes,
+                holder_walk_to_string(s->walk), s->n_namespaces_scanned, mount_source_to_string(s->source));
+        if (s->n_namespaces_cleared > 0)
+                fprintf(f, ", %u cleared by the BPF mount walk", s->n_namespaces_cleared);
+        fprintf(f, "%s) in %.1f ms",
                 s->files_scanned ? ", open files too" : "; open files not scanned, --full scans them",
                 (double) s->duration_usec / 1000.0);
         /* Skips are part of the answer: an operator must know what we could not see. */
@@ -151,7 +153,7 @@ int holders_print_table(FILE *f, const HolderScan *s, const char *device, bool f
         }
         if (!holder_scan_is_empty(s))
                 fputc('\n', f);
-        print_summary(f, s);
+        holders_print_summary(f, s);
         return finish(f);
 }
 
@@ -296,6 +298,7 @@ static void json_stats(FILE *f, const HolderScan *s) {
         json_int(f, &first, "processes_vanished", s->n_processes_vanished);
         json_int(f, &first, "namespaces", s->n_namespaces_scanned);
         json_int(f, &first, "namespaces_inaccessible", s->n_namespaces_inaccessible);
+        json_int(f, &first, "namespaces_cleared", s->n_namespaces_cleared);
         json_u64(f, &first, "duration_usec", s->duration_usec);
         fputc('}', f);
 }

@@ -12,4 +12,6 @@
 /* device is the name to show (as given on the command line). full adds the
  * PIDs of every member. Returns 0, or -EIO if f failed. */
 int holders_print_table(FILE *f, const HolderScan *s, const char *device, bool full);
+/* "Scanned N processes ... in T ms", and what the scan could not see. */
+void holders_print_summary(FILE *f, const HolderScan *s);
 int holders_print_json(FILE *f, const HolderScan *s, const char *device);

@@ -167,6 +167,17 @@ static int note_pins(MntnsSet *s, size_t i) {
         return 0;
 }
 
+/* Whether the mount walk already showed namespace i to have nothing to
+ * read: then it is scanned, its table empty. */
+static bool clear_by_walk(MntnsSet *s, size_t i) {
+        if (!s->walked || !task_walk_result_mounts_nothing(s->walked, s->ns[i].ino))
+                return false;
+        s->ns[i].scanned = true;
+        s->n_scanned++;
+        s->n_cleared++;
+        return true;
+}
+
 static int finish_read(MntnsSet *s, size_t i, int r) {
         if (r == -ENOMEM)
                 return r;
@@ -192,6 +203,8 @@ static int walk_one(int mntns_fd, uint64_t mntns_id, uint64_t ino, void *userdat
         if (s->ns[i].scanned)
                 return 0;
         s->ns[i].id = mntns_id;
+        if (clear_by_walk(s, (size_t) i))
+                return 0;
         return finish_read(s, (size_t) i, mount_table_read_listmount(mntns_id, s->dev, &s->ns[i].table));
 }
 
@@ -212,11 +225,13 @@ int mntns_set_scan(MntnsSet *s, MountSource source) {
                 for (size_t i = 0; i < s->n_ns; i++) {
                         if (s->ns[i].scanned || s->ns[i].unreachable)
                                 continue;
+                        progress = true;
+                        if (clear_by_walk(s, i))
+                                continue;
                         r = source == MOUNT_SOURCE_LISTMOUNT ? read_table_listmount(s, i) : read_table_mountinfo(s, i);
                         r = finish_read(s, i, r);
                         if (r < 0)
                                 return r;
-                        progress = true;
                 }
         }
         return 0;

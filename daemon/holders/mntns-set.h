@@ -13,6 +13,7 @@
 
 #include "holders/holder-scan.h"
 #include "holders/mount-table.h"
+#include "holders/task-walk.h"
 
 typedef struct MntnsInfo {
         uint64_t ino;
@@ -37,8 +38,11 @@ typedef struct MntnsSet {
         int proc_fd;
         dev_t dev;
         uint64_t self;
+        const TaskWalkResult *walked;  /* borrowed, may be NULL: what the
+                                        * kernel's mount walk says */
         unsigned n_scanned;
         unsigned n_unreachable;
+        unsigned n_cleared;       /* scanned by the mount walk alone */
 } MntnsSet;
 
 void mntns_set_done(MntnsSet *s);
@@ -48,5 +52,7 @@ int mntns_set_add(MntnsSet *s, uint64_t ino);
 int mntns_set_find(const MntnsSet *s, uint64_t ino);
 
 /* Reads every namespace's table through source (LISTMOUNT also walks the
- * kernel's list of namespaces first), following nsfs pins. */
+ * kernel's list of namespaces first), following nsfs pins. A namespace
+ * the kernel's mount walk showed to have none of the mounts looked for
+ * counts as scanned, with an empty table, without reading it. */
 int mntns_set_scan(MntnsSet *s, MountSource source);

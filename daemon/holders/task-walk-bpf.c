@@ -21,13 +21,18 @@
 
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "basic/time-util.h"
+#include "holders/bpf/mount-walk-record.h"
 #include "holders/bpf/task-walk-record.h"
 #include "holders/task-walk.h"
 /* Generated code, with bpftool's habits (arithmetic on void *). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpointer-arith"
+#include "holders/mount-walk.lskel.h"
 #include "holders/task-walk.lskel.h"
 #pragma GCC diagnostic pop
+
+_Static_assert(TASK_WALK_MAX_DEVS == TASK_WALK_MAX_DEVICES, "the BPF maps' size is the API's");
 
 /* The inode of the initial PID namespace (include/linux/proc_ns.h). */
 #define PROC_PID_INIT_INO 0xEFFFFFFCU
@@ -35,6 +40,7 @@
 struct TaskWalk {
         atomic_uint n_ref;
         struct task_walk *skel;
+        struct mount_walk *mounts;          /* NULL: cannot load here */
         pthread_mutex_t lock;
         __u32 wanted[TASK_WALK_MAX_DEVS];   /* in the map now */
         size_t n_wanted;
@@ -55,6 +61,28 @@ static bool in_initial_pid_namespace(void) {
         struct stat st;
 
         return stat("/proc/self/ns/pid", &st) >= 0 && st.st_ino == PROC_PID_INIT_INO;
+}
+
+/* The mount walk is a program of its own, so that a kernel without
+ * bpf_loop() (before 5.17) still has the task walk; it then reads every
+ * namespace's table, as the /proc walk does. */
+static struct mount_walk *open_mount_walk(void) {
+        struct mount_walk *m;
+        int r;
+
+        m = mount_walk__open();
+        if (!m)
+                return NULL;
+        r = mount_walk__load(m);
+        if (r >= 0)
+                r = mount_walk__attach(m);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot load the BPF mount walk (kernel 5.17 or later), "
+                                "scans read every mount namespace's table: %m");
+                mount_walk__destroy(m);
+                return NULL;
+        }
+        return m;
 }
 
 int task_walk_open(TaskWalk **ret, char **ret_reason) {
@@ -84,10 +112,15 @@ int task_walk_open(TaskWalk **ret, char **ret_reason) {
                 task_walk__destroy(w->skel);
                 return set_reason(ret_reason, r, "cannot load the BPF task iterators (kernel 5.12 or later)");
         }
+        w->mounts = open_mount_walk();
         pthread_mutex_init(&w->lock, NULL);
         atomic_init(&w->n_ref, 1);
         *ret = TAKE_PTR(w);
         return 0;
+}
+
+bool task_walk_walks_mounts(const TaskWalk *w) {
+        return w && w->mounts;
 }
 
 TaskWalk *task_walk_ref(TaskWalk *w) {
@@ -100,6 +133,8 @@ TaskWalk *task_walk_unref(TaskWalk *w) {
         if (!w || atomic_fetch_sub(&w->n_ref, 1) > 1)
                 return NULL;
         task_walk__destroy(w->skel);
+        if (w->mounts)
+                mount_walk__destroy(w->mounts);
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
@@ -109,20 +144,23 @@ static __u32 kernel_dev(dev_t d) {
         return (__u32) (major(d) << 20 | minor(d));
 }
 
+/* The devices asked about, in the map of each program. */
 static int set_wanted(TaskWalk *w, const dev_t *devs, size_t n) {
-        int map_fd = w->skel->maps.wanted_devs.map_fd;
+        int map_fds[2] = { w->skel->maps.wanted_devs.map_fd, w->mounts ? w->mounts->maps.wanted_devs.map_fd : -EBADF };
         __u8 one = 1;
 
         if (n > TASK_WALK_MAX_DEVS)
                 return -E2BIG;
-        for (size_t i = 0; i < w->n_wanted; i++)
-                (void) skel_map_delete_elem(map_fd, &w->wanted[i]);
+        for (size_t m = 0; m < ELEMENTSOF(map_fds); m++)
+                for (size_t i = 0; map_fds[m] >= 0 && i < w->n_wanted; i++)
+                        (void) skel_map_delete_elem(map_fds[m], &w->wanted[i]);
         w->n_wanted = 0;
         for (size_t i = 0; i < n; i++) {
                 __u32 k = kernel_dev(devs[i]);
 
-                if (skel_map_update_elem(map_fd, &k, &one, BPF_ANY) < 0)
-                        return negative_errno();
+                for (size_t m = 0; m < ELEMENTSOF(map_fds); m++)
+                        if (map_fds[m] >= 0 && skel_map_update_elem(map_fds[m], &k, &one, BPF_ANY) < 0)
+                                return negative_errno();
                 w->wanted[w->n_wanted++] = k;
         }
         return 0;
@@ -206,9 +244,64 @@ static int collect_hits(int link, TaskWalkResult *res, size_t *allocated) {
         return r;
 }
 
-static int walk(TaskWalk *w, bool holders, TaskWalkResult *ret) {
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* What the mount walk saw, if it saw everything: the namespaces with
+ * mounts to read, and whether any file of the devices is mapped. */
+static int collect_mounts(TaskWalk *w, TaskWalkResult *res) {
+        _cleanup_free_ struct mount_walk_record *records = NULL;
+        size_t n = 0, u = 0;
+        bool mapped = false;
+        int r;
+
+        r = read_iterator(w->mounts->links.walk_mounts_fd, sizeof(struct mount_walk_record), (void **) &records, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read the BPF mount walk, reading every table and mapping: %m");
+                return 0;
+        }
+        if (n == 0 || records[n - 1].kind != MOUNT_WALK_DONE) {
+                static const char *const whys[] = {
+                        [MOUNT_WALK_WHY_UNREADABLE] = "a link could not be read",
+                        [MOUNT_WALK_WHY_UNLINKED] = "a node was unlinked under it",
+                        [MOUNT_WALK_WHY_FULL] = "more records than one read takes",
+                        [MOUNT_WALK_WHY_TOO_LONG] = "more steps than its bound",
+                };
+                __u32 id = n > 0 && records[n - 1].kind == MOUNT_WALK_INCOMPLETE ? records[n - 1].id : 0;
+                const char *why = (id & 15) < ELEMENTSOF(whys) ? whys[id & 15] : NULL;
+
+                log_debug("The BPF mount walk did not see every mount and inode (%s, in phase %u after %u steps), "
+                          "reading every table and mapping.", why ?: "no reason given", (id >> 4) & 15, id >> 8);
+                return 0;
+        }
+        res->mounting = calloc(n, sizeof(uint64_t));
+        if (!res->mounting)
+                return -ENOMEM;
+        for (size_t i = 0; i + 1 < n; i++)
+                if (records[i].kind == MOUNT_WALK_MAPPED)
+                        mapped = true;
+                else
+                        res->mounting[u++] = records[i].id;
+        qsort(res->mounting, u, sizeof(uint64_t), cmp_u64);
+        res->n_mounting = 0;
+        for (size_t i = 0; i < u; i++)
+                if (res->n_mounting == 0 || res->mounting[i] != res->mounting[res->n_mounting - 1])
+                        res->mounting[res->n_mounting++] = res->mounting[i];
+        res->mounts_known = true;
+        res->unmapped = !mapped;
+        return 0;
+}
+
+static int walk(TaskWalk *w, TaskWalkAsk ask, TaskWalkResult *ret) {
+        bool holders = ask & TASK_WALK_ASK_HOLDERS;
         _cleanup_(task_walk_result_done) TaskWalkResult res = {};
         _cleanup_free_ struct task_walk_task *raw = NULL;
+        usec_t t[5] = { now_usec(CLOCK_MONOTONIC) };  /* start, tasks, mounts, files, mappings */
         size_t n = 0, allocated = 0, u = 0;
         int r;
 
@@ -233,13 +326,27 @@ static int walk(TaskWalk *w, bool holders, TaskWalkResult *ret) {
         }
         res.n_tasks = n;
         qsort(res.tasks, res.n_tasks, sizeof(TaskWalkTask), cmp_task);
-        if (holders) {
-                r = collect_hits(w->skel->links.walk_files_fd, &res, &allocated);
-                if (r >= 0)
-                        r = collect_hits(w->skel->links.walk_maps_fd, &res, &allocated);
+        t[1] = now_usec(CLOCK_MONOTONIC);
+        /* First, as it may spare the mapping walk. */
+        if (w->mounts && (ask & (TASK_WALK_ASK_MOUNTS | TASK_WALK_ASK_HOLDERS))) {
+                r = collect_mounts(w, &res);
                 if (r < 0)
                         return r;
         }
+        t[2] = t[3] = t[4] = now_usec(CLOCK_MONOTONIC);
+        if (holders) {
+                r = collect_hits(w->skel->links.walk_files_fd, &res, &allocated);
+                t[3] = t[4] = now_usec(CLOCK_MONOTONIC);
+                if (r >= 0 && !res.unmapped) {
+                        r = collect_hits(w->skel->links.walk_maps_fd, &res, &allocated);
+                        t[4] = now_usec(CLOCK_MONOTONIC);
+                }
+                if (r < 0)
+                        return r;
+        }
+        log_debug("BPF walk: %zu tasks in %.1f ms, mounts and inodes in %.1f ms, files in %.1f ms, "
+                  "mappings in %.1f ms%s.", n, (t[1] - t[0]) / 1e3, (t[2] - t[1]) / 1e3, (t[3] - t[2]) / 1e3,
+                  (t[4] - t[3]) / 1e3, res.unmapped ? " (none: no file of the devices is mapped)" : "");
         if (res.n_holding > 0) {
                 qsort(res.holding, res.n_holding, sizeof(pid_t), cmp_pid);
                 for (size_t i = 0; i < res.n_holding; i++)
@@ -252,7 +359,7 @@ static int walk(TaskWalk *w, bool holders, TaskWalkResult *ret) {
         return 0;
 }
 
-int task_walk_run(TaskWalk *w, const dev_t *devs, size_t n_devs, TaskWalkResult *ret) {
+int task_walk_run(TaskWalk *w, const dev_t *devs, size_t n_devs, TaskWalkAsk ask, TaskWalkResult *ret) {
         int r;
 
         /* A walk still under way is one a scan gave up on (a mapping's
@@ -261,7 +368,7 @@ int task_walk_run(TaskWalk *w, const dev_t *devs, size_t n_devs, TaskWalkResult 
                 return -EBUSY;
         r = set_wanted(w, devs, n_devs);
         if (r >= 0)
-                r = walk(w, n_devs > 0, ret);
+                r = walk(w, ask, ret);
         pthread_mutex_unlock(&w->lock);
         return r;
 }

@@ -13,6 +13,10 @@ int task_walk_open(TaskWalk **ret, char **ret_reason) {
         return -EOPNOTSUPP;
 }
 
+bool task_walk_walks_mounts(const TaskWalk *w) {
+        return false;
+}
+
 TaskWalk *task_walk_ref(TaskWalk *w) {
         return w;
 }
@@ -21,6 +25,6 @@ TaskWalk *task_walk_unref(TaskWalk *w) {
         return NULL;
 }
 
-int task_walk_run(TaskWalk *w, const dev_t *devs, size_t n_devs, TaskWalkResult *ret) {
+int task_walk_run(TaskWalk *w, const dev_t *devs, size_t n_devs, TaskWalkAsk ask, TaskWalkResult *ret) {
         return -EOPNOTSUPP;
 }

@@ -16,8 +16,20 @@ bool task_walk_result_holding(const TaskWalkResult *r, pid_t tgid) {
         return r->n_holding > 0 && bsearch(&tgid, r->holding, r->n_holding, sizeof(pid_t), cmp_pid);
 }
 
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+bool task_walk_result_mounts_nothing(const TaskWalkResult *r, uint64_t mntns) {
+        return r->mounts_known &&
+               !(r->n_mounting > 0 && bsearch(&mntns, r->mounting, r->n_mounting, sizeof(uint64_t), cmp_u64));
+}
+
 void task_walk_result_done(TaskWalkResult *r) {
         free(r->tasks);
         free(r->holding);
+        free(r->mounting);
         *r = (TaskWalkResult) {};
 }

@@ -486,7 +486,7 @@ static void run_task_walk(const Params *p, const World *w, Run *r) {
         double start = now_ms(), cpu = self_cpu_ms();
         int k;
 
-        k = task_walk_run(p->task_walk, &w->dev, 1, &res);
+        k = task_walk_run(p->task_walk, &w->dev, 1, TASK_WALK_ASK_HOLDERS | TASK_WALK_ASK_MOUNTS, &res);
         r->ms = now_ms() - start;
         r->cpu_ms = self_cpu_ms() - cpu;
         if (k < 0) {

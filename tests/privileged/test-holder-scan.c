@@ -438,7 +438,7 @@ static char *stable_json(const HolderScan *s) {
         c.walk = HOLDER_WALK_AUTO;
         c.duration_usec = 0;
         c.n_processes = c.n_processes_inaccessible = c.n_processes_vanished = 0;
-        c.n_namespaces_scanned = c.n_namespaces_inaccessible = 0;
+        c.n_namespaces_scanned = c.n_namespaces_inaccessible = c.n_namespaces_cleared = 0;
         f = open_memstream(&text, &size);
         cr_assert_not_null(f);
         cr_assert_eq(holders_print_json(f, &c, "device"), 0);
@@ -1325,4 +1325,55 @@ Test(holder_scan, no_bpf_walk_outside_the_initial_pid_namespace, .timeout = 60) 
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "child status %d (10: loaded, 11: no /proc walk, 12: bpf by name not refused, 2x: setup)",
                   WEXITSTATUS(status));
+}
+
+/* ---- the mount walk ---- */
+
+/* A namespace of its own with nothing of the device: its copy unmounted. */
+static pid_t child_unshare_and_unmount(const World *w) {
+        enter_ns(MS_PRIVATE);
+        if (umount2(w->dir, MNT_DETACH) < 0)
+                _exit(20);
+        return 0;
+}
+
+/* Namespaces that neither mount the device nor pin a namespace: the BPF
+ * mount walk clears them, their tables unread, and the report is the one
+ * that reading every table gives (scan() compares). */
+Test(holder_scan, mount_walk_clears_namespaces_with_nothing_to_read, .timeout = 120) {
+        _cleanup_(task_walk_unrefp) TaskWalk *tw = open_task_walk();
+        World w;
+        pid_t kept;
+
+        if (!tw)
+                return;  /* said by open_task_walk(), a failure in CI */
+        cr_assert(task_walk_walks_mounts(tw), "the BPF mount walk does not load on this kernel");
+        world_new(&w);
+        cr_assert_eq(mount(w.loop.node, w.dir, "ext4", 0, NULL), 0, "mount: %s", strerror(errno));
+        kept = spawn(&w, child_unshare_private);
+        for (int i = 0; i < 6; i++)
+                spawn(&w, child_unshare_and_unmount);
+        cr_assert_eq(umount2(w.dir, MNT_DETACH), 0);
+
+        for (MountSource src = MOUNT_SOURCE_LISTMOUNT; src <= MOUNT_SOURCE_MOUNTINFO; src++) {
+                _cleanup_(holder_scan_freep) HolderScan *by_proc = NULL, *by_bpf = NULL;
+                const HolderNamespace *ns;
+
+                if (src == MOUNT_SOURCE_LISTMOUNT && !mount_source_listmount_supported())
+                        continue;
+                by_proc = scan(&w, src, false);
+                cr_assert_eq(by_proc->n_namespaces_cleared, 0, "the /proc walk has no mount walk");
+                by_bpf = scan_walk(&w, src, false, tw);
+                /* Ours and the six emptied ones at least; the host's own
+                 * namespaces may be cleared too. */
+                cr_assert_geq(by_bpf->n_namespaces_cleared, 7, "%s: %u cleared",
+                              mount_source_to_string(src), by_bpf->n_namespaces_cleared);
+                cr_assert_lt(by_bpf->n_namespaces_cleared, by_bpf->n_namespaces_scanned,
+                             "the copy's namespace must be read");
+                cr_assert_eq(by_bpf->n_namespaces_scanned, by_proc->n_namespaces_scanned);
+                ns = find_ns(by_bpf, mntns_of(kept));
+                cr_assert_not_null(ns, "%s: the copy is not reported", mount_source_to_string(src));
+                cr_assert_str_eq(ns->mount_points[0], w.dir);
+        }
+        world_free(&w);
 }

@@ -197,7 +197,8 @@ Test(process_walk, auto_takes_the_bpf_walk_where_it_loads) {
         expect_status(want, loads ? "" : reason);
         if (loads)
                 cr_assert(strstr(world_log(&world),
-                                 "Holder scans find processes with the BPF task walk (ProcessWalk=auto)."),
+                                 "Holder scans find processes with the BPF task walk (ProcessWalk=auto), and the "
+                                 "namespaces with mounts to read with the BPF mount walk."),
                           "%s", world_log(&world));
         else
                 cr_assert(strstr(world_log(&world), "the BPF task walk cannot be loaded"), "%s", world_log(&world));

@@ -114,7 +114,7 @@ Test(holders_format, json_is_exact_and_valid) {
                 "\"references\":[]}]}],"
                 "\"stacked\":[{\"kind\":\"holder\",\"name\":\"dm-9\",\"major\":0,\"minor\":0}],"
                 "\"stats\":{\"processes\":50,\"processes_inaccessible\":1,\"processes_vanished\":0,"
-                "\"namespaces\":3,\"namespaces_inaccessible\":0,\"duration_usec\":1500}}\n";
+                "\"namespaces\":3,\"namespaces_inaccessible\":0,\"namespaces_cleared\":0,\"duration_usec\":1500}}\n";
 
         cr_assert_str_eq(j, expected);
 

@@ -35,3 +35,26 @@ Test(task_walk, holding_is_looked_up_by_process) {
         cr_assert_null(r.holding);
         cr_assert_eq(r.n_holding, 0);
 }
+
+Test(task_walk, mounts_nothing_only_where_the_mount_walk_saw_all) {
+        TaskWalkResult r = {};
+        uint64_t *mounting = malloc(2 * sizeof(uint64_t));
+
+        cr_assert_not_null(mounting);
+        cr_assert_not(task_walk_result_mounts_nothing(&r, 4026531840),
+                      "without a complete mount walk, every table must be read");
+        mounting[0] = 4026531840;
+        mounting[1] = 4026532500;
+        r.mounting = mounting;
+        r.n_mounting = 2;
+        cr_assert_not(task_walk_result_mounts_nothing(&r, 4026532000), "an incomplete walk clears nothing");
+        r.mounts_known = true;
+        cr_assert(task_walk_result_mounts_nothing(&r, 4026532000));
+        cr_assert_not(task_walk_result_mounts_nothing(&r, 4026531840));
+        cr_assert_not(task_walk_result_mounts_nothing(&r, 4026532500));
+        r.n_mounting = 0;
+        cr_assert(task_walk_result_mounts_nothing(&r, 4026531840), "a complete walk that found none clears all");
+        task_walk_result_done(&r);
+        cr_assert_null(r.mounting);
+        cr_assert_not(r.mounts_known);
+}

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -40,6 +41,7 @@
 
 typedef struct Params {
         unsigned processes, namespaces, mounts, repeat;
+        bool mapped;             /* the fd holder maps a file of the device too */
         const char *dmwardenctl;
         TaskWalk *task_walk;     /* loaded once, as a long-lived scanner
                                   * would; NULL: the BPF rows are skipped */
@@ -154,7 +156,8 @@ static void make_loop(World *w) {
  * dev_dir among them), a tmpfs with K-1 bind mounts, and members-1 idle
  * children. Namespace 0 keeps its copy of the device mount (leaked); the
  * others detach theirs, namespace 1 after its leader made its cwd there
- * (pinned); namespace 2's leader opens the device node (fd). */
+ * (pinned); namespace 2's leader opens the device node (fd), and with
+ * --mapped maps a file of the device too (a mapping walk then runs). */
 _noreturn_ static void run_leader(const Params *p, const World *w, unsigned index, unsigned members,
                                   int ready_fd, pid_t parent) {
         char path[128], k_dir[96];
@@ -195,6 +198,16 @@ _noreturn_ static void run_leader(const Params *p, const World *w, unsigned inde
                 _exit(15);
         if (index == 2 && open(w->node, O_RDONLY) < 0) /* stays open */
                 _exit(16);
+        if (index == 2 && p->mapped) {
+                int fd;
+
+                snprintf(path, sizeof(path), "%s/mapped", w->dev_dir);
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 || ftruncate(fd, 4096) < 0 ||
+                    mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+                        _exit(19);
+                close(fd); /* only the mapping holds the file now */
+        }
         if (index != 0 && umount2(w->dev_dir, MNT_DETACH) < 0)
                 _exit(17);
         if (write(ready_fd, "r", 1) != 1)
@@ -276,8 +289,9 @@ static void build_world(const Params *p, World *w) {
         w->leaked_pid = w->leaders[0];
         w->pinned_pid = w->leaders[1];
         w->fd_pid = w->leaders[2];
-        fprintf(stderr, "world: %u processes, %u namespaces x %u mounts, built in %.1f s\n", p->processes,
-                p->namespaces, p->mounts, (now_ms() - start) / 1e3);
+        fprintf(stderr, "world: %u processes, %u namespaces x %u mounts%s, built in %.1f s\n", p->processes,
+                p->namespaces, p->mounts, p->mapped ? ", a file of the device mapped" : "",
+                (now_ms() - start) / 1e3);
 }
 
 /* Whether text names n as a whole number (a PID, an inode). */
@@ -626,7 +640,7 @@ static double report(Method m, const Params *p, const World *w, double floor_ms,
 
 static void usage(void) {
         fprintf(stderr, "Usage: bench-holders [--processes N] [--namespaces M] [--mounts K] [--repeat R]\n"
-                        "                     [--dmwardenctl PATH] [--skip METHOD,...] [--hold]\n"
+                        "                     [--dmwardenctl PATH] [--skip METHOD,...] [--mapped] [--hold]\n"
                         "Methods: grep fuser lsof floor fd-floor bpf-load bpf-floor scan-mountinfo\n"
                         "         scan-listmount scan-listmount-bpf files-mountinfo files-listmount\n"
                         "         files-listmount-bpf ctl ctl-bpf\n");
@@ -662,6 +676,7 @@ int main(int argc, char *argv[]) {
                 { "dmwardenctl", required_argument, NULL, 'c' },
                 { "skip", required_argument, NULL, 's' },
                 { "hold", no_argument, NULL, 'h' },
+                { "mapped", no_argument, NULL, 'M' },
                 {},
         };
         Params p = { .processes = 1000, .namespaces = 10, .mounts = 100, .repeat = 5 };
@@ -685,6 +700,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'h':
                         hold = true;
+                        break;
+                case 'M':
+                        p.mapped = true;
                         break;
                 default:
                         usage();

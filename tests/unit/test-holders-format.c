@@ -158,3 +158,18 @@ Test(holders_format, nothing_holds) {
                               "Scanned 0 processes (auto) and 0 mount namespaces (mountinfo, open files too) in 0.0 ms.\n");
         free(buf);
 }
+
+Test(holders_format, summary_says_what_the_mount_walk_cleared) {
+        HolderScan s = { .dev = makedev(7, 3), .source = MOUNT_SOURCE_LISTMOUNT, .walk = HOLDER_WALK_BPF,
+                         .n_processes = 74, .n_namespaces_scanned = 5, .n_namespaces_cleared = 4,
+                         .duration_usec = 1500 };
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        holders_print_summary(f, &s);
+        fclose(f);
+        cr_assert_str_eq(buf, "Scanned 74 processes (bpf) and 5 mount namespaces (listmount, 4 cleared by the BPF "
+                              "mount walk; open files not scanned, --full scans them) in 1.5 ms.\n");
+        free(buf);
+}

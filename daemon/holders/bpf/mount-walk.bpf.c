@@ -44,6 +44,7 @@
 #include "kernel-types.h"
 #include "mount-walk-record.h"
 #include "task-walk-record.h"
+#include "wanted-devs.h"
 
 #define NSFS_MAGIC 0x6e736673
 #define MAX_ERRNO 4095
@@ -52,14 +53,6 @@
 #define MOUNT_WALK_MAX_STEPS (1 << 22)
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The devices asked about, set by user space before each walk. */
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, TASK_WALK_MAX_DEVS);
-        __type(key, __u32);
-        __type(value, __u8);
-} wanted_devs SEC(".maps");
 
 enum { RUNNING, COMPLETE, INCOMPLETE };
 enum { AT_SUPERBLOCKS, AT_MOUNTS, AT_INODES };
@@ -261,7 +254,7 @@ static long step_superblock(struct walk_state *s) {
                 return incomplete(s, MOUNT_WALK_WHY_UNREADABLE);
         if (magic == NSFS_MAGIC)
                 s->pins = true;
-        else if (dev != 0 && bpf_map_lookup_elem(&wanted_devs, &dev))
+        else if (wanted(dev))
                 s->pins = false;
         else
                 return 0;

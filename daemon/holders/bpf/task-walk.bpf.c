@@ -21,6 +21,7 @@
 
 #include "kernel-types.h"
 #include "task-walk-record.h"
+#include "wanted-devs.h"
 
 #define PF_KTHREAD 0x00200000
 #define S_IFMT 0170000
@@ -29,18 +30,6 @@
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The devices asked about, set by user space before each walk. */
-struct {
-        __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, TASK_WALK_MAX_DEVS);
-        __type(key, __u32);
-        __type(value, __u8);
-} wanted_devs SEC(".maps");
-
-static bool wanted(__u32 dev) {
-        return dev != 0 && bpf_map_lookup_elem(&wanted_devs, &dev);
-}
 
 static bool on_wanted_filesystem(struct super_block *sb) {
         return sb && (wanted(sb->s_dev) || sb->s_magic == OVERLAYFS_SUPER_MAGIC);

@@ -31,8 +31,8 @@ struct super_block {
         struct list_head s_inodes;    /* every inode of it in the cache */
 } __kernel_type;
 
-/* Its mounts: a list through mount.mnt_instance until 6.17, a chain
- * through mount.mnt_next_for_sb since 6.18. */
+/* Its mounts: a list through mount.mnt_instance (6.12 and before), a chain
+ * through mount.mnt_next_for_sb in 6.18. */
 struct super_block___list {
         struct list_head s_mounts;
 } __kernel_type;

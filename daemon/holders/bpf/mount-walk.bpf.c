@@ -26,7 +26,7 @@
  *     mapping keeps its inode in the cache);
  *   - the superblock or inode the walk stands on unlinked: list_del_init()
  *     points it at itself, which the walk sees;
- *   - a mount unlinked from a list (until 6.17): list_del() poisons its
+ *   - a mount unlinked from a list (6.12 and before): list_del() poisons its
  *     link, which cannot be read;
  *   - a mount unlinked from a chain (6.18): its link still leads on, to
  *     the mounts after it;

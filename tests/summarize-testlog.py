@@ -11,6 +11,10 @@ import sys
 
 SYNTHESIS = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
 TAP = re.compile(r"^(not ok|ok) \d+ ", re.M)
+# What failed, by name: a TAP "not ok" line or Criterion's "[FAIL]
+# suite::test" (crashes and timeouts included). CI's record keeps only the
+# end of the output, so the closing lines name them.
+FAILED_LINE = re.compile(r"^(?:not ok \d+ .*|\[FAIL\] .*)$", re.M)
 
 
 def count(entry):
@@ -29,6 +33,7 @@ def count(entry):
 def main(paths):
     passed = failed = skipped = 0
     entries = []
+    failures = []
     for path in paths:
         # build/meson-logs/testlog.json: "build", so the ASan run of a suite
         # reads apart from the plain one.
@@ -57,6 +62,12 @@ def main(paths):
         failed += counts[1]
         print(f"{suite:<18} {e['name']:<20} {result:<8} {counts[0]} passed, {counts[1]} failed, "
               f"{e.get('duration', 0):.1f} s")
+        if result != "OK":
+            out = (e.get("stdout") or "") + (e.get("stderr") or "")
+            named = FAILED_LINE.findall(out) or ["(no failing test named in its output)"]
+            failures += [f"{suite} {e['name']}: {line.strip()[:200]}" for line in named]
+    for line in failures:
+        print(f"failed: {line}")
     print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
     return 0 if failed == 0 and skipped == 0 and entries else 1
 

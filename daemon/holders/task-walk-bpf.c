@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The task walk through BPF iterators: loads the light skeleton bpftool
  * generates from bpf/task-walk.bpf.c, and reads the records its iterators
- * write.
+ * write; with the mount walk (mount-walk-bpf.c) where that loads.
  *
  * A light skeleton, not libbpf's loader: libbpf would parse the running
  * kernel's whole BTF in user space to apply the CO-RE relocations (55-65 ms
@@ -22,13 +22,13 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/time-util.h"
-#include "holders/bpf/mount-walk-record.h"
+#include "holders/bpf-iterator.h"
 #include "holders/bpf/task-walk-record.h"
+#include "holders/mount-walk-bpf.h"
 #include "holders/task-walk.h"
 /* Generated code, with bpftool's habits (arithmetic on void *). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpointer-arith"
-#include "holders/mount-walk.lskel.h"
 #include "holders/task-walk.lskel.h"
 #pragma GCC diagnostic pop
 
@@ -63,28 +63,6 @@ static bool in_initial_pid_namespace(void) {
         return stat("/proc/self/ns/pid", &st) >= 0 && st.st_ino == PROC_PID_INIT_INO;
 }
 
-/* The mount walk is a program of its own, so that a kernel without
- * bpf_loop() (before 5.17) still has the task walk; it then reads every
- * namespace's table, as the /proc walk does. */
-static struct mount_walk *open_mount_walk(void) {
-        struct mount_walk *m;
-        int r;
-
-        m = mount_walk__open();
-        if (!m)
-                return NULL;
-        r = mount_walk__load(m);
-        if (r >= 0)
-                r = mount_walk__attach(m);
-        if (r < 0) {
-                log_debug_errno(r, "Cannot load the BPF mount walk (kernel 5.17 or later), "
-                                "scans read every mount namespace's table: %m");
-                mount_walk__destroy(m);
-                return NULL;
-        }
-        return m;
-}
-
 int task_walk_open(TaskWalk **ret, char **ret_reason) {
         _cleanup_free_ TaskWalk *w = NULL;
         int r;
@@ -112,7 +90,7 @@ int task_walk_open(TaskWalk **ret, char **ret_reason) {
                 task_walk__destroy(w->skel);
                 return set_reason(ret_reason, r, "cannot load the BPF task iterators (kernel 5.12 or later)");
         }
-        w->mounts = open_mount_walk();
+        w->mounts = mount_walk_bpf_open();
         pthread_mutex_init(&w->lock, NULL);
         atomic_init(&w->n_ref, 1);
         *ret = TAKE_PTR(w);
@@ -133,8 +111,7 @@ TaskWalk *task_walk_unref(TaskWalk *w) {
         if (!w || atomic_fetch_sub(&w->n_ref, 1) > 1)
                 return NULL;
         task_walk__destroy(w->skel);
-        if (w->mounts)
-                mount_walk__destroy(w->mounts);
+        mount_walk_bpf_destroy(w->mounts);
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
@@ -146,7 +123,7 @@ static __u32 kernel_dev(dev_t d) {
 
 /* The devices asked about, in the map of each program. */
 static int set_wanted(TaskWalk *w, const dev_t *devs, size_t n) {
-        int map_fds[2] = { w->skel->maps.wanted_devs.map_fd, w->mounts ? w->mounts->maps.wanted_devs.map_fd : -EBADF };
+        int map_fds[2] = { w->skel->maps.wanted_devs.map_fd, w->mounts ? mount_walk_bpf_wanted_fd(w->mounts) : -EBADF };
         __u8 one = 1;
 
         if (n > TASK_WALK_MAX_DEVS)
@@ -163,44 +140,6 @@ static int set_wanted(TaskWalk *w, const dev_t *devs, size_t n) {
                                 return negative_errno();
                 w->wanted[w->n_wanted++] = k;
         }
-        return 0;
-}
-
-/* Everything one iterator writes, as *ret_n records of size each. */
-static int read_iterator(int link_fd, size_t size, void **ret, size_t *ret_n) {
-        union bpf_attr attr = { .iter_create.link_fd = (__u32) link_fd };
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, allocated = 0;
-
-        fd = skel_sys_bpf(BPF_ITER_CREATE, &attr, sizeof(attr));
-        if (fd < 0)
-                return negative_errno();
-        for (;;) {
-                ssize_t k;
-
-                if (allocated - len < 64 * 1024) {
-                        size_t m = allocated ? allocated * 2 : 256 * 1024;
-                        char *p = realloc(buf, m);
-
-                        if (!p)
-                                return -ENOMEM;
-                        buf = p;
-                        allocated = m;
-                }
-                k = read(fd, buf + len, allocated - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
-        if (len % size != 0)
-                return -EBADMSG;
-        *ret = TAKE_PTR(buf);
-        *ret_n = len / size;
         return 0;
 }
 
@@ -237,64 +176,11 @@ static int collect_hits(int link, TaskWalkResult *res, size_t *allocated) {
         size_t n = 0;
         int r;
 
-        r = read_iterator(link, sizeof(struct task_walk_hit), (void **) &hits, &n);
+        r = bpf_iterator_read(link, sizeof(struct task_walk_hit), (void **) &hits, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (i == 0 || hits[i].tgid != hits[i - 1].tgid)
                         r = add_holding(res, allocated, (pid_t) hits[i].tgid);
         return r;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-        return (x > y) - (x < y);
-}
-
-/* What the mount walk saw, if it saw everything: the namespaces with
- * mounts to read, and whether any file of the devices is mapped. */
-static int collect_mounts(TaskWalk *w, TaskWalkResult *res) {
-        _cleanup_free_ struct mount_walk_record *records = NULL;
-        size_t n = 0, u = 0;
-        bool mapped = false;
-        int r;
-
-        r = read_iterator(w->mounts->links.walk_mounts_fd, sizeof(struct mount_walk_record), (void **) &records, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                log_debug_errno(r, "Cannot read the BPF mount walk, reading every table and mapping: %m");
-                return 0;
-        }
-        if (n == 0 || records[n - 1].kind != MOUNT_WALK_DONE) {
-                static const char *const whys[] = {
-                        [MOUNT_WALK_WHY_UNREADABLE] = "a link could not be read",
-                        [MOUNT_WALK_WHY_UNLINKED] = "a node was unlinked under it",
-                        [MOUNT_WALK_WHY_FULL] = "more records than one read takes",
-                        [MOUNT_WALK_WHY_TOO_LONG] = "more steps than its bound",
-                };
-                __u32 id = n > 0 && records[n - 1].kind == MOUNT_WALK_INCOMPLETE ? records[n - 1].id : 0;
-                const char *why = (id & 15) < ELEMENTSOF(whys) ? whys[id & 15] : NULL;
-
-                log_debug("The BPF mount walk did not see every mount and inode (%s, in phase %u after %u steps), "
-                          "reading every table and mapping.", why ?: "no reason given", (id >> 4) & 15, id >> 8);
-                return 0;
-        }
-        res->mounting = calloc(n, sizeof(uint64_t));
-        if (!res->mounting)
-                return -ENOMEM;
-        for (size_t i = 0; i + 1 < n; i++)
-                if (records[i].kind == MOUNT_WALK_MAPPED)
-                        mapped = true;
-                else
-                        res->mounting[u++] = records[i].id;
-        qsort(res->mounting, u, sizeof(uint64_t), cmp_u64);
-        res->n_mounting = 0;
-        for (size_t i = 0; i < u; i++)
-                if (res->n_mounting == 0 || res->mounting[i] != res->mounting[res->n_mounting - 1])
-                        res->mounting[res->n_mounting++] = res->mounting[i];
-        res->mounts_known = true;
-        res->unmapped = !mapped;
-        return 0;
 }
 
 static int walk(TaskWalk *w, TaskWalkAsk ask, TaskWalkResult *ret) {
@@ -305,7 +191,7 @@ static int walk(TaskWalk *w, TaskWalkAsk ask, TaskWalkResult *ret) {
         size_t n = 0, allocated = 0, u = 0;
         int r;
 
-        r = read_iterator(w->skel->links.walk_tasks_fd, sizeof(struct task_walk_task), (void **) &raw, &n);
+        r = bpf_iterator_read(w->skel->links.walk_tasks_fd, sizeof(struct task_walk_task), (void **) &raw, &n);
         if (r < 0)
                 return r;
         res.tasks = calloc(n ?: 1, sizeof(TaskWalkTask));
@@ -329,7 +215,7 @@ static int walk(TaskWalk *w, TaskWalkAsk ask, TaskWalkResult *ret) {
         t[1] = now_usec(CLOCK_MONOTONIC);
         /* First, as it may spare the mapping walk. */
         if (w->mounts && (ask & (TASK_WALK_ASK_MOUNTS | TASK_WALK_ASK_HOLDERS))) {
-                r = collect_mounts(w, &res);
+                r = mount_walk_bpf_collect(w->mounts, &res);
                 if (r < 0)
                         return r;
         }

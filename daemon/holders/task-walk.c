@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What every build of the task walk shares: the result of a walk. The
- * walk itself is in task-walk-bpf.c, or, in a build without libbpf,
- * task-walk-none.c. */
+ * walk itself is in task-walk-bpf.c (with mount-walk-bpf.c), or, in a
+ * build without libbpf, task-walk-none.c. */
 #include <stdlib.h>
 
 #include "holders/task-walk.h"

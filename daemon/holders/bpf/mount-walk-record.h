@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0-only */
 #pragma once
 
-/* What the mount walk's BPF iterator writes, read by task-walk-bpf.c.
+/* What the mount walk's BPF iterator writes, read by mount-walk-bpf.c.
  * Shared by the BPF program and user space: fixed-size types only. */
 
 enum {

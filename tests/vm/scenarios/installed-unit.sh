@@ -192,8 +192,18 @@ assert "the journal names the watchdog" sh -c "journalctl -b -u $unit --no-pager
 assert "a new dmwardend runs" test "$(main_pid)" != "$hung"
 wait_for 120 "docker to answer after the watchdog restart" _docker_answers_plain
 
+# The restarted dmwardend got dmwarden.socket's sockets from systemd again,
+# which sets their O_NONBLOCK on the file description dockerd shares. Had
+# that made dockerd's listener blocking, its graceful stop would hang (in
+# accept) until dmwardend's SIGKILL at StopTimeoutSec=.
+cursor=$(journalctl --show-cursor -n 0 -o cat | sed -n 's/^-- cursor: //p')
 t0=$SECONDS
 systemctl disable --now "$unit" dmwarden.socket
 wait_for 120 "no pin, engine or engine mount to be left" nothing_left
 timing disable-now "$((SECONDS - t0))"
 assert "$unit is inactive" sh -c "! systemctl -q is-active $unit"
+stop_log=$(journalctl -b -o cat --no-pager --after-cursor="$cursor")
+printf '%s\n' "$stop_log" >"$DMWARDEN_VM_ARTIFACTS/disable-now.log"
+assert "the adopted dockerd said it was stopping" grep -qF "Engine says it is stopping." <<<"$stop_log"
+assert "the adopted dockerd shut down gracefully" grep -qF "Daemon shutdown complete" <<<"$stop_log"
+refute "dmwardend had to SIGKILL the adopted dockerd" grep -qF "after SIGTERM, sending SIGKILL" <<<"$stop_log"
